@@ -1,0 +1,131 @@
+// Command app is the web app the tests deploy. It is built as a static
+// binary into a FROM scratch image, so no registry is needed. Its behaviour
+// is set through the environment so that one image can play a healthy
+// version, a failing one, a crashing one and a slow starter:
+//
+//	VERSION        answered by / and in the X-App-Version header
+//	PORT           listen port (default 8080)
+//	LISTEN_AFTER   wait this long before listening (default 0)
+//	READY_AFTER    answer 503 on the health path until this long after start
+//	HEALTH_PATH    health path (default /health; /api/health also answers)
+//	HEALTH_STATUS  force this status on the health path (for a version that never gets healthy)
+//	EXIT_AFTER     exit with EXIT_CODE this long after start (a crash)
+//	EXIT_CODE      exit code for EXIT_AFTER (default 3)
+//	GRACEFUL       "1": on SIGTERM finish in-flight requests; otherwise exit at once,
+//	               as many frameworks do by default
+//	MODE           "worker": no HTTP, just log and wait (for depends_on tests)
+//
+// Endpoints: / (version), /slow?ms=N (sleeps), POST /echo (returns the body's
+// length), and the health path.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	start := time.Now()
+	version := env("VERSION", "dev")
+	color := env("BLUEGREEN_COLOR", env("COLOR", ""))
+	fmt.Printf("app %s (%s) starting, pid %d\n", version, color, os.Getpid())
+
+	if d := dur("EXIT_AFTER"); d > 0 {
+		code, _ := strconv.Atoi(env("EXIT_CODE", "3"))
+		go func() {
+			time.Sleep(d)
+			fmt.Printf("app %s: crashing with exit code %d as told by EXIT_AFTER\n", version, code)
+			os.Exit(code)
+		}()
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+
+	if env("MODE", "") == "worker" {
+		fmt.Printf("worker %s ready\n", version)
+		s := <-sigs
+		fmt.Printf("worker %s: %v, exiting\n", version, s)
+		return
+	}
+
+	time.Sleep(dur("LISTEN_AFTER"))
+	readyAfter := dur("READY_AFTER")
+	healthPath := env("HEALTH_PATH", "/health")
+	forced, _ := strconv.Atoi(env("HEALTH_STATUS", "0"))
+
+	mux := http.NewServeMux()
+	health := func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case forced != 0:
+			w.WriteHeader(forced)
+			fmt.Fprintf(w, "forced %d\n", forced)
+		case time.Since(start) < readyAfter:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "starting")
+		default:
+			fmt.Fprintf(w, "ok %s\n", version)
+		}
+	}
+	mux.HandleFunc(healthPath, health)
+	if healthPath != "/api/health" {
+		mux.HandleFunc("/api/health", health)
+	}
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		w.Header().Set("X-App-Version", version)
+		fmt.Fprintf(w, "version=%s color=%s slept=%dms\n", version, color, ms)
+	})
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-App-Version", version)
+		fmt.Fprintf(w, "version=%s color=%s bytes=%d\n", version, color, n)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-App-Version", version)
+		fmt.Fprintf(w, "version=%s color=%s\n", version, color)
+	})
+
+	srv := &http.Server{Addr: ":" + env("PORT", "8080"), Handler: mux}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+			fmt.Println("listen:", err)
+			os.Exit(1)
+		}
+	}()
+	fmt.Printf("app %s listening on :%s\n", version, env("PORT", "8080"))
+
+	s := <-sigs
+	if env("GRACEFUL", "") != "1" {
+		fmt.Printf("app %s: %v, exiting at once\n", version, s)
+		return
+	}
+	fmt.Printf("app %s: %v, shutting down gracefully\n", version, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}
+
+func env(k, def string) string {
+	if v, ok := os.LookupEnv(k); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func dur(k string) time.Duration {
+	d, err := time.ParseDuration(env(k, "0s"))
+	if err != nil {
+		fmt.Printf("bad %s: %v\n", k, err)
+		os.Exit(2)
+	}
+	return d
+}
