@@ -1,0 +1,196 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+)
+
+// workspace makes a directory with the given files and returns it.
+func workspace(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("services: {}\n"), 0o644))
+	}
+	return dir
+}
+
+func env(m map[string]string) Getenv {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseDefaults(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "docker-compose.yml")
+	cfg, err := Parse(env(map[string]string{
+		"GITHUB_WORKSPACE":         dir,
+		"GITHUB_REPOSITORY":        "acme/Spring.Backend",
+		"INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "service-url.inc"),
+	}), "/nonexistent")
+	require.NoError(t, err)
+	require.Equal(t, ModeDeploy, cfg.Mode)
+	require.Equal(t, dir, cfg.WorkDir)
+	require.Equal(t, "springbackend", cfg.ProjectName)
+	require.Equal(t, "springbackend-green", cfg.ProjectFor(color.Green))
+	require.True(t, cfg.SingleFile)
+	require.Equal(t, []string{filepath.Join(dir, "docker-compose.yml")}, cfg.Files[color.Blue])
+	require.Equal(t, 8081, cfg.Ports[color.Blue])
+	require.Equal(t, 8082, cfg.Ports[color.Green])
+	require.Equal(t, "127.0.0.1", cfg.UpstreamHost)
+	require.Equal(t, "/", cfg.Health.Path)
+	require.True(t, cfg.Health.Accept.Contains(200))
+	require.False(t, cfg.Health.Accept.Contains(204))
+	require.Equal(t, 15, cfg.Health.Retries)
+	require.Equal(t, 2*time.Second, cfg.Health.Interval)
+	require.Equal(t, 5*time.Second, cfg.Health.Timeout)
+	require.Equal(t, []string{"nginx", "-t"}, cfg.Nginx.TestCmd)
+	require.Equal(t, []string{"nginx", "-s", "reload"}, cfg.Nginx.ReloadCmd)
+	require.Equal(t, 30*time.Second, cfg.DrainTimeout)
+	require.Equal(t, PullMissing, cfg.Pull)
+}
+
+func TestParseSeedStyle(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "docker-compose.blue.yml", "docker-compose.green.yml", ".env")
+	cfg, err := Parse(env(map[string]string{
+		"INPUT_BLUE-COMPOSE-FILE":  "docker-compose.blue.yml",
+		"INPUT_GREEN-COMPOSE-FILE": "docker-compose.green.yml",
+		"INPUT_PROJECT-NAME":       "spring-backend",
+		"INPUT_HEALTH-PATH":        "/api/health",
+		"INPUT_HEALTH-STATUS":      "200-299, 301",
+		"INPUT_HEALTH-INTERVAL":    "1.5",
+		"INPUT_STARTUP-DELAY":      "500ms",
+		"INPUT_ENV-FILE":           ".env",
+		"INPUT_NGINX-TEST-COMMAND": `sudo nginx -t -c "/etc/nginx/my conf"`,
+		"INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc"),
+	}), dir)
+	require.NoError(t, err)
+	require.False(t, cfg.SingleFile)
+	require.Equal(t, filepath.Join(dir, "docker-compose.green.yml"), cfg.Files[color.Green][0])
+	require.Equal(t, "spring-backend-blue", cfg.ProjectFor(color.Blue))
+	require.Equal(t, 1500*time.Millisecond, cfg.Health.Interval)
+	require.Equal(t, 500*time.Millisecond, cfg.Health.StartupDelay)
+	require.True(t, cfg.Health.Accept.Contains(204))
+	require.True(t, cfg.Health.Accept.Contains(301))
+	require.False(t, cfg.Health.Accept.Contains(302))
+	require.Equal(t, "200-299,301", cfg.Health.Accept.String())
+	require.Equal(t, filepath.Join(dir, ".env"), cfg.EnvFile)
+	require.Equal(t, []string{"sudo", "nginx", "-t", "-c", "/etc/nginx/my conf"}, cfg.Nginx.TestCmd)
+}
+
+func TestParseListsEveryProblem(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t)
+	_, err := Parse(env(map[string]string{
+		"INPUT_COMPOSE-FILE":       "missing.yml",
+		"INPUT_BLUE-PORT":          "9000",
+		"INPUT_GREEN-PORT":         "9000",
+		"INPUT_HEALTH-INTERVAL":    "soon",
+		"INPUT_HEALTH-RETRIES":     "-1",
+		"INPUT_HEALTH-STATUS":      "ok",
+		"INPUT_HEALTH-PATH":        "health",
+		"INPUT_PULL":               "sometimes",
+		"INPUT_MODE":               "yolo",
+		"INPUT_PROJECT-NAME":       "My App",
+		"INPUT_NGINX-INCLUDE-PATH": "/nonexistent-dir/x.inc",
+		"INPUT_KEEP-PREVIOUS":      "maybe",
+		"INPUT_NGINX-TEST-COMMAND": `nginx -t "`,
+		"INPUT_REGISTRY-USERNAME":  "bob",
+	}), dir)
+	var verr *ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.ErrorIs(t, err, ErrInvalid)
+	want := []string{
+		"compose-file " + filepath.Join(dir, "missing.yml") + " does not exist",
+		"blue-port and green-port are both 9000",
+		`health-interval "soon" is not a duration`,
+		`health-retries "-1" is not a positive whole number`,
+		`health-status "ok"`,
+		`health-path "health" must start with /`,
+		`pull "sometimes" is not valid: use one of always, missing, never`,
+		`mode "yolo" is not valid: use one of deploy, rollback, status`,
+		`project-name "My App" is not a valid compose project name`,
+		`nginx-include-path "/nonexistent-dir/x.inc": its directory /nonexistent-dir does not exist`,
+		`keep-previous "maybe" is not a boolean`,
+		`nginx-test-command "nginx -t \"" cannot be read as a command`,
+		"registry-username and registry-password must be given together",
+	}
+	require.Len(t, verr.Problems, len(want), strings.Join(verr.Problems, "\n"))
+	for _, w := range want {
+		require.Contains(t, err.Error(), w)
+	}
+}
+
+func TestParseComposeFileList(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "a.yml", "b.yml", "c.yml")
+	cfg, err := Parse(env(map[string]string{
+		"INPUT_COMPOSE-FILE":       "a.yml\nb.yml, c.yml\n",
+		"INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc"),
+	}), dir)
+	require.NoError(t, err)
+	require.Len(t, cfg.Files[color.Blue], 3)
+	require.Equal(t, cfg.Files[color.Blue], cfg.Files[color.Green])
+}
+
+func TestParseOnlyOneColorFile(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "docker-compose.blue.yml")
+	_, err := Parse(env(map[string]string{
+		"INPUT_BLUE-COMPOSE-FILE":  "docker-compose.blue.yml",
+		"INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc"),
+	}), dir)
+	require.ErrorContains(t, err, "blue-compose-file and green-compose-file must be set together")
+}
+
+func TestParseDuration(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{
+		"30": 30 * time.Second, "1.5": 1500 * time.Millisecond, "250ms": 250 * time.Millisecond, "1m30s": 90 * time.Second, " 2s ": 2 * time.Second,
+	} {
+		got, err := ParseDuration(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	_, err := ParseDuration("two seconds")
+	require.Error(t, err)
+}
+
+func TestParseStatusSet(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		yes, no []int
+		err     bool
+	}{
+		{in: "200", yes: []int{200}, no: []int{201, 199}},
+		{in: "2xx", yes: []int{200, 299}, no: []int{300}},
+		{in: "200,204", yes: []int{200, 204}, no: []int{201}},
+		{in: "200-204", yes: []int{200, 202, 204}, no: []int{205}},
+		{in: "204-200", err: true},
+		{in: "99", err: true},
+		{in: "", err: true},
+		{in: "6xx", err: true},
+	}
+	for _, tt := range tests {
+		s, err := ParseStatusSet(tt.in)
+		if tt.err {
+			require.Error(t, err, tt.in)
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		for _, c := range tt.yes {
+			require.True(t, s.Contains(c), "%s should accept %d", tt.in, c)
+		}
+		for _, c := range tt.no {
+			require.False(t, s.Contains(c), "%s should refuse %d", tt.in, c)
+		}
+	}
+}
