@@ -1,0 +1,312 @@
+package nginx
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"unicode"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+)
+
+// TemplateData is what an include template can use. Field names are the
+// template's vocabulary ({{.URL}}, {{.Host}}, ...), so they are part of the
+// action's documented inputs and must not be renamed.
+type TemplateData struct {
+	Color         string // "blue" or "green"
+	Host          string // where nginx reaches the color, e.g. "127.0.0.1"
+	Port          int    // the color's published port, e.g. 8082
+	URL           string // "http://<host>:<port>"; filled from Host and Port when empty
+	DeployID      string // identifies the deploy in the marker line
+	Project       string
+	Service       string
+	ContainerName string
+	ContainerIP   string
+	ContainerPort int
+}
+
+// fieldNames lists the template's vocabulary for error messages.
+var fieldNames = []string{
+	".Color", ".Host", ".Port", ".URL", ".DeployID", ".Project", ".Service",
+	".ContainerName", ".ContainerIP", ".ContainerPort",
+}
+
+// values turns d into the map the template executes on. A map rather than the
+// struct is what makes missingkey=error apply, so a misspelt field fails
+// with the key's name instead of rendering "<no value>" into nginx's config.
+func (d TemplateData) values() map[string]any {
+	return map[string]any{
+		"Color": d.Color, "Host": d.Host, "Port": d.Port, "URL": d.URL,
+		"DeployID": d.DeployID, "Project": d.Project, "Service": d.Service,
+		"ContainerName": d.ContainerName, "ContainerIP": d.ContainerIP,
+		"ContainerPort": d.ContainerPort,
+	}
+}
+
+// withURL fills URL from Host and Port when the caller left it empty.
+func (d TemplateData) withURL() TemplateData {
+	if d.URL == "" && d.Host != "" && d.Port != 0 {
+		d.URL = "http://" + net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
+	}
+	return d
+}
+
+// validate rejects data that would make an include we cannot read back
+// (an unknown color, a deploy id with spaces) or that would let a value
+// escape its line and inject nginx directives (control characters).
+func (d TemplateData) validate() error {
+	var problems []string
+	if c, err := color.Parse(d.Color); err != nil || c.String() != d.Color {
+		problems = append(problems, fmt.Sprintf("Color %q is not one of blue, green", d.Color))
+	}
+	fields := []struct{ name, value string }{
+		{"Color", d.Color}, {"Host", d.Host}, {"URL", d.URL}, {"DeployID", d.DeployID},
+		{"Project", d.Project}, {"Service", d.Service},
+		{"ContainerName", d.ContainerName}, {"ContainerIP", d.ContainerIP},
+	}
+	for _, f := range fields {
+		if strings.ContainsFunc(f.value, unicode.IsControl) {
+			problems = append(problems, fmt.Sprintf("%s %q contains a control character such as a newline", f.name, f.value))
+		}
+	}
+	if strings.ContainsFunc(d.DeployID, unicode.IsSpace) {
+		problems = append(problems, fmt.Sprintf("DeployID %q contains white space", d.DeployID))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalidTemplateData, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// markerTemplate is the first line of every include this package writes. It
+// is how ParseLive reads the live color back without guessing, whatever the
+// rest of the user's template looks like.
+const markerTemplate = "# bluegreen: color={{.Color}} deploy={{.DeployID}} (managed by bluegreen; edits are overwritten)\n"
+
+// DefaultTemplate is the seed's include: the marker line, then the variable
+// that the seed's server block passes to proxy_pass $service_url.
+const DefaultTemplate = markerTemplate + "set $service_url {{.URL}};\n"
+
+// UpstreamTemplate returns a template for an include in http context that
+// defines upstream name. Unlike proxy_pass $service_url, an upstream block
+// keeps connections to the color alive and needs no resolver for host
+// names; the location must set proxy_http_version 1.1 and clear the
+// Connection header for the keepalive to be used.
+func UpstreamTemplate(name string) string {
+	return markerTemplate +
+		"upstream " + name + " {\n" +
+		"    server {{.Host}}:{{.Port}};\n" +
+		"    keepalive 16;\n" +
+		"}\n"
+}
+
+// markerRE finds a marker line; deploy is optional so a hand-written marker
+// with only a color is still read.
+var markerRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*bluegreen:[ \t]*color=([^ \t\r\n]*)(?:[ \t]+deploy=([^ \t\r\n]*))?`)
+
+// Marker is what the marker line of an include records.
+type Marker struct {
+	Color    color.Color
+	DeployID string
+}
+
+// ReadMarker returns the include's marker. found is false when there is
+// none (an include written by the seed's deploy.sh or by hand); an error
+// means markers that cannot be trusted: an unknown color or two markers
+// that disagree.
+func ReadMarker(include []byte) (m Marker, found bool, err error) {
+	for _, sub := range markerRE.FindAllSubmatch(include, -1) {
+		c, err := color.Parse(string(sub[1]))
+		if err != nil {
+			return Marker{}, false, fmt.Errorf("failed to read include marker: %w", err)
+		}
+		next := Marker{Color: c, DeployID: string(sub[2])}
+		if found && next.Color != m.Color {
+			return Marker{}, false, fmt.Errorf("failed to read include marker: %w: one says %s, another %s",
+				ErrLiveMismatch, m.Color, next.Color)
+		}
+		if !found {
+			m, found = next, true
+		}
+	}
+	return m, found, nil
+}
+
+// Template is a parsed include template, checked by rendering it for both
+// colors at parse time so that a typo fails before a deploy starts any
+// container rather than halfway through a switch.
+type Template struct {
+	text string
+	tmpl *template.Template
+}
+
+// Text returns the template's source.
+func (t *Template) Text() string { return t.text }
+
+// ParseTemplate parses an include template. The error names what is wrong:
+// the parse error with its line, an unknown field together with the valid
+// ones, or a template that renders the same directives for both colors (it
+// would never move traffic).
+func ParseTemplate(text string) (*Template, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("failed to parse include template: %w: it is empty; the default is %q",
+			ErrInvalidTemplate, DefaultTemplate)
+	}
+	tmpl, err := template.New("include").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse include template: %w: %w", ErrInvalidTemplate, err)
+	}
+	t := &Template{text: text, tmpl: tmpl}
+	blue, green := sampleData()
+	bb, err := t.render(blue)
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse include template: %w", err)
+	}
+	gb, err := t.render(green)
+	if err != nil {
+		return nil, fmt.Errorf("failed to parse include template: %w", err)
+	}
+	if normalize(bb) == normalize(gb) {
+		return nil, fmt.Errorf("failed to parse include template: %w: apart from comments it renders the same for blue and green, "+
+			"so a switch would not move traffic; use {{.URL}}, {{.Host}}:{{.Port}}, {{.ContainerName}} or {{.ContainerIP}}",
+			ErrInvalidTemplate)
+	}
+	return t, nil
+}
+
+// MustParseTemplate is ParseTemplate for templates built into the program,
+// such as DefaultTemplate, where an error is a bug.
+func MustParseTemplate(text string) *Template {
+	t, err := ParseTemplate(text)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// sampleData is what ParseTemplate renders to check a template: every field
+// differs between the colors except ContainerPort, as in a real deploy
+// where both colors run the same image.
+func sampleData() (blue, green TemplateData) {
+	blue = TemplateData{
+		Color: "blue", Host: "127.0.0.1", Port: 8081, DeployID: "check",
+		Project: "app", Service: "web", ContainerName: "app-blue-web-1",
+		ContainerIP: "172.17.0.2", ContainerPort: 8080,
+	}
+	green = blue
+	green.Color, green.Port, green.ContainerName, green.ContainerIP = "green", 8082, "app-green-web-1", "172.17.0.3"
+	return blue.withURL(), green.withURL()
+}
+
+var missingKeyRE = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
+
+// Render executes the template for d. It always puts the marker line first
+// when the template did not render one, so the live color can be read back
+// from any include this package wrote; a marker naming another color than
+// d.Color is an error.
+func (t *Template) Render(d TemplateData) ([]byte, error) {
+	out, err := t.render(d)
+	if err != nil {
+		return nil, fmt.Errorf("failed to render include template: %w", err)
+	}
+	return out, nil
+}
+
+func (t *Template) render(d TemplateData) ([]byte, error) {
+	d = d.withURL()
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.tmpl.Execute(&buf, d.values()); err != nil {
+		if m := missingKeyRE.FindStringSubmatch(err.Error()); m != nil {
+			return nil, fmt.Errorf("%w: unknown field .%s; valid fields are %s (%w)",
+				ErrInvalidTemplate, m[1], strings.Join(fieldNames, ", "), err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrInvalidTemplate, err)
+	}
+	out := buf.Bytes()
+	m, found, err := ReadMarker(out)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidTemplate, err)
+	}
+	if found && m.Color.String() != d.Color {
+		return nil, fmt.Errorf("%w: it renders a marker for %s while rendering %s", ErrInvalidTemplate, m.Color, d.Color)
+	}
+	if !found {
+		var marker bytes.Buffer
+		if err := markerTmpl.Execute(&marker, d); err != nil {
+			return nil, fmt.Errorf("failed to render include marker: %w", err)
+		}
+		out = append(marker.Bytes(), out...)
+	}
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	return out, nil
+}
+
+var markerTmpl = template.Must(template.New("marker").Parse(markerTemplate))
+
+// stripComments removes nginx comments. nginx starts a comment only where a
+// token could start, so "http://host/#x" and "#" inside quotes are kept.
+func stripComments(b []byte) string {
+	var out strings.Builder
+	var quote byte
+	tokenStart := true
+	inComment := false
+	escaped := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inComment {
+			if c == '\n' {
+				inComment = false
+				tokenStart = true
+				out.WriteByte(c)
+			}
+			continue
+		}
+		switch {
+		case escaped:
+			escaped = false
+			tokenStart = false
+		case c == '\\':
+			escaped = true
+			tokenStart = false
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+			tokenStart = false
+		case c == '#' && tokenStart:
+			inComment = true
+			continue
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' || c == '{' || c == '}':
+			tokenStart = true
+		default:
+			tokenStart = false
+		}
+		out.WriteByte(c)
+	}
+	return out.String()
+}
+
+// normalize reduces an include to its directives: comments removed and
+// white space collapsed, so that re-indenting or a marker line does not
+// change what an include is compared as.
+func normalize(b []byte) string {
+	s := strings.Join(strings.Fields(stripComments(b)), " ")
+	for _, p := range []string{" ;", " {", " }"} {
+		s = strings.ReplaceAll(s, p, p[1:])
+	}
+	for _, p := range []string{"{ ", "} ", "; "} {
+		s = strings.ReplaceAll(s, p, p[:1])
+	}
+	return s
+}
