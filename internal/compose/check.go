@@ -1,0 +1,496 @@
+package compose
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// ErrUnsupported is what an *UnsupportedError matches with errors.Is, so a
+// caller can tell "fix your compose file" from a Docker failure.
+var ErrUnsupported = errors.New("the compose project uses keys bluegreen does not support")
+
+// Problem is one key of the compose project that Up would not honour.
+type Problem struct {
+	// Service is the service the key belongs to; empty for a top-level key.
+	Service string
+	// Key is the compose key, dotted for nested ones (deploy.replicas).
+	Key string
+	// Hint says why the key is rejected and what to write instead.
+	Hint string
+}
+
+// String renders the problem as `service "web": build: <hint>`.
+func (p Problem) String() string {
+	if p.Service == "" {
+		return fmt.Sprintf("top-level %s: %s", p.Key, p.Hint)
+	}
+	return fmt.Sprintf("service %q: %s: %s", p.Service, p.Key, p.Hint)
+}
+
+// UnsupportedError lists every unsupported key of a project at once, so a
+// user fixes the compose file in one round instead of one key per deploy.
+type UnsupportedError struct{ Problems []Problem }
+
+// Error lists the problems one per line.
+func (e *UnsupportedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%d):", ErrUnsupported, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrUnsupported) true.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }
+
+// serviceCheck inspects the value of a supported key for the parts of it we
+// do not map; nil means every value is mapped.
+type serviceCheck func(p *types.Project, s types.ServiceConfig) []Problem
+
+// serviceKeys are the service keys Up maps, each with the check of its
+// value. A populated key that is not listed here is rejected, so a key that
+// compose-go adds in a later version is rejected until someone maps it.
+var serviceKeys = map[string]serviceCheck{
+	"name":              nil,
+	"image":             nil,
+	"container_name":    nil,
+	"command":           nil,
+	"entrypoint":        nil,
+	"environment":       nil,
+	"env_file":          nil, // compose-go has merged it into environment
+	"label_file":        nil, // compose-go has merged it into labels
+	"labels":            nil,
+	"ports":             checkPorts,
+	"expose":            nil,
+	"restart":           checkRestart,
+	"depends_on":        checkDependsOn,
+	"profiles":          nil, // applied by Load
+	"attach":            nil, // only says whether `up` prints the logs
+	"pull_policy":       checkPullPolicy,
+	"scale":             checkScale,
+	"deploy":            checkDeploy,
+	"networks":          checkServiceNetworks,
+	"network_mode":      checkNetworkMode,
+	"volumes":           checkVolumes,
+	"tmpfs":             nil,
+	"read_only":         nil,
+	"healthcheck":       checkHealthcheck,
+	"extra_hosts":       nil,
+	"user":              nil,
+	"group_add":         nil,
+	"working_dir":       nil,
+	"hostname":          nil,
+	"domainname":        nil,
+	"dns":               nil,
+	"dns_opt":           nil,
+	"dns_search":        nil,
+	"cap_add":           nil,
+	"cap_drop":          nil,
+	"privileged":        nil,
+	"ulimits":           checkUlimits,
+	"sysctls":           nil,
+	"logging":           checkLogging,
+	"stop_signal":       nil,
+	"stop_grace_period": nil,
+	"init":              nil,
+	"tty":               nil,
+	"stdin_open":        nil,
+	"mem_limit":         nil,
+	"mem_reservation":   nil,
+	"memswap_limit":     nil,
+	"cpus":              nil,
+	"cpu_shares":        nil,
+	"cpuset":            nil,
+	"pids_limit":        nil,
+	"oom_score_adj":     nil,
+	"shm_size":          nil,
+	"devices":           checkDevices,
+}
+
+// unsupportedHints says what to do instead for the keys users most often
+// have; any other unmapped key gets defaultHint.
+var unsupportedHints = map[string]string{
+	"build":          "build is not supported: build the image in an earlier workflow step and set image:",
+	"dockerfile":     "build is not supported: build the image in an earlier workflow step and set image:",
+	"secrets":        "secrets are not supported: bind-mount the file read-only with volumes:, or pass the value through environment:",
+	"configs":        "configs are not supported: bind-mount the file read-only with volumes:",
+	"links":          "links are not supported: services reach each other by service name on the project network",
+	"external_links": "external_links is not supported: attach the service to the other project's network (networks: with external: true) and use its name",
+	"volumes_from":   "volumes_from is not supported: mount the same volume in both services",
+	"develop":        "develop is only used by docker compose watch: keep it in an override file that is not passed to the action",
+	"pre_start":      "lifecycle hooks are not supported: run the command from the image's entrypoint",
+	"post_start":     "lifecycle hooks are not supported: run the command from the image's entrypoint",
+	"pre_stop":       "lifecycle hooks are not supported: handle the stop signal in the application",
+	"log_driver":     "log_driver is the legacy spelling: use logging: {driver: ...}",
+	"log_opt":        "log_opt is the legacy spelling: use logging: {options: ...}",
+	"net":            "net is the legacy spelling: use network_mode:",
+	"gpus":           "gpus are not supported: run GPU workloads outside the blue-green project",
+	"provider":       "provider services are not supported: run the provider outside the blue-green project",
+	"models":         "models are not supported: run the model runner outside the blue-green project",
+	"mac_address":    "a fixed MAC address is not supported: blue and green would need different ones",
+	"platform":       "platform is not supported: pull the image for the host's platform (a multi-arch tag does this)",
+	"annotations":    "annotations are not supported by Docker Engine API 1.41: use labels:",
+	"use_api_socket": "use_api_socket is not supported: bind-mount /var/run/docker.sock with volumes: if the service needs it",
+}
+
+func defaultHint(key string) string {
+	return key + " is not supported by bluegreen yet: remove it, or ask for it to be mapped"
+}
+
+// hintFor returns the specific hint for an unsupported key, or the default.
+func hintFor(key string) string {
+	if hint, ok := unsupportedHints[key]; ok {
+		return hint
+	}
+	return defaultHint(key)
+}
+
+// Check reports every key of the project that Up would not honour, each
+// naming the key, the service and what to do instead. It returns nil or an
+// *UnsupportedError; nothing is partially supported.
+func Check(p *types.Project) error {
+	problems := checkTopLevel(p)
+	for _, name := range sortedServiceNames(p) {
+		problems = append(problems, checkService(p, p.Services[name])...)
+	}
+	for _, name := range usedNetworkKeys(p) {
+		problems = append(problems, checkNetwork(name, p.Networks[name])...)
+	}
+	for _, name := range sortedKeys(p.Volumes) {
+		problems = append(problems, checkVolumeDefinition(name, p.Volumes[name])...)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &UnsupportedError{Problems: problems}
+}
+
+// topLevelKeys are the top-level sections Up handles.
+var topLevelKeys = map[string]bool{"name": true, "services": true, "networks": true, "volumes": true}
+
+func checkTopLevel(p *types.Project) []Problem {
+	var problems []Problem
+	for _, key := range populatedKeys(reflect.ValueOf(*p), topLevelKeys) {
+		problems = append(problems, Problem{Key: key, Hint: hintFor(key)})
+	}
+	return problems
+}
+
+func checkService(p *types.Project, s types.ServiceConfig) []Problem {
+	var problems []Problem
+	if s.Image == "" {
+		problems = append(problems, Problem{Service: s.Name, Key: "image", Hint: "image is required: build the image in an earlier workflow step and set image:"})
+	}
+	for _, key := range populatedKeys(reflect.ValueOf(s), nil) {
+		check, supported := serviceKeys[key]
+		if !supported {
+			problems = append(problems, Problem{Service: s.Name, Key: key, Hint: hintFor(key)})
+			continue
+		}
+		if check != nil {
+			problems = append(problems, check(p, s)...)
+		}
+	}
+	return problems
+}
+
+// populatedKeys returns the yaml names of the struct's non-zero fields that
+// are not in allowed, descending into inline (embedded) structs. Extension
+// fields (x-...) and fields with no yaml name are skipped: they never reach
+// a container. With allowed nil it returns every populated key.
+func populatedKeys(v reflect.Value, allowed map[string]bool) []string {
+	var keys []string
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if f.Anonymous && strings.Contains(opts, "inline") {
+			keys = append(keys, populatedKeys(v.Field(i), allowed)...)
+			continue
+		}
+		if name == "" || name == "-" || strings.HasPrefix(name, "#") {
+			continue
+		}
+		if isEmpty(v.Field(i)) || allowed[name] {
+			continue
+		}
+		keys = append(keys, name)
+	}
+	return keys
+}
+
+// isEmpty treats an empty map or slice like a nil one: compose-go may
+// initialise a section it found nothing for.
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Map, reflect.Slice:
+		return v.Len() == 0
+	}
+	return v.IsZero()
+}
+
+// rejectKeys turns the populated keys of a nested struct that are not in
+// allowed into problems under prefix.
+func rejectKeys(service, prefix string, v any, allowed map[string]bool, hint func(key string) string) []Problem {
+	var problems []Problem
+	for _, key := range populatedKeys(reflect.ValueOf(v), allowed) {
+		full := prefix + "." + key
+		problems = append(problems, Problem{Service: service, Key: full, Hint: hint(full)})
+	}
+	return problems
+}
+
+// The keys of nested settings that are mapped. They are listed rather than
+// assumed, so that a setting a later compose-go adds is rejected until
+// someone maps it.
+var (
+	portKeys        = map[string]bool{"name": true, "mode": true, "host_ip": true, "target": true, "published": true, "protocol": true, "app_protocol": true}
+	dependsOnKeys   = map[string]bool{"condition": true, "restart": true, "required": true}
+	healthcheckKeys = map[string]bool{"test": true, "timeout": true, "interval": true, "retries": true, "start_period": true, "start_interval": true, "disable": true}
+	ulimitKeys      = map[string]bool{"single": true, "soft": true, "hard": true}
+	loggingKeys     = map[string]bool{"driver": true, "options": true}
+	deviceKeys      = map[string]bool{"source": true, "target": true, "permissions": true}
+)
+
+func checkPorts(_ *types.Project, s types.ServiceConfig) []Problem {
+	var problems []Problem
+	for _, p := range s.Ports {
+		problems = append(problems, rejectKeys(s.Name, "ports", p, portKeys, defaultHint)...)
+	}
+	return problems
+}
+
+func checkDependsOn(_ *types.Project, s types.ServiceConfig) []Problem {
+	var problems []Problem
+	for _, name := range sortedKeys(s.DependsOn) {
+		problems = append(problems, rejectKeys(s.Name, "depends_on."+name, s.DependsOn[name], dependsOnKeys, defaultHint)...)
+	}
+	return problems
+}
+
+func checkHealthcheck(_ *types.Project, s types.ServiceConfig) []Problem {
+	return rejectKeys(s.Name, "healthcheck", *s.HealthCheck, healthcheckKeys, defaultHint)
+}
+
+func checkUlimits(_ *types.Project, s types.ServiceConfig) []Problem {
+	var problems []Problem
+	for _, name := range sortedKeys(s.Ulimits) {
+		if u := s.Ulimits[name]; u != nil {
+			problems = append(problems, rejectKeys(s.Name, "ulimits."+name, *u, ulimitKeys, defaultHint)...)
+		}
+	}
+	return problems
+}
+
+func checkLogging(_ *types.Project, s types.ServiceConfig) []Problem {
+	return rejectKeys(s.Name, "logging", *s.Logging, loggingKeys, defaultHint)
+}
+
+func checkRestart(_ *types.Project, s types.ServiceConfig) []Problem {
+	policy, count, hasCount := strings.Cut(s.Restart, ":")
+	ok := false
+	switch policy {
+	case "no", "always", "unless-stopped":
+		ok = !hasCount
+	case "on-failure":
+		_, err := strconv.Atoi(count)
+		ok = !hasCount || err == nil
+	}
+	if ok {
+		return nil
+	}
+	return []Problem{{Service: s.Name, Key: "restart", Hint: fmt.Sprintf("restart %q is not a restart policy: use no, always, unless-stopped, on-failure or on-failure:<max retries>", s.Restart)}}
+}
+
+func checkPullPolicy(_ *types.Project, s types.ServiceConfig) []Problem {
+	switch s.PullPolicy {
+	case types.PullPolicyAlways, types.PullPolicyNever, types.PullPolicyMissing, types.PullPolicyIfNotPresent:
+		return nil
+	}
+	return []Problem{{Service: s.Name, Key: "pull_policy", Hint: fmt.Sprintf("pull_policy %q is not supported: use always, missing or never (or set the action's pull policy)", s.PullPolicy)}}
+}
+
+func checkScale(_ *types.Project, s types.ServiceConfig) []Problem {
+	if s.Scale == nil || *s.Scale == 1 {
+		return nil
+	}
+	return []Problem{{Service: s.Name, Key: "scale", Hint: fmt.Sprintf("scale %d is not supported: each color runs exactly one container per service", *s.Scale)}}
+}
+
+// deployKeys are the deploy keys docker compose maps onto a plain
+// container; the rest only mean something to swarm.
+var (
+	deployKeys        = map[string]bool{"mode": true, "replicas": true, "resources": true, "restart_policy": true}
+	resourcesKeys     = map[string]bool{"limits": true, "reservations": true}
+	limitKeys         = map[string]bool{"cpus": true, "memory": true, "pids": true}
+	reservationKeys   = map[string]bool{"memory": true}
+	restartPolicyKeys = map[string]bool{"condition": true, "max_attempts": true}
+)
+
+func swarmOnly(key string) string {
+	return key + " only applies to swarm services and docker compose ignores it: remove it"
+}
+
+func checkDeploy(_ *types.Project, s types.ServiceConfig) []Problem {
+	d := s.Deploy
+	problems := rejectKeys(s.Name, "deploy", *d, deployKeys, swarmOnly)
+	if d.Mode != "" && d.Mode != "replicated" {
+		problems = append(problems, Problem{Service: s.Name, Key: "deploy.mode", Hint: fmt.Sprintf("deploy.mode %q is not supported: each color runs one container per service (mode replicated)", d.Mode)})
+	}
+	if d.Replicas != nil && *d.Replicas != 1 {
+		problems = append(problems, Problem{Service: s.Name, Key: "deploy.replicas", Hint: fmt.Sprintf("deploy.replicas %d is not supported: each color runs exactly one container per service; remove it or set 1", *d.Replicas)})
+	}
+	problems = append(problems, rejectKeys(s.Name, "deploy.resources", d.Resources, resourcesKeys, swarmOnly)...)
+	if d.Resources.Limits != nil {
+		problems = append(problems, rejectKeys(s.Name, "deploy.resources.limits", *d.Resources.Limits, limitKeys, defaultHint)...)
+	}
+	if d.Resources.Reservations != nil {
+		problems = append(problems, rejectKeys(s.Name, "deploy.resources.reservations", *d.Resources.Reservations, reservationKeys, defaultHint)...)
+	}
+	if d.RestartPolicy != nil {
+		problems = append(problems, rejectKeys(s.Name, "deploy.restart_policy", *d.RestartPolicy, restartPolicyKeys, func(key string) string {
+			return key + " has no Docker Engine equivalent and docker compose ignores it: remove it"
+		})...)
+		switch d.RestartPolicy.Condition {
+		case "", "none", "no", "on-failure", "any", "always", "unless-stopped":
+		default:
+			problems = append(problems, Problem{Service: s.Name, Key: "deploy.restart_policy.condition", Hint: fmt.Sprintf("condition %q is not a restart policy: use none, on-failure or any", d.RestartPolicy.Condition)})
+		}
+	}
+	return problems
+}
+
+// serviceNetworkKeys are the per-service network settings mapped to the
+// endpoint on API 1.41.
+var serviceNetworkKeys = map[string]bool{"aliases": true, "ipv4_address": true, "priority": true}
+
+func checkServiceNetworks(_ *types.Project, s types.ServiceConfig) []Problem {
+	var problems []Problem
+	for _, name := range sortedKeys(s.Networks) {
+		cfg := s.Networks[name]
+		if cfg == nil {
+			continue
+		}
+		problems = append(problems, rejectKeys(s.Name, "networks."+name, *cfg, serviceNetworkKeys, defaultHint)...)
+	}
+	return problems
+}
+
+func checkNetworkMode(_ *types.Project, s types.ServiceConfig) []Problem {
+	switch s.NetworkMode {
+	case "bridge", "host", "none":
+		return nil
+	}
+	return []Problem{{Service: s.Name, Key: "network_mode", Hint: fmt.Sprintf("network_mode %q is not supported: use networks: (or network_mode host, bridge or none)", s.NetworkMode)}}
+}
+
+var (
+	volumeMountKeys = map[string]bool{"type": true, "source": true, "target": true, "read_only": true, "consistency": true, "bind": true, "volume": true, "tmpfs": true}
+	bindOptionKeys  = map[string]bool{"selinux": true, "propagation": true, "create_host_path": true}
+	volumeOptKeys   = map[string]bool{"nocopy": true}
+	tmpfsOptionKeys = map[string]bool{"size": true, "mode": true}
+)
+
+func checkVolumes(_ *types.Project, s types.ServiceConfig) []Problem {
+	var problems []Problem
+	for _, v := range s.Volumes {
+		prefix := "volumes(" + v.Target + ")"
+		switch v.Type {
+		case types.VolumeTypeBind, types.VolumeTypeVolume, types.VolumeTypeTmpfs:
+		default:
+			problems = append(problems, Problem{Service: s.Name, Key: prefix + ".type", Hint: fmt.Sprintf("volume type %q is not supported: use bind, volume or tmpfs", v.Type)})
+			continue
+		}
+		problems = append(problems, rejectKeys(s.Name, prefix, v, volumeMountKeys, defaultHint)...)
+		if v.Bind != nil {
+			problems = append(problems, rejectKeys(s.Name, prefix+".bind", *v.Bind, bindOptionKeys, func(key string) string {
+				return key + " is not supported: it needs Docker Engine API 1.44; remove it"
+			})...)
+		}
+		if v.Volume != nil {
+			problems = append(problems, rejectKeys(s.Name, prefix+".volume", *v.Volume, volumeOptKeys, func(key string) string {
+				return key + " is not supported: mount the whole volume (subpath needs Docker Engine API 1.45)"
+			})...)
+		}
+		if v.Tmpfs != nil {
+			problems = append(problems, rejectKeys(s.Name, prefix+".tmpfs", *v.Tmpfs, tmpfsOptionKeys, defaultHint)...)
+		}
+	}
+	return problems
+}
+
+func checkDevices(_ *types.Project, s types.ServiceConfig) []Problem {
+	var problems []Problem
+	for _, d := range s.Devices {
+		problems = append(problems, rejectKeys(s.Name, "devices", d, deviceKeys, defaultHint)...)
+		if !strings.HasPrefix(d.Source, "/") {
+			problems = append(problems, Problem{Service: s.Name, Key: "devices", Hint: fmt.Sprintf("device %q is not a host path: CDI devices need Docker Engine API 1.45; use /dev/... paths", d.Source)})
+		}
+	}
+	return problems
+}
+
+// networkKeys are the network definition keys Up passes to NetworkCreate.
+var (
+	networkKeys  = map[string]bool{"name": true, "driver": true, "driver_opts": true, "ipam": true, "external": true, "internal": true, "attachable": true, "labels": true, "enable_ipv6": true}
+	ipamKeys     = map[string]bool{"driver": true, "config": true}
+	ipamPoolKeys = map[string]bool{"subnet": true, "gateway": true, "ip_range": true, "aux_addresses": true}
+	volumeKeys   = map[string]bool{"name": true, "driver": true, "driver_opts": true, "external": true, "labels": true}
+)
+
+func checkNetwork(key string, n types.NetworkConfig) []Problem {
+	hint := func(k string) string {
+		return k + " is not supported: Docker Engine API 1.41 has no such network option; remove it"
+	}
+	problems := rejectKeys("", "networks."+key, n, networkKeys, hint)
+	problems = append(problems, rejectKeys("", "networks."+key+".ipam", n.Ipam, ipamKeys, hint)...)
+	for _, pool := range n.Ipam.Config {
+		if pool != nil {
+			problems = append(problems, rejectKeys("", "networks."+key+".ipam.config", *pool, ipamPoolKeys, hint)...)
+		}
+	}
+	return problems
+}
+
+func checkVolumeDefinition(key string, v types.VolumeConfig) []Problem {
+	return rejectKeys("", "volumes."+key, v, volumeKeys, defaultHint)
+}
+
+// usedNetworkKeys returns the project networks some enabled service is
+// attached to; compose-go keeps the rest in the model, Up ignores them.
+func usedNetworkKeys(p *types.Project) []string {
+	used := map[string]bool{}
+	for _, s := range p.Services {
+		for name := range s.Networks {
+			used[name] = true
+		}
+	}
+	var keys []string
+	for name := range p.Networks {
+		if used[name] {
+			keys = append(keys, name)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

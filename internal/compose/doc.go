@@ -1,0 +1,15 @@
+// Package compose loads one color's Docker Compose project and runs it
+// through the Docker Engine API, without a compose binary.
+//
+// Loading uses compose-go, so interpolation, .env files, env_file, merging of
+// several -f files, extends and profiles behave exactly as in docker compose.
+// Running is our own mapping of a documented subset of the service keys to
+// Docker create calls, following docker/compose's getCreateConfigs. Check
+// rejects everything outside that subset before anything starts, so a key we
+// do not map can never be silently dropped.
+//
+// Containers, networks and volumes carry the labels docker compose sets.
+// That is what lets users keep running `docker compose -p app-green ps`,
+// `logs` or `down` on what the action created, and what lets List and Down
+// find projects created earlier by docker-compose v1 (the seed's deploy.sh).
+package compose

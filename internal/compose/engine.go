@@ -1,0 +1,180 @@
+package compose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/docker/go-connections/nat"
+)
+
+// Engine runs compose projects on one Docker daemon. Docker is the Engine
+// API client; create it with client.WithAPIVersionNegotiation(), since the
+// hosts we deploy to run engines as old as 20.10 (API 1.41).
+type Engine struct{ Docker client.APIClient }
+
+// Container is what the deploy needs to know about one container of a
+// project, taken from an inspect so that it is current.
+type Container struct {
+	ID, Name, Project, Service, Image string
+	// State is Docker's: created, running, restarting, exited, dead...
+	State        string
+	Running      bool
+	Restarting   bool
+	ExitCode     int
+	RestartCount int
+	// Health is "" (no healthcheck), starting, healthy or unhealthy.
+	Health string
+	// IPs maps network name to the container's IPv4 address on it.
+	IPs map[string]string
+	// PublishedPorts are the host ports bound to the container, sorted.
+	// Before start they are the configured ones; after, the actual ones.
+	PublishedPorts []uint16
+	// DependsOn lists the services this one was started after, from the
+	// com.docker.compose.depends_on label (empty for docker-compose v1).
+	DependsOn []string
+}
+
+// ErrNoSuchContainer is returned by Inspect and Logs for a container that
+// does not exist (any more).
+var ErrNoSuchContainer = errors.New("no such container")
+
+// Inspect returns the current state of one container.
+func (e *Engine) Inspect(ctx context.Context, id string) (Container, error) {
+	info, err := e.Docker.ContainerInspect(ctx, id)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return Container{}, fmt.Errorf("failed to inspect container %s: %w", id, ErrNoSuchContainer)
+		}
+		return Container{}, fmt.Errorf("failed to inspect container %s: %w", id, err)
+	}
+	return fromInspect(info), nil
+}
+
+// List returns every container of a project, in any state, found by the
+// com.docker.compose.project label alone, so that containers created by
+// docker compose v2, docker-compose v1 or this package are all found. The
+// result is sorted by service, then name.
+func (e *Engine) List(ctx context.Context, project string) ([]Container, error) {
+	summaries, err := e.Docker.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+project)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list containers of project %s: %w", project, err)
+	}
+	out := make([]Container, 0, len(summaries))
+	for _, s := range summaries {
+		c, err := e.Inspect(ctx, s.ID)
+		if errors.Is(err, ErrNoSuchContainer) {
+			continue // removed between list and inspect
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// Logs returns the last tail lines (all when tail <= 0) of a container's
+// stdout and stderr as text, demultiplexed unless the container has a TTY.
+func (e *Engine) Logs(ctx context.Context, id string, tail int) (string, error) {
+	info, err := e.Docker.ContainerInspect(ctx, id)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", fmt.Errorf("failed to read logs of container %s: %w", id, ErrNoSuchContainer)
+		}
+		return "", fmt.Errorf("failed to read logs of container %s: %w", id, err)
+	}
+	n := "all"
+	if tail > 0 {
+		n = strconv.Itoa(tail)
+	}
+	rc, err := e.Docker.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: n})
+	if err != nil {
+		return "", fmt.Errorf("failed to read logs of container %s: %w", id, err)
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if info.Config != nil && info.Config.Tty {
+		_, err = io.Copy(&buf, rc)
+	} else {
+		_, err = stdcopy.StdCopy(&buf, &buf, rc)
+	}
+	if err != nil {
+		return buf.String(), fmt.Errorf("failed to read logs of container %s: %w", id, err)
+	}
+	return buf.String(), nil
+}
+
+func fromInspect(info container.InspectResponse) Container {
+	c := Container{ID: info.ID, IPs: map[string]string{}}
+	if info.ContainerJSONBase != nil {
+		c.Name = strings.TrimPrefix(info.Name, "/")
+		c.RestartCount = info.RestartCount
+		if st := info.State; st != nil {
+			c.State = string(st.Status)
+			c.Running = st.Running
+			c.Restarting = st.Restarting
+			c.ExitCode = st.ExitCode
+			if st.Health != nil {
+				c.Health = string(st.Health.Status)
+			}
+		}
+	}
+	if info.Config != nil {
+		c.Image = info.Config.Image
+		c.Project = info.Config.Labels[LabelProject]
+		c.Service = info.Config.Labels[LabelService]
+		c.DependsOn = parseDependsOnLabel(info.Config.Labels[LabelDependsOn])
+	}
+	if ns := info.NetworkSettings; ns != nil {
+		for name, ep := range ns.Networks {
+			if ep != nil {
+				c.IPs[name] = ep.IPAddress
+			}
+		}
+		c.PublishedPorts = hostPorts(ns.Ports)
+	}
+	if len(c.PublishedPorts) == 0 && info.ContainerJSONBase != nil && info.HostConfig != nil && !c.Running {
+		c.PublishedPorts = hostPorts(info.HostConfig.PortBindings)
+	}
+	return c
+}
+
+// hostPorts collects the distinct host ports of a port map, sorted. A
+// binding whose port is not fixed yet (random or a range, before start) is
+// left out.
+func hostPorts(m nat.PortMap) []uint16 {
+	seen := map[uint16]bool{}
+	var out []uint16
+	for _, bindings := range m {
+		for _, b := range bindings {
+			n, err := strconv.ParseUint(b.HostPort, 10, 16)
+			if err != nil || n == 0 || seen[uint16(n)] {
+				continue
+			}
+			seen[uint16(n)] = true
+			out = append(out, uint16(n))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

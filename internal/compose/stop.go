@@ -1,0 +1,139 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+)
+
+// ErrNetworkInUse is returned by Down when a project network could not be
+// removed because containers of other projects are still attached to it
+// (an nginx container, say). The project's own containers are gone by then.
+var ErrNetworkInUse = errors.New("network still in use")
+
+// Stop stops a project's running containers, dependents before the
+// services they depend on (read back from the depends_on labels), and all
+// at once when no order is known, as for docker-compose v1 projects.
+// timeout nil lets each container use its own stop timeout
+// (stop_grace_period) and every stop uses the container's own stop signal
+// (stop_signal), so the application gets the shutdown it was configured
+// for.
+func (e *Engine) Stop(ctx context.Context, project string, timeout *time.Duration) error {
+	containers, err := e.List(ctx, project)
+	if err != nil {
+		return err
+	}
+	return e.stopContainers(ctx, project, containers, timeout)
+}
+
+// Down stops and removes a project's containers, then the networks that
+// carry the project's label. It never removes volumes, nor networks of
+// other projects or external ones (they do not carry the label). A project
+// with nothing left is success, so Down can always be retried.
+func (e *Engine) Down(ctx context.Context, project string, timeout *time.Duration) error {
+	containers, err := e.List(ctx, project)
+	if err != nil {
+		return err
+	}
+	if err := e.stopContainers(ctx, project, containers, timeout); err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range containers {
+		err := e.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+			errs = append(errs, fmt.Errorf("failed to remove container %s: %w", c.Name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("failed to take down project %s: %w", project, errors.Join(errs...))
+	}
+	if err := e.removeNetworks(ctx, project); err != nil {
+		return fmt.Errorf("failed to take down project %s: %w", project, err)
+	}
+	return nil
+}
+
+// stopContainers stops the running ones of containers in reverse
+// dependency order.
+func (e *Engine) stopContainers(ctx context.Context, project string, containers []Container, timeout *time.Duration) error {
+	byService := map[string][]Container{}
+	deps := map[string][]string{}
+	for _, c := range containers {
+		if !c.Running && !c.Restarting {
+			continue
+		}
+		key := c.Service
+		if key == "" {
+			key = c.Name
+		}
+		byService[key] = append(byService[key], c)
+		deps[key] = append(deps[key], c.DependsOn...)
+	}
+	nodes := sortedKeys(byService)
+	order := reverseDeps(deps)
+	if hasCycle(nodes, order) {
+		order = nil // no usable order: stop everything at once
+	}
+	err := graph{nodes: nodes, deps: order}.run(ctx, func(ctx context.Context, service string) error {
+		var errs []error
+		for _, c := range byService[service] {
+			errs = append(errs, e.stopContainer(ctx, c, timeout))
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil {
+		return fmt.Errorf("failed to stop project %s: %w", project, err)
+	}
+	return nil
+}
+
+func (e *Engine) stopContainer(ctx context.Context, c Container, timeout *time.Duration) error {
+	opts := container.StopOptions{}
+	if timeout != nil {
+		secs := int(math.Ceil(timeout.Seconds()))
+		opts.Timeout = &secs
+	}
+	if err := e.Docker.ContainerStop(ctx, c.ID, opts); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("failed to stop container %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// removeNetworks removes the networks labelled with the project, which
+// are the ones it created (docker compose v1 and v2 label theirs the same
+// way).
+func (e *Engine) removeNetworks(ctx context.Context, project string) error {
+	list, err := e.Docker.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+project))})
+	if err != nil {
+		return fmt.Errorf("failed to list networks of project %s: %w", project, err)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	var errs []error
+	for _, nw := range list {
+		err := e.Docker.NetworkRemove(ctx, nw.ID)
+		switch {
+		case err == nil, cerrdefs.IsNotFound(err):
+		case strings.Contains(err.Error(), "active endpoints"):
+			errs = append(errs, fmt.Errorf("failed to remove network %s: %w: disconnect the other containers from it first: %v", nw.Name, ErrNetworkInUse, err))
+		default:
+			errs = append(errs, fmt.Errorf("failed to remove network %s: %w", nw.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isRemovalInProgress recognises the conflict the engine reports when the
+// container is already being removed (a concurrent Down).
+func isRemovalInProgress(err error) bool {
+	return cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress")
+}

@@ -1,0 +1,378 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+)
+
+var (
+	// ErrNameInUse is returned by Up when a container, network or volume
+	// it must create exists but belongs to something else.
+	ErrNameInUse = errors.New("name already in use")
+	// ErrNotFound is returned by Up for an external network or volume
+	// that does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// pollInterval is how often Up re-inspects a dependency it waits for.
+const pollInterval = 250 * time.Millisecond
+
+// Up creates the project's networks and volumes, creates one container per
+// service, and starts them in depends_on order, independent services in
+// parallel, waiting for each dependency's condition (started, healthy or
+// completed successfully) first. It stops and removes nothing: a container
+// name that is taken is an error, because the caller decides what may be
+// removed. It runs Check first. Up does not wait for the last services to
+// become healthy; that is the caller's health check. Waiting for
+// dependencies is bounded by ctx only.
+//
+// On error the containers created so far are returned too, so the caller
+// can show their logs and Down the project.
+func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) {
+	if err := Check(p); err != nil {
+		return nil, err
+	}
+	names := sortedServiceNames(p)
+	deps := projectDeps(p)
+	if hasCycle(names, deps) {
+		return nil, fmt.Errorf("failed to start project %s: depends_on has a cycle", p.Name)
+	}
+	if err := e.ensureNetworks(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := e.ensureVolumes(ctx, p); err != nil {
+		return nil, err
+	}
+	specs, err := e.createSpecs(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{}
+	for _, name := range names {
+		id, err := e.createContainer(ctx, p.Services[name], specs[name])
+		if id != "" {
+			ids[name] = id
+		}
+		if err != nil {
+			return e.inspectAll(ctx, names, ids), err
+		}
+	}
+	var startMu sync.Mutex
+	g := graph{nodes: names, deps: deps, optional: func(node, dep string) bool {
+		return !p.Services[node].DependsOn[dep].Required
+	}}
+	err = g.run(ctx, func(ctx context.Context, name string) error {
+		if err := e.waitDependencies(ctx, p.Services[name], ids); err != nil {
+			return err
+		}
+		// docker compose serialises starts: engines race when two
+		// containers take ports from the same range at once.
+		startMu.Lock()
+		defer startMu.Unlock()
+		if err := e.Docker.ContainerStart(ctx, ids[name], container.StartOptions{}); err != nil {
+			return fmt.Errorf("failed to start container %s of service %s: %w", specs[name].Name, name, err)
+		}
+		return nil
+	})
+	containers := e.inspectAll(ctx, names, ids)
+	if err != nil {
+		return containers, fmt.Errorf("failed to start project %s: %w", p.Name, err)
+	}
+	return containers, nil
+}
+
+// inspectAll inspects the created containers, in service order, keeping
+// what it can: it serves error paths too.
+func (e *Engine) inspectAll(ctx context.Context, names []string, ids map[string]string) []Container {
+	var out []Container
+	for _, name := range names {
+		id, ok := ids[name]
+		if !ok {
+			continue
+		}
+		c, err := e.Inspect(context.WithoutCancel(ctx), id)
+		if err != nil {
+			c = Container{ID: id, Service: name}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// createSpecs resolves each service's image and builds its create calls.
+// Resolving first means a missing image fails before anything is created.
+func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string]createSpec, error) {
+	specs := map[string]createSpec{}
+	for _, name := range sortedServiceNames(p) {
+		s := p.Services[name]
+		img, err := e.Docker.ImageInspect(ctx, s.Image)
+		if err != nil {
+			if cerrdefs.IsNotFound(err) {
+				return nil, fmt.Errorf("failed to create service %s: %w: image %s is not present locally; pull it first (EnsureImages)", name, ErrImageMissing, s.Image)
+			}
+			return nil, fmt.Errorf("failed to inspect image %s of service %s: %w", s.Image, name, err)
+		}
+		spec, err := buildCreateSpec(p, s, img.ID, e.Docker.ClientVersion())
+		if err != nil {
+			return nil, err
+		}
+		specs[name] = spec
+	}
+	return specs, nil
+}
+
+// createContainer creates one container and connects its extra networks.
+func (e *Engine) createContainer(ctx context.Context, s types.ServiceConfig, spec createSpec) (string, error) {
+	resp, err := e.Docker.ContainerCreate(ctx, spec.Config, spec.Host, spec.Networking, nil, spec.Name)
+	if err != nil {
+		if cerrdefs.IsConflict(err) {
+			return "", fmt.Errorf("failed to create container %s of service %s: %w: remove the old container or Down the project that owns it: %v", spec.Name, s.Name, ErrNameInUse, err)
+		}
+		return "", fmt.Errorf("failed to create container %s of service %s: %w", spec.Name, s.Name, err)
+	}
+	for _, c := range spec.Connect {
+		if err := e.Docker.NetworkConnect(ctx, c.Network, resp.ID, c.Endpoint); err != nil {
+			return resp.ID, fmt.Errorf("failed to connect container %s to network %s: %w", spec.Name, c.Network, err)
+		}
+	}
+	return resp.ID, nil
+}
+
+// waitDependencies blocks until each of the service's dependencies meets
+// its depends_on condition; a dependency with required: false that never
+// does is passed over, as in docker compose.
+func (e *Engine) waitDependencies(ctx context.Context, s types.ServiceConfig, ids map[string]string) error {
+	for _, dep := range sortedKeys(s.DependsOn) {
+		id, ok := ids[dep]
+		if !ok {
+			continue // an optional dependency that is not enabled
+		}
+		d := s.DependsOn[dep]
+		err := e.waitCondition(ctx, dep, id, d.Condition)
+		if err != nil && d.Required {
+			return fmt.Errorf("service %s cannot start: %w", s.Name, err)
+		}
+		// docker compose only warns when an optional dependency fails.
+	}
+	return nil
+}
+
+// waitCondition polls a dependency until it meets condition, or fails as
+// soon as it never can (exited, unhealthy, no healthcheck).
+func (e *Engine) waitCondition(ctx context.Context, service, id, condition string) error {
+	if condition == "" || condition == types.ServiceConditionStarted {
+		return nil
+	}
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		c, err := e.Inspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		done, err := conditionMet(service, condition, c)
+		if done || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: gave up waiting for service %s to be %s: %w", ErrDependencyFailed, service, conditionWord(condition), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// conditionMet reports whether c meets condition, or an error when it
+// never will.
+func conditionMet(service, condition string, c Container) (bool, error) {
+	exited := c.State == "exited" || c.State == "dead"
+	switch condition {
+	case types.ServiceConditionHealthy:
+		switch {
+		case c.Health == "healthy":
+			return true, nil
+		case c.Health == "":
+			return false, fmt.Errorf("%w: service %s has no healthcheck, so it can never be healthy: add a healthcheck to it or use condition service_started", ErrDependencyFailed, service)
+		case c.Health == "unhealthy":
+			return false, fmt.Errorf("%w: service %s is unhealthy", ErrDependencyFailed, service)
+		case exited && !c.Restarting:
+			return false, fmt.Errorf("%w: service %s exited with code %d before it was healthy", ErrDependencyFailed, service, c.ExitCode)
+		}
+	case types.ServiceConditionCompletedSuccessfully:
+		if exited {
+			if c.ExitCode == 0 {
+				return true, nil
+			}
+			return false, fmt.Errorf("%w: service %s exited with code %d, not 0", ErrDependencyFailed, service, c.ExitCode)
+		}
+	default:
+		return false, fmt.Errorf("%w: unknown depends_on condition %q for service %s", ErrDependencyFailed, condition, service)
+	}
+	return false, nil
+}
+
+func conditionWord(condition string) string {
+	if condition == types.ServiceConditionHealthy {
+		return "healthy"
+	}
+	return "completed successfully"
+}
+
+// ensureNetworks creates the project networks the services use, or reuses
+// ones this project created before (same name and project label). An
+// external network must exist.
+func (e *Engine) ensureNetworks(ctx context.Context, p *types.Project) error {
+	for _, key := range usedNetworkKeys(p) {
+		n := p.Networks[key]
+		var err error
+		if n.External {
+			err = e.findExternalNetwork(ctx, n.Name)
+		} else {
+			err = e.ensureNetwork(ctx, p, key, n)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) findExternalNetwork(ctx context.Context, name string) error {
+	found, err := e.networksNamed(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(found) == 0 {
+		return fmt.Errorf("failed to find external network %s: %w: create it first (docker network create %s)", name, ErrNotFound, name)
+	}
+	return nil
+}
+
+func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string, n types.NetworkConfig) error {
+	for attempt := 0; ; attempt++ {
+		found, err := e.networksNamed(ctx, n.Name)
+		if err != nil {
+			return err
+		}
+		for _, nw := range found {
+			if nw.Labels[LabelProject] == p.Name {
+				return nil
+			}
+		}
+		if len(found) > 0 {
+			owner := found[0].Labels[LabelProject]
+			return fmt.Errorf("failed to create network %s: %w: it exists and belongs to project %q, not %s; set external: true on network %s to share it, or remove it", n.Name, ErrNameInUse, owner, p.Name, key)
+		}
+		_, err = e.Docker.NetworkCreate(ctx, n.Name, networkCreateOptions(p, key, n))
+		if err == nil {
+			return nil
+		}
+		if !cerrdefs.IsConflict(err) || attempt > 0 {
+			return fmt.Errorf("failed to create network %s: %w", n.Name, err)
+		}
+		// Another Up of the same project created it meanwhile: look again.
+	}
+}
+
+// networksNamed lists the networks with exactly this name; the API's name
+// filter also matches substrings.
+func (e *Engine) networksNamed(ctx context.Context, name string) ([]network.Summary, error) {
+	list, err := e.Docker.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
+	if err != nil {
+		return nil, fmt.Errorf("failed to list networks named %s: %w", name, err)
+	}
+	var out []network.Summary
+	for _, nw := range list {
+		if nw.Name == name {
+			out = append(out, nw)
+		}
+	}
+	return out, nil
+}
+
+// networkCreateOptions carries the compose labels (network, project,
+// version) but no config hash: docker compose recreates a network whose
+// hash differs from its own computation, and a missing hash is accepted.
+func networkCreateOptions(p *types.Project, key string, n types.NetworkConfig) network.CreateOptions {
+	labels := map[string]string{}
+	for k, v := range n.Labels {
+		labels[k] = v
+	}
+	labels[LabelNetwork] = key
+	labels[LabelProject] = p.Name
+	labels[LabelVersion] = ComposeVersion
+	opts := network.CreateOptions{
+		Driver:     n.Driver,
+		Options:    n.DriverOpts,
+		Internal:   n.Internal,
+		Attachable: n.Attachable,
+		EnableIPv6: n.EnableIPv6,
+		Labels:     labels,
+	}
+	if n.Ipam.Driver != "" || len(n.Ipam.Config) > 0 {
+		opts.IPAM = &network.IPAM{Driver: n.Ipam.Driver}
+		for _, pool := range n.Ipam.Config {
+			if pool == nil {
+				continue
+			}
+			opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{
+				Subnet: pool.Subnet, IPRange: pool.IPRange, Gateway: pool.Gateway, AuxAddress: pool.AuxiliaryAddresses,
+			})
+		}
+	}
+	return opts
+}
+
+// ensureVolumes creates the named volumes the services mount (with the
+// compose labels) unless they exist; an external volume must exist.
+func (e *Engine) ensureVolumes(ctx context.Context, p *types.Project) error {
+	for _, key := range usedVolumeKeys(p) {
+		v := p.Volumes[key]
+		_, err := e.Docker.VolumeInspect(ctx, v.Name)
+		if err == nil {
+			continue
+		}
+		if !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("failed to inspect volume %s: %w", v.Name, err)
+		}
+		if v.External {
+			return fmt.Errorf("failed to find external volume %s: %w: create it first (docker volume create %s)", v.Name, ErrNotFound, v.Name)
+		}
+		labels := map[string]string{}
+		for k, val := range v.Labels {
+			labels[k] = val
+		}
+		labels[LabelVolume] = key
+		labels[LabelProject] = p.Name
+		labels[LabelVersion] = ComposeVersion
+		if _, err := e.Docker.VolumeCreate(ctx, volume.CreateOptions{Name: v.Name, Driver: v.Driver, DriverOpts: v.DriverOpts, Labels: labels}); err != nil {
+			return fmt.Errorf("failed to create volume %s: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+// usedVolumeKeys returns the project volumes some enabled service mounts.
+func usedVolumeKeys(p *types.Project) []string {
+	used := map[string]bool{}
+	for _, s := range p.Services {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume && v.Source != "" {
+				if _, ok := p.Volumes[v.Source]; ok {
+					used[v.Source] = true
+				}
+			}
+		}
+	}
+	return sortedKeys(used)
+}
