@@ -18,6 +18,7 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/execx"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
 // Defaults, chosen to match the seed's deploy.sh where it had one and
@@ -264,6 +265,11 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 		}
 	} else if !filepath.IsAbs(cfg.Nginx.IncludePath) {
 		p.addf("nginx-include-path %q must be an absolute path inside the nginx container %s", cfg.Nginx.IncludePath, cfg.Nginx.Container)
+	}
+	if cfg.Nginx.Template != "" {
+		if _, err := nginx.ParseTemplate(cfg.Nginx.Template); err != nil {
+			p.addf("nginx-include-template: %v", err)
+		}
 	}
 	if v := cfg.Nginx.VerifyURL; v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 		p.addf("verify-url %q must be an http:// or https:// URL (for example http://127.0.0.1/)", v)

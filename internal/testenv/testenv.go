@@ -188,3 +188,15 @@ func tarFiles(files map[string][]byte) (io.Reader, error) {
 	}
 	return &buf, nil
 }
+
+// GoBuild builds the Go package pkg (relative to the repository root) into
+// a static linux binary at out.
+func GoBuild(root, pkg, out string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v: %s", pkg, err, b)
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+// Package e2e runs whole deploys against the real Docker daemon and a real
+// nginx started by the test on a high port. Nothing is faked: containers
+// are created from compose files, nginx really reloads, and every check is
+// made through nginx's front door.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bluegreen-action/bluegreen/internal/cli"
+	"github.com/bluegreen-action/bluegreen/internal/testenv"
+)
+
+// singleFile is a one-file project serving both colors through
+// BLUEGREEN_PORT, with the app's behaviour set per deploy.
+const singleFile = `services:
+  web:
+    image: ${APP_IMAGE}
+    environment:
+      VERSION: ${VERSION:-v0}
+      READY_AFTER: ${READY_AFTER:-0s}
+      HEALTH_STATUS: ${HEALTH_STATUS:-0}
+      EXIT_AFTER: ${EXIT_AFTER:-0s}
+      BLUEGREEN_COLOR: ${BLUEGREEN_COLOR}
+    ports:
+      - "${BLUEGREEN_PORT}:8080"
+`
+
+// fixture is one project on a private nginx.
+type fixture struct {
+	t         *testing.T
+	dir       string
+	project   string
+	nginx     *testenv.Nginx
+	docker    *client.Client
+	image     string
+	bluePort  int
+	greenPort int
+	lockDir   string
+	inputs    map[string]string
+}
+
+func newFixture(t *testing.T, files map[string]string) *fixture {
+	t.Helper()
+	docker := testenv.RequireDocker(t)
+	f := &fixture{
+		t:         t,
+		dir:       t.TempDir(),
+		project:   fmt.Sprintf("bge2e-%d", time.Now().UnixNano()%1_000_000_000),
+		docker:    docker,
+		image:     testenv.AppImage(t),
+		bluePort:  testenv.FreePort(t),
+		greenPort: testenv.FreePort(t),
+		lockDir:   t.TempDir(),
+	}
+	f.nginx = testenv.StartNginx(t, testenv.NginxOptions{})
+	if files == nil {
+		files = map[string]string{"docker-compose.yml": singleFile}
+	}
+	for name, content := range files {
+		content = strings.NewReplacer("%BLUE_PORT%", strconv.Itoa(f.bluePort), "%GREEN_PORT%", strconv.Itoa(f.greenPort), "%PROJECT%", f.project, "%IMAGE%", f.image).Replace(content)
+		require.NoError(t, os.WriteFile(filepath.Join(f.dir, name), []byte(content), 0o644))
+	}
+	f.inputs = map[string]string{
+		"project-name":         f.project,
+		"blue-port":            strconv.Itoa(f.bluePort),
+		"green-port":           strconv.Itoa(f.greenPort),
+		"health-path":          "/health",
+		"health-interval":      "100ms",
+		"health-retries":       "50",
+		"drain-timeout":        "10s",
+		"nginx-include-path":   f.nginx.IncludePath,
+		"nginx-test-command":   strings.Join(f.nginx.TestCmd(), " "),
+		"nginx-reload-command": strings.Join(f.nginx.ReloadCmd(), " "),
+	}
+	t.Cleanup(f.cleanup)
+	return f
+}
+
+// cleanup removes every container and network of both colors.
+func (f *fixture) cleanup() {
+	ctx := context.Background()
+	for _, c := range []string{"blue", "green"} {
+		project := f.project + "-" + c
+		list, _ := f.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.docker.compose.project="+project))})
+		for _, ct := range list {
+			_ = f.docker.ContainerRemove(ctx, ct.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		}
+		_ = f.docker.NetworkRemove(ctx, project+"_default")
+	}
+}
+
+// run is one deploy's outcome.
+type run struct {
+	code    int
+	out     string
+	outputs map[string]string
+	took    time.Duration
+}
+
+// deploy runs the action in-process with the fixture's inputs, extra
+// inputs and extra environment (for compose interpolation).
+func (f *fixture) deploy(extraInputs map[string]string, env ...string) run {
+	f.t.Helper()
+	outFile := filepath.Join(f.t.TempDir(), "output")
+	environ := []string{
+		"APP_IMAGE=" + f.image,
+		"GITHUB_OUTPUT=" + outFile,
+		"PATH=" + os.Getenv("PATH"),
+	}
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		environ = append(environ, "DOCKER_HOST="+h)
+	}
+	inputs := map[string]string{}
+	for k, v := range f.inputs {
+		inputs[k] = v
+	}
+	for k, v := range extraInputs {
+		inputs[k] = v
+	}
+	for k, v := range inputs {
+		environ = append(environ, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	environ = append(environ, env...)
+	var out bytes.Buffer
+	w := io.MultiWriter(&out, testWriter{f.t})
+	start := time.Now()
+	code := cli.Main(context.Background(), cli.Options{Environ: environ, Cwd: f.dir, Stdout: w, LockDir: f.lockDir})
+	r := run{code: code, out: out.String(), took: time.Since(start), outputs: readOutputs(f.t, outFile)}
+	return r
+}
+
+// testWriter sends the deploy's log to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// readOutputs parses a GITHUB_OUTPUT file (name<<delimiter form).
+func readOutputs(t *testing.T, path string) map[string]string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return map[string]string{}
+	}
+	out := map[string]string{}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			if k, v, ok := strings.Cut(lines[i], "="); ok {
+				out[k] = v
+			}
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+// get fetches path through nginx's front door on a fresh connection.
+func (f *fixture) get(path string) (int, string, error) {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get(f.nginx.URL(path))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(body)), nil
+}
+
+// requireServes checks nginx answers / with the given version and color.
+func (f *fixture) requireServes(version, color string) {
+	f.t.Helper()
+	code, body, err := f.get("/")
+	require.NoError(f.t, err)
+	require.Equal(f.t, 200, code, body)
+	require.Equal(f.t, fmt.Sprintf("version=%s color=%s", version, color), body)
+}
+
+// running lists the running containers of a color's project.
+func (f *fixture) running(color string) []string {
+	f.t.Helper()
+	list, err := f.docker.ContainerList(context.Background(), container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "com.docker.compose.project="+f.project+"-"+color))})
+	require.NoError(f.t, err)
+	var names []string
+	for _, c := range list {
+		names = append(names, strings.TrimPrefix(c.Names[0], "/"))
+	}
+	return names
+}
+
+// all lists every container (any state) of a color's project.
+func (f *fixture) all(color string) []string {
+	f.t.Helper()
+	list, err := f.docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.docker.compose.project="+f.project+"-"+color))})
+	require.NoError(f.t, err)
+	var names []string
+	for _, c := range list {
+		names = append(names, strings.TrimPrefix(c.Names[0], "/")+" ("+c.State+")")
+	}
+	return names
+}
+
+func (f *fixture) include() string {
+	data, err := os.ReadFile(f.nginx.IncludePath)
+	require.NoError(f.t, err)
+	return string(data)
+}
+
+var buildOnce sync.Once
+var builtBinary string
+var buildErr error
+
+// binary builds the bluegreen command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bluegreen-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBinary = filepath.Join(dir, "bluegreen")
+		buildErr = testenv.GoBuild(testenv.RepoRoot(t), ".", builtBinary)
+	})
+	require.NoError(t, buildErr)
+	return builtBinary
+}

@@ -1,0 +1,162 @@
+// Package cli wires the deploy to the outside world: it reads the inputs
+// from the environment it is handed, connects to Docker and nginx, runs the
+// deploy, and speaks to the runner. main stays a few lines around it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/client"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
+	"github.com/bluegreen-action/bluegreen/internal/report"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailed  = 1 // the deploy failed; the live color still serves
+	ExitInvalid = 2 // bad inputs; nothing was touched
+)
+
+// Options are the process's surroundings, handed in by main.
+type Options struct {
+	Environ []string // os.Environ()
+	Cwd     string
+	Stdout  io.Writer
+	// LockDir overrides deploy.DefaultLockDir (tests).
+	LockDir string
+	// Procfs overrides /proc for observing nginx (tests).
+	Procfs string
+}
+
+// Main runs one deploy and returns the process exit code.
+func Main(ctx context.Context, opts Options) int {
+	env := EnvMap(opts.Environ)
+	getenv := func(k string) string { return env[k] }
+	rep := report.New(opts.Stdout, getenv)
+
+	cfg, err := config.Parse(getenv, opts.Cwd)
+	if cfg != nil {
+		rep.Mask(cfg.Registry.Password)
+	}
+	if err != nil {
+		rep.Errorf("Invalid inputs", "%v", err)
+		return ExitInvalid
+	}
+
+	docker, err := client.NewClientWithOpts(client.WithHost(dockerHost(env)), client.WithAPIVersionNegotiation())
+	if err != nil {
+		rep.Errorf("Docker", "failed to create a Docker client: %v", err)
+		return ExitFailed
+	}
+	defer docker.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = docker.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		rep.Errorf("Docker", "failed to reach the Docker daemon at %s: %v; the runner needs access to the Docker socket (/var/run/docker.sock)", docker.DaemonHost(), err)
+		return ExitFailed
+	}
+
+	auth, err := registryAuth(cfg.Registry)
+	if err != nil {
+		rep.Errorf("Invalid inputs", "%v", err)
+		return ExitInvalid
+	}
+	sw := &nginx.Switcher{
+		IncludePath: cfg.Nginx.IncludePath,
+		TestCmd:     cfg.Nginx.TestCmd,
+		ReloadCmd:   cfg.Nginx.ReloadCmd,
+		Procfs:      opts.Procfs,
+		Logf:        rep.Infof,
+	}
+	d := &deploy.Deployer{
+		Config:       cfg,
+		Engine:       &compose.Engine{Docker: docker},
+		Nginx:        sw,
+		Drain:        nginx.Drain,
+		Report:       rep,
+		Env:          env,
+		RegistryAuth: auth,
+		LockDir:      opts.LockDir,
+	}
+	res, err := d.Run(ctx)
+	for _, kv := range res.Outputs() {
+		if oerr := rep.Output(kv[0], kv[1]); oerr != nil {
+			rep.Warnf("%v", oerr)
+		}
+	}
+	if serr := rep.Summary(res.Summary(cfg.ProjectName)); serr != nil {
+		rep.Warnf("%v", serr)
+	}
+	if err != nil {
+		title := "Deploy failed"
+		var pe *deploy.PhaseError
+		if errors.As(err, &pe) {
+			title = "Deploy failed: " + pe.Phase
+		}
+		rep.Errorf(title, "%v", err)
+		if errors.Is(err, config.ErrInvalid) {
+			return ExitInvalid
+		}
+		return ExitFailed
+	}
+	switch {
+	case cfg.Mode == config.ModeStatus:
+		rep.Infof("live color: %s", orNone(res.Active))
+	case res.Previous == color.None:
+		rep.Infof("deployed %s on %s in %s (first deploy)", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond))
+	default:
+		rep.Infof("deployed %s on %s in %s: %s → %s", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond), res.Previous, res.Active)
+	}
+	return ExitOK
+}
+
+func orNone(c color.Color) string {
+	if c == color.None {
+		return "none"
+	}
+	return c.String()
+}
+
+// EnvMap turns KEY=VALUE pairs into a map.
+func EnvMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func dockerHost(env map[string]string) string {
+	if h := env["DOCKER_HOST"]; h != "" {
+		return h
+	}
+	return client.DefaultDockerHost
+}
+
+// registryAuth encodes the registry credentials for the Docker API; they
+// never appear on a command line or in the log.
+func registryAuth(r config.Registry) (string, error) {
+	if r.Username == "" {
+		return "", nil
+	}
+	auth, err := registry.EncodeAuthConfig(registry.AuthConfig{Username: r.Username, Password: r.Password, ServerAddress: r.Server})
+	if err != nil {
+		return "", fmt.Errorf("failed to encode the registry credentials: %w", err)
+	}
+	return auth, nil
+}

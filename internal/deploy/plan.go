@@ -1,0 +1,288 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
+)
+
+// plan is one color's loaded project and where its traffic service listens.
+type plan struct {
+	Color             color.Color
+	Project           *types.Project
+	Service           string // the service that takes traffic
+	HostPort          int    // published on the host (blue-port / green-port)
+	ContainerPort     int    // the port the app listens on inside its container
+	URL               string // http://<upstream-host>:<HostPort>
+	Image             string
+	ContainerName     string // expected name of the traffic container
+	DockerHealthcheck bool   // the service defines a Docker healthcheck
+}
+
+// preflight loads both colors' projects and checks everything that can be
+// checked before anything is touched. It lists every problem at once.
+func (r *run) preflight() error {
+	var problems []string
+	r.plans = map[color.Color]*plan{}
+	for _, c := range color.All {
+		p, errs := r.loadPlan(c)
+		problems = append(problems, errs...)
+		r.plans[c] = p
+	}
+	if len(problems) == 0 {
+		problems = append(problems, r.crossColorProblems()...)
+	}
+	text := r.cfg.Nginx.Template
+	if text == "" {
+		text = nginx.DefaultTemplate
+	}
+	tmpl, err := nginx.ParseTemplate(text)
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("nginx-include-template: %v", err))
+	}
+	r.tmpl = tmpl
+	if len(problems) > 0 {
+		return &config.ValidationError{Problems: dedupe(problems)}
+	}
+	for _, c := range color.All {
+		if _, err := r.tmpl.Render(r.templateData(r.plans[c], compose.Container{})); err != nil {
+			problems = append(problems, fmt.Sprintf("nginx-include-template does not render for %s: %v", c, err))
+		}
+		for _, w := range compose.Warnings(r.plans[c].Project) {
+			if c == color.Blue || !r.cfg.SingleFile {
+				r.d.Report.Warnf("%s", w)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return &config.ValidationError{Problems: dedupe(problems)}
+	}
+	for _, c := range color.All {
+		p := r.plans[c]
+		r.d.Report.Infof("%-5s: project %s, files %s, service %s on %s (container port %d), image %s",
+			c, r.cfg.ProjectFor(c), strings.Join(relFiles(p.Project), ", "), p.Service, p.URL, p.ContainerPort, p.Image)
+	}
+	return nil
+}
+
+// loadPlan loads one color's project and finds its traffic service.
+func (r *run) loadPlan(c color.Color) (*plan, []string) {
+	cfg := r.cfg
+	port := cfg.Ports[c]
+	env := make(map[string]string, len(r.d.Env)+2)
+	for k, v := range r.d.Env {
+		env[k] = v
+	}
+	env["BLUEGREEN_COLOR"] = c.String()
+	env["BLUEGREEN_PORT"] = strconv.Itoa(port)
+	var envFiles []string
+	if cfg.EnvFile != "" {
+		envFiles = []string{cfg.EnvFile}
+	}
+	files := cfg.Files[c]
+	input := "compose-file"
+	if !cfg.SingleFile {
+		input = c.String() + "-compose-file"
+	}
+	project, err := compose.Load(context.Background(), compose.LoadOptions{
+		ProjectName: cfg.ProjectFor(c),
+		Files:       files,
+		WorkingDir:  cfg.WorkDir,
+		EnvFiles:    envFiles,
+		Environment: env,
+		Profiles:    cfg.Profiles,
+	})
+	p := &plan{Color: c, HostPort: port, URL: fmt.Sprintf("http://%s:%d", cfg.UpstreamHost, port)}
+	if err != nil {
+		return p, []string{fmt.Sprintf("%s (%s): %v", input, strings.Join(files, ", "), err)}
+	}
+	p.Project = project
+	var problems []string
+	if err := compose.Check(project); err != nil {
+		var u *compose.UnsupportedError
+		if errors.As(err, &u) {
+			for _, pr := range u.Problems {
+				problems = append(problems, fmt.Sprintf("%s: service %s: %s: %s", input, pr.Service, pr.Key, pr.Hint))
+			}
+		} else {
+			problems = append(problems, fmt.Sprintf("%s: %v", input, err))
+		}
+	}
+	svc, err := trafficService(project, cfg.Service)
+	if err != nil {
+		return p, append(problems, fmt.Sprintf("%s: %v", input, err))
+	}
+	p.Service = svc.Name
+	if cfg.Image != "" {
+		svc.Image = cfg.Image
+		project.Services[svc.Name] = svc
+	}
+	p.Image = svc.Image
+	p.ContainerName = svc.ContainerName
+	if p.ContainerName == "" {
+		p.ContainerName = fmt.Sprintf("%s-%s-1", project.Name, svc.Name)
+	}
+	p.DockerHealthcheck = svc.HealthCheck != nil && !svc.HealthCheck.Disable && len(svc.HealthCheck.Test) > 0 && svc.HealthCheck.Test[0] != "NONE"
+	target, ok := publishedTarget(svc, port)
+	if !ok {
+		hint := fmt.Sprintf(`publish it, for example ports: ["%d:8080"]`, port)
+		if cfg.SingleFile {
+			hint = `in single-file mode publish ports: ["${BLUEGREEN_PORT}:8080"] (8080 being the app's port), so each color gets its own host port`
+		}
+		problems = append(problems, fmt.Sprintf("%s: service %s does not publish host port %d (%s-port) but %s; %s",
+			input, svc.Name, port, c, describePorts(svc), hint))
+	}
+	p.ContainerPort = target
+	return p, problems
+}
+
+// crossColorProblems finds what would make blue and green collide when
+// they run side by side during a deploy.
+func (r *run) crossColorProblems() []string {
+	blue, green := r.plans[color.Blue], r.plans[color.Green]
+	var problems []string
+	if blue.Service != green.Service && r.cfg.Service == "" {
+		problems = append(problems, fmt.Sprintf("the blue and green compose files take traffic on different services (%s, %s): set service", blue.Service, green.Service))
+	}
+	for name, bs := range blue.Project.Services {
+		gs, ok := green.Project.Services[name]
+		if !ok {
+			continue
+		}
+		if bs.ContainerName != "" && bs.ContainerName == gs.ContainerName {
+			problems = append(problems, fmt.Sprintf("service %s sets container_name %q for both colors; blue and green run side by side during a deploy, so remove container_name or make it differ (for example %s-${BLUEGREEN_COLOR})", name, bs.ContainerName, bs.ContainerName))
+		}
+		for _, port := range hostPorts(bs) {
+			for _, other := range hostPorts(gs) {
+				if port == other {
+					problems = append(problems, fmt.Sprintf("service %s publishes host port %s in both colors; blue and green run side by side during a deploy, so give each color its own port (${BLUEGREEN_PORT}) or drop the host port", name, port))
+				}
+			}
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+// trafficService returns the named service, or the only one that
+// publishes a port.
+func trafficService(p *types.Project, name string) (types.ServiceConfig, error) {
+	if name != "" {
+		svc, ok := p.Services[name]
+		if !ok {
+			return svc, fmt.Errorf("service %q is not defined; the project has: %s", name, strings.Join(serviceNames(p), ", "))
+		}
+		return svc, nil
+	}
+	var publishing []string
+	for _, n := range serviceNames(p) {
+		if len(p.Services[n].Ports) > 0 {
+			publishing = append(publishing, n)
+		}
+	}
+	switch len(publishing) {
+	case 1:
+		return p.Services[publishing[0]], nil
+	case 0:
+		return types.ServiceConfig{}, fmt.Errorf("no service publishes a port, so none can take traffic: publish the web service's port (for example ports: [\"8081:8080\"]) or set service")
+	default:
+		return types.ServiceConfig{}, fmt.Errorf("several services publish ports (%s): set service to the one nginx sends traffic to", strings.Join(publishing, ", "))
+	}
+}
+
+func serviceNames(p *types.Project) []string {
+	names := make([]string, 0, len(p.Services))
+	for n := range p.Services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// publishedTarget finds the container port published on host port port.
+func publishedTarget(svc types.ServiceConfig, port int) (int, bool) {
+	for _, pc := range svc.Ports {
+		if pc.Protocol != "" && pc.Protocol != "tcp" {
+			continue
+		}
+		lo, hi, ok := parseRange(pc.Published)
+		if ok && port >= lo && port <= hi {
+			return int(pc.Target) + (port - lo), true
+		}
+	}
+	return 0, false
+}
+
+func hostPorts(svc types.ServiceConfig) []string {
+	var out []string
+	for _, pc := range svc.Ports {
+		if pc.Published != "" {
+			out = append(out, pc.HostIP+":"+pc.Published+"/"+pc.Protocol)
+		}
+	}
+	return out
+}
+
+func parseRange(s string) (int, int, bool) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err := strconv.Atoi(lo)
+	if err != nil {
+		return 0, 0, false
+	}
+	if !isRange {
+		return a, a, true
+	}
+	b, err := strconv.Atoi(hi)
+	if err != nil {
+		return 0, 0, false
+	}
+	return a, b, true
+}
+
+func describePorts(svc types.ServiceConfig) string {
+	if len(svc.Ports) == 0 {
+		return "no port at all"
+	}
+	var parts []string
+	for _, pc := range svc.Ports {
+		if pc.Published == "" {
+			parts = append(parts, fmt.Sprintf("container port %d unpublished", pc.Target))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s:%d", pc.Published, pc.Target))
+		}
+	}
+	return "publishes " + strings.Join(parts, ", ")
+}
+
+func relFiles(p *types.Project) []string {
+	out := make([]string, 0, len(p.ComposeFiles))
+	for _, f := range p.ComposeFiles {
+		if rel, ok := strings.CutPrefix(f, p.WorkingDir+"/"); ok {
+			f = rel
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

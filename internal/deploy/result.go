@@ -1,0 +1,103 @@
+package deploy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
+)
+
+// Result is what a deploy did, for outputs and the job summary.
+type Result struct {
+	DeployID       string
+	Mode           config.Mode
+	Started        time.Time
+	Elapsed        time.Duration
+	Previous       color.Color // live before the deploy (None on a first deploy)
+	Target         color.Color // the color the deploy started
+	Active         color.Color // live after the deploy
+	ActivePort     int
+	ActiveURL      string
+	Image          string
+	HealthAttempts int
+	Drain          nginx.DrainResult
+	Phases         []Phase
+	RolledBack     string // what a failed deploy undid
+	Err            error
+}
+
+// Phase is one timed step.
+type Phase struct {
+	Name     string
+	Duration time.Duration
+	Err      error
+}
+
+// Outputs returns the step outputs in a fixed order.
+func (r *Result) Outputs() [][2]string {
+	port := ""
+	if r.ActivePort != 0 {
+		port = strconv.Itoa(r.ActivePort)
+	}
+	return [][2]string{
+		{"active-color", r.Active.String()},
+		{"previous-color", r.Previous.String()},
+		{"active-port", port},
+		{"active-url", r.ActiveURL},
+		{"image", r.Image},
+		{"rolled-back", strconv.FormatBool(r.RolledBack != "")},
+		{"deploy-id", r.DeployID},
+	}
+}
+
+// Summary renders the job summary in Markdown.
+func (r *Result) Summary(project string) string {
+	var b strings.Builder
+	status := "✅ deployed"
+	switch {
+	case r.Err != nil:
+		status = "❌ failed"
+	case r.Mode == config.ModeStatus:
+		status = "ℹ️ status"
+	}
+	fmt.Fprintf(&b, "### bluegreen %s: %s\n\n", project, status)
+	b.WriteString("| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| Colors | %s → %s |\n", orNone(r.Previous), orNone(r.Active))
+	if r.Image != "" {
+		fmt.Fprintf(&b, "| Image | `%s` |\n", r.Image)
+	}
+	if r.ActiveURL != "" {
+		fmt.Fprintf(&b, "| Serving | %s |\n", r.ActiveURL)
+	}
+	if r.HealthAttempts > 0 {
+		fmt.Fprintf(&b, "| Health probes | %d |\n", r.HealthAttempts)
+	}
+	fmt.Fprintf(&b, "| Deploy id | `%s` |\n", r.DeployID)
+	fmt.Fprintf(&b, "| Total time | %s |\n\n", r.Elapsed.Round(time.Millisecond))
+	b.WriteString("| Phase | Time | Result |\n|---|---:|---|\n")
+	for _, p := range r.Phases {
+		res := "ok"
+		if p.Err != nil {
+			res = "**failed**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", p.Name, p.Duration.Round(time.Millisecond), res)
+	}
+	if r.Err != nil {
+		fmt.Fprintf(&b, "\n**Cause**\n\n```\n%s\n```\n", r.Err)
+		if r.RolledBack != "" {
+			fmt.Fprintf(&b, "\n**Rolled back:** %s\n", r.RolledBack)
+		}
+	}
+	return b.String()
+}
+
+func orNone(c color.Color) string {
+	if c == color.None {
+		return "(none)"
+	}
+	return "**" + c.String() + "**"
+}

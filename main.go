@@ -1,0 +1,22 @@
+// Command bluegreen deploys a Docker Compose service with zero downtime:
+// it starts the idle color, proves it healthy, switches nginx to it with a
+// checked and reversible write, drains and stops the old color. It runs as
+// a GitHub Action (inputs from INPUT_* variables) or directly on a host.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/bluegreen-action/bluegreen/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	cwd, _ := os.Getwd()
+	code := cli.Main(ctx, cli.Options{Environ: os.Environ(), Cwd: cwd, Stdout: os.Stdout})
+	stop()
+	os.Exit(code)
+}

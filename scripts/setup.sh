@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs and starts what the tests need on a fresh Debian machine:
+# nginx (the tests run private instances on high ports), docker-compose v1
+# (the conformance peer and the seed's tool), busybox-static (the job image
+# for the act tests), a running Docker daemon, and nektos/act built from the
+# Go module proxy (kept out of the product's go.mod).
+set -euo pipefail
+
+ACT_VERSION=v0.2.89
+
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  echo "setup: starting dockerd"
+  (dockerd >/var/log/dockerd.log 2>&1 &)
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /var/log/dockerd.log" >&2; tail -20 /var/log/dockerd.log >&2; exit 1; }
+fi
+
+gobin="$(go env GOPATH)/bin"
+if ! "$gobin/act" --version 2>/dev/null | grep -q "${ACT_VERSION#v}"; then
+  echo "setup: building nektos/act $ACT_VERSION"
+  GOFLAGS=-mod=mod go install "github.com/nektos/act@$ACT_VERSION"
+fi
+echo "setup: ready (nginx $(nginx -v 2>&1 | cut -d/ -f2), $(docker-compose version --short 2>/dev/null || echo no-compose), act $("$gobin/act" --version | awk '{print $3}'))"
