@@ -577,3 +577,22 @@ func (s StatusSet) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// InputNames lists every input Parse reads, sorted. action.yml must declare
+// exactly these; a test holds the two together.
+func InputNames() []string {
+	seen := map[string]bool{}
+	getenv := func(k string) string {
+		if name, ok := strings.CutPrefix(k, "INPUT_"); ok {
+			seen[strings.ToLower(name)] = true
+		}
+		return ""
+	}
+	_, _ = Parse(getenv, "/")
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
