@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/cli"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
 )
 
@@ -112,6 +113,7 @@ type run struct {
 	out     string
 	outputs map[string]string
 	took    time.Duration
+	result  *deploy.Result
 }
 
 // deploy runs the action in-process with the fixture's inputs, extra
@@ -141,9 +143,9 @@ func (f *fixture) deploy(extraInputs map[string]string, env ...string) run {
 	var out bytes.Buffer
 	w := io.MultiWriter(&out, testWriter{f.t})
 	start := time.Now()
-	code := cli.Main(context.Background(), cli.Options{Environ: environ, Cwd: f.dir, Stdout: w, LockDir: f.lockDir})
-	r := run{code: code, out: out.String(), took: time.Since(start), outputs: readOutputs(f.t, outFile)}
-	return r
+	var res *deploy.Result
+	code := cli.Main(context.Background(), cli.Options{Environ: environ, Cwd: f.dir, Stdout: w, LockDir: f.lockDir, OnResult: func(r *deploy.Result) { res = r }})
+	return run{code: code, out: out.String(), took: time.Since(start), outputs: readOutputs(f.t, outFile), result: res}
 }
 
 // testWriter sends the deploy's log to the test log.

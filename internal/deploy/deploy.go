@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ type Engine interface {
 	List(ctx context.Context, project string) ([]compose.Container, error)
 	Inspect(ctx context.Context, id string) (compose.Container, error)
 	Logs(ctx context.Context, id string, tail int) (string, error)
+	Start(ctx context.Context, project string) ([]compose.Container, error)
 	Stop(ctx context.Context, project string, timeout *time.Duration) error
 	Down(ctx context.Context, project string, timeout *time.Duration) error
 }
@@ -53,6 +55,10 @@ type Switch interface {
 	Read() (data []byte, exists bool, err error)
 	Switch(ctx context.Context, next []byte) (*nginx.Reload, error)
 	Restore(ctx context.Context, prev []byte, existed bool) error
+	// Pending reports an include written but never loaded by nginx.
+	Pending() (pending, ok bool, why string)
+	// RemoveStaleTemps removes temp files a killed deploy left behind.
+	RemoveStaleTemps() ([]string, error)
 }
 
 var _ Switch = (*nginx.Switcher)(nil)
@@ -75,28 +81,33 @@ type Deployer struct {
 	RegistryAuth string
 	// LockDir holds the per-project lock file (default DefaultLockDir).
 	LockDir string
+	// NginxNetworks are the user networks of the nginx container (none when
+	// nginx runs on the host or with network_mode host): {{.ContainerIP}}
+	// is the new color's address on one of them, the only one nginx reaches.
+	NginxNetworks []string
 }
 
 // Sentinel errors a caller can test for with errors.Is.
 var (
-	ErrPreflight = errors.New("preflight check failed")
-	ErrStart     = errors.New("failed to start the new color")
-	ErrUnhealthy = errors.New("new color did not become healthy")
-	ErrSwitch    = errors.New("failed to switch nginx")
+	ErrPreflight  = errors.New("preflight check failed")
+	ErrStart      = errors.New("failed to start the new color")
+	ErrUnhealthy  = errors.New("new color did not become healthy")
+	ErrSwitch     = errors.New("failed to switch nginx")
+	ErrNoRollback = errors.New("nothing to roll back to")
 )
 
 // PhaseError is a failed deploy: which phase failed, why, and what was
 // done to leave the host as it was.
 type PhaseError struct {
-	Phase      string
-	Err        error
-	RolledBack string // what was undone, in words; empty if nothing was needed
+	Phase  string
+	Err    error
+	Undone string // what was undone, in words; empty if nothing was needed
 }
 
 func (e *PhaseError) Error() string {
 	msg := fmt.Sprintf("%s failed: %v", e.Phase, e.Err)
-	if e.RolledBack != "" {
-		msg += "\n" + e.RolledBack
+	if e.Undone != "" {
+		msg += "\n" + e.Undone
 	}
 	return msg
 }
@@ -131,8 +142,8 @@ func (r *run) do(ctx context.Context) error {
 		return &PhaseError{Phase: "Preflight", Err: fmt.Errorf("%w: %w", ErrPreflight, err)}
 	}
 
-	lk, err := r.acquireLock(ctx)
-	if err != nil {
+	var lk *lock.Lock
+	if err := r.phase("Lock", func() (err error) { lk, err = r.acquireLock(ctx); return err }); err != nil {
 		return &PhaseError{Phase: "Lock", Err: err}
 	}
 	defer lk.Release()
@@ -141,11 +152,21 @@ func (r *run) do(ctx context.Context) error {
 		return &PhaseError{Phase: "Find the live color", Err: err}
 	}
 	r.res.Previous = r.live.Color
-	if r.cfg.Mode == config.ModeStatus {
+	switch r.cfg.Mode {
+	case config.ModeStatus:
 		r.res.Active = r.live.Color
 		r.fillActive(r.live.Color)
 		return nil
+	case config.ModeRollback:
+		return r.rollback(ctx)
+	default:
+		return r.deploy(ctx)
 	}
+}
+
+// deploy starts the idle color from the compose files, proves it, switches
+// to it, watches it, drains the old color and stops it.
+func (r *run) deploy(ctx context.Context) error {
 	r.target = r.live.Color.Other()
 	r.res.Target = r.target
 	plan := r.plans[r.target]
@@ -154,21 +175,72 @@ func (r *run) do(ctx context.Context) error {
 	start := fmt.Sprintf("Start %s (%s)", r.target, r.cfg.ProjectFor(r.target))
 	var traffic compose.Container
 	if err := r.phase(start, func() (err error) { traffic, err = r.start(ctx, plan); return err }); err != nil {
-		return r.abandon(ctx, start, err, traffic)
+		return r.abandon(ctx, start, err, traffic, false)
 	}
+	return r.promote(ctx, plan, traffic, false)
+}
 
+// rollback brings the previous color back: its containers were kept,
+// stopped, by keep-previous, so it returns with exactly the image and
+// settings it served with.
+func (r *run) rollback(ctx context.Context) error {
+	if r.live.Color == color.None {
+		return &PhaseError{Phase: "Rollback", Err: fmt.Errorf("%w: nothing is live, so there is no previous color to go back to", ErrNoRollback)}
+	}
+	r.target = r.live.Color.Other()
+	r.res.Target = r.target
+	plan := r.plans[r.target]
+	project := r.cfg.ProjectFor(r.target)
+	start := fmt.Sprintf("Start %s again (%s)", r.target, project)
+	var traffic compose.Container
+	err := r.phase(start, func() error {
+		cs, err := r.d.Engine.Start(ctx, project)
+		if errors.Is(err, compose.ErrNothingToStart) {
+			return fmt.Errorf("%w: %s has no containers; deploy with keep-previous: true so that the previous color is stopped but kept", ErrNoRollback, project)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrStart, err)
+		}
+		traffic = findService(cs, plan.Service)
+		if traffic.ID == "" {
+			return fmt.Errorf("%w: %s has no container of service %s", ErrNoRollback, project, plan.Service)
+		}
+		r.res.Image = traffic.Image
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrNoRollback) {
+			return &PhaseError{Phase: start, Err: err}
+		}
+		return r.abandon(ctx, start, err, traffic, true)
+	}
+	r.res.RolledBack = true
+	return r.promote(ctx, plan, traffic, true)
+}
+
+// promote takes a started color the rest of the way: health, switch,
+// observation, drain, stop of the old color. keep says the new color's
+// containers must survive a failure (a rollback target).
+func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container, keep bool) error {
 	check := fmt.Sprintf("Health check %s", plan.URL+r.cfg.Health.Path)
 	if err := r.phase(check, func() error { return r.waitHealthy(ctx, plan, traffic) }); err != nil {
-		return r.abandon(ctx, check, err, traffic)
+		return r.abandon(ctx, check, err, traffic, keep)
 	}
 
 	sw := fmt.Sprintf("Switch nginx to %s", r.target)
 	var reload *nginx.Reload
 	if err := r.phase(sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic); return err }); err != nil {
-		return r.abandon(ctx, sw, fmt.Errorf("%w: %w", ErrSwitch, err), compose.Container{})
+		return r.abandon(ctx, sw, fmt.Errorf("%w: %w", ErrSwitch, err), compose.Container{}, keep)
 	}
 	r.res.Active = r.target
 	r.fillActive(r.target)
+
+	if r.cfg.Observe > 0 {
+		obs := fmt.Sprintf("Observe %s for %s", r.target, r.cfg.Observe)
+		if err := r.phase(obs, func() error { return r.observe(ctx, plan, traffic) }); err != nil {
+			return r.switchBack(ctx, obs, err, traffic, keep)
+		}
+	}
 
 	// Drain even on a first deploy: until nginx's old workers have exited
 	// they still accept connections and proxy them by the old include.
@@ -180,11 +252,95 @@ func (r *run) do(ctx context.Context) error {
 	_ = r.phase(drainName, func() error { return r.drain(ctx, reload, old) })
 	if old != color.None {
 		stop := fmt.Sprintf("Stop %s (%s)", old, r.cfg.ProjectFor(old))
-		if err := r.phase(stop, func() error { return r.stopOld(ctx, old) }); err != nil {
+		keepOld := r.cfg.KeepPrevious || r.cfg.Mode == config.ModeRollback
+		if err := r.phase(stop, func() error { return r.stopOld(ctx, old, keepOld) }); err != nil {
 			// The switch is done and nginx serves the new color; a color that
 			// failed to stop is a leftover the next deploy removes.
 			r.d.Report.Warnf("the deploy succeeded, but stopping %s failed: %v; the next deploy removes it", old, err)
 		}
+	}
+	return nil
+}
+
+// observe keeps probing the new color for observe-seconds while the old
+// one still runs, so that a version that dies right after passing its
+// health check is switched back within seconds.
+func (r *run) observe(ctx context.Context, p *plan, traffic compose.Container) error {
+	h := r.cfg.Health
+	deadline := time.Now().Add(r.cfg.Observe)
+	probes := 0
+	for {
+		if err := r.watchContainer(ctx, traffic); err != nil {
+			return err
+		}
+		checker := &health.Checker{URL: p.URL + h.Path, Accept: h.Accept, Retries: 1, Interval: h.Interval, Timeout: h.Timeout}
+		if _, err := checker.Wait(ctx, nil, nil); err != nil {
+			return fmt.Errorf("%w: during observe-seconds: %w", ErrUnhealthy, err)
+		}
+		probes++
+		if time.Now().After(deadline) {
+			r.d.Report.Infof("    %s stayed healthy for %s (%d probes)", r.target, r.cfg.Observe, probes)
+			return nil
+		}
+		wait := min(h.Interval, time.Until(deadline))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// switchBack undoes a switch whose new color failed inside the observation
+// window: nginx gets the previous include back, the new color is drained
+// and removed. The old color was never stopped, so it serves at once.
+func (r *run) switchBack(ctx context.Context, phase string, cause error, traffic compose.Container, keep bool) error {
+	ctx = context.WithoutCancel(ctx)
+	if r.live.Color == color.None {
+		r.d.Report.Warnf("%s failed inside the observation window, but there is no previous color to switch back to; it keeps serving", r.target)
+		return &PhaseError{Phase: phase, Err: cause}
+	}
+	if traffic.ID != "" {
+		if logs, err := r.d.Engine.Logs(ctx, traffic.ID, logTail*2); err == nil && strings.TrimSpace(logs) != "" {
+			r.d.Report.Block(fmt.Sprintf("Last log lines of %s (%s)", traffic.Name, r.target), logs)
+		}
+	}
+	var undone []string
+	back := fmt.Sprintf("Switch nginx back to %s", r.live.Color)
+	var reload *nginx.Reload
+	err := r.phase(back, func() (err error) { reload, err = r.d.Nginx.Switch(ctx, r.live.Include); return err })
+	if err != nil {
+		undone = append(undone, fmt.Sprintf("switching nginx back to %s FAILED: %v; nginx still points at %s", r.live.Color, err, r.target))
+		r.res.Undone = strings.Join(undone, " ")
+		return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
+	}
+	r.res.RolledBack = true
+	r.res.Active = r.live.Color
+	r.fillActive(r.live.Color)
+	undone = append(undone, fmt.Sprintf("Switched nginx back to %s (%s).", r.live.Color, r.plans[r.live.Color].URL))
+	_ = r.phase(fmt.Sprintf("Drain %s", r.target), func() error { return r.drainColor(ctx, reload, r.target) })
+	if err := r.removeTarget(ctx, keep); err != nil {
+		undone = append(undone, err.Error())
+	} else {
+		undone = append(undone, fmt.Sprintf("Removed %s.", r.cfg.ProjectFor(r.target)))
+	}
+	r.res.Undone = strings.Join(undone, " ")
+	return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
+}
+
+// removeTarget takes the new color away after a failure: removed, or only
+// stopped when it is a rollback target that must stay runnable.
+func (r *run) removeTarget(ctx context.Context, keep bool) error {
+	project := r.cfg.ProjectFor(r.target)
+	zero := time.Duration(0)
+	if keep {
+		if err := r.d.Engine.Stop(ctx, project, &zero); err != nil {
+			return fmt.Errorf("stopping %s ALSO failed: %v; stop it with: docker compose -p %s stop", project, err, project)
+		}
+		return nil
+	}
+	if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
+		return fmt.Errorf("removing %s ALSO failed: %v; remove it with: docker compose -p %s down", project, err, project)
 	}
 	return nil
 }
@@ -195,7 +351,7 @@ func (r *run) phase(name string, fn func() error) error {
 	start := time.Now()
 	err := fn()
 	end()
-	p := Phase{Name: name, Duration: time.Since(start), Err: err}
+	p := Phase{Name: name, Start: start, Duration: time.Since(start), Err: err}
 	r.res.Phases = append(r.res.Phases, p)
 	if err == nil {
 		r.d.Report.Infof("    %s done in %s", name, p.Duration.Round(time.Millisecond))
@@ -204,34 +360,35 @@ func (r *run) phase(name string, fn func() error) error {
 }
 
 // abandon undoes a deploy that failed before or during the switch: the
-// new color is shown (logs) and removed; nginx was never changed, or the
-// switch itself restored it.
-func (r *run) abandon(ctx context.Context, phase string, cause error, traffic compose.Container) error {
+// new color is shown (logs) and removed (only stopped when keep); nginx
+// was never changed, or the switch itself restored it.
+func (r *run) abandon(ctx context.Context, phase string, cause error, traffic compose.Container, keep bool) error {
 	ctx = context.WithoutCancel(ctx)
-	project := r.cfg.ProjectFor(r.target)
 	if traffic.ID != "" {
 		if logs, err := r.d.Engine.Logs(ctx, traffic.ID, logTail*2); err == nil && strings.TrimSpace(logs) != "" {
 			r.d.Report.Block(fmt.Sprintf("Last log lines of %s (%s)", traffic.Name, r.target), logs)
 		}
 	}
 	var undone []string
-	timeout := time.Duration(0)
-	if err := r.d.Engine.Down(ctx, project, &timeout); err != nil {
-		undone = append(undone, fmt.Sprintf("removing %s ALSO failed: %v; remove it with: docker compose -p %s down", project, err, project))
+	if err := r.removeTarget(ctx, keep); err != nil {
+		undone = append(undone, err.Error())
+	} else if keep {
+		undone = append(undone, fmt.Sprintf("Stopped %s again.", r.cfg.ProjectFor(r.target)))
 	} else {
-		undone = append(undone, fmt.Sprintf("Removed the new color %s.", project))
+		undone = append(undone, fmt.Sprintf("Removed the new color %s.", r.cfg.ProjectFor(r.target)))
 	}
 	if r.live.Color != color.None {
 		undone = append(undone, fmt.Sprintf("nginx still serves %s (%s); nothing else was changed.", r.live.Color, r.plans[r.live.Color].URL))
 	} else {
 		undone = append(undone, "nginx's include was left as it was.")
 	}
-	r.res.RolledBack = strings.Join(undone, " ")
+	r.res.Undone = strings.Join(undone, " ")
 	r.res.Active = r.live.Color
+	r.res.RolledBack = false
 	if r.live.Color != color.None {
 		r.fillActive(r.live.Color)
 	}
-	return &PhaseError{Phase: phase, Err: cause, RolledBack: r.res.RolledBack}
+	return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
 }
 
 func (r *run) acquireLock(ctx context.Context) (*lock.Lock, error) {
@@ -372,6 +529,10 @@ func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error 
 // checked switch, which restores the old include on any failure.
 func (r *run) switchNginx(ctx context.Context, p *plan, traffic compose.Container) (*nginx.Reload, error) {
 	data := r.templateData(p, traffic)
+	if _, shared := nginx.UpstreamIP(traffic.IPs, r.d.NginxNetworks); len(r.d.NginxNetworks) > 0 && !shared {
+		r.d.Report.Warnf("%s shares no network with the nginx container (on %s), so nginx cannot reach its {{.ContainerName}} or {{.ContainerIP}}; "+
+			"attach service %s to %s (networks: with external: true)", traffic.Name, strings.Join(r.d.NginxNetworks, ", "), p.Service, r.d.NginxNetworks[0])
+	}
 	next, err := r.tmpl.Render(data)
 	if err != nil {
 		return nil, fmt.Errorf("failed to render nginx-include-template: %w", err)
@@ -395,45 +556,58 @@ func (r *run) templateData(p *plan, traffic compose.Container) nginx.TemplateDat
 	if traffic.Name != "" {
 		d.ContainerName = traffic.Name
 	}
-	for _, ip := range traffic.IPs {
-		if ip != "" {
-			d.ContainerIP = ip
-			break
-		}
-	}
+	d.ContainerIP, _ = nginx.UpstreamIP(traffic.IPs, r.d.NginxNetworks)
 	return d
 }
 
 // drain waits until nginx no longer serves anything from the old color.
 func (r *run) drain(ctx context.Context, reload *nginx.Reload, old color.Color) error {
+	return r.drainColor(ctx, reload, old)
+}
+
+// drainColor waits until nginx's workers from before reload have exited
+// and no connection to c's upstream remains, capped by drain-timeout.
+func (r *run) drainColor(ctx context.Context, reload *nginx.Reload, c color.Color) error {
 	upstream := ""
-	if old != color.None {
-		upstream = r.cfg.UpstreamHost + ":" + strconv.Itoa(r.plans[old].HostPort)
+	if c != color.None {
+		upstream = r.cfg.UpstreamHost + ":" + strconv.Itoa(r.plans[c].HostPort)
+		// nginx in a container on a user network connects to the color's
+		// container address, not to the host port.
+		if ip, shared := nginx.UpstreamIP(findService(r.live.Running[c], r.plans[c].Service).IPs, r.d.NginxNetworks); shared {
+			upstream = net.JoinHostPort(ip, strconv.Itoa(r.plans[c].ContainerPort))
+		}
 	}
 	res, err := r.d.Drain(ctx, reload, upstream, r.cfg.DrainTimeout)
 	r.res.Drain = res
 	switch {
 	case err != nil:
-		r.d.Report.Warnf("drain of %s stopped early: %v", old, err)
+		r.d.Report.Warnf("drain of %s stopped early: %v", orNoneColor(c), err)
 	case res.TimedOut:
-		r.d.Report.Warnf("drain-timeout %s reached while still open: %s; stopping %s anyway", r.cfg.DrainTimeout, strings.Join(res.StillOpen, ", "), old)
-	case old == color.None:
+		r.d.Report.Warnf("drain-timeout %s reached while still open: %s; going on anyway", r.cfg.DrainTimeout, strings.Join(res.StillOpen, ", "))
+	case c == color.None:
 		r.d.Report.Infof("    nginx's old workers exited after %s", res.Waited.Round(time.Millisecond))
 	default:
-		r.d.Report.Infof("    nothing served by %s any more after %s", old, res.Waited.Round(time.Millisecond))
+		r.d.Report.Infof("    nothing served by %s any more after %s", c, res.Waited.Round(time.Millisecond))
 	}
 	return nil
 }
 
-func (r *run) stopOld(ctx context.Context, old color.Color) error {
+func orNoneColor(c color.Color) string {
+	if c == color.None {
+		return "nginx's old workers"
+	}
+	return c.String()
+}
+
+func (r *run) stopOld(ctx context.Context, old color.Color, keep bool) error {
 	ctx = context.WithoutCancel(ctx)
 	var timeout *time.Duration
 	if r.cfg.StopTimeout > 0 {
 		timeout = &r.cfg.StopTimeout
 	}
 	project := r.cfg.ProjectFor(old)
-	if r.cfg.KeepPrevious {
-		r.d.Report.Infof("stopping %s, keeping its containers for mode: rollback (keep-previous)", project)
+	if keep {
+		r.d.Report.Infof("stopping %s, keeping its containers for mode: rollback", project)
 		return r.d.Engine.Stop(ctx, project, timeout)
 	}
 	return r.d.Engine.Down(ctx, project, timeout)

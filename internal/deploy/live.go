@@ -7,6 +7,7 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
@@ -25,6 +26,11 @@ type Live struct {
 // cross-checks it with the running containers. Disagreement is reported;
 // when nothing says which color serves and both run, it refuses to guess.
 func (r *run) findLive(ctx context.Context) error {
+	if removed, err := r.d.Nginx.RemoveStaleTemps(); err != nil {
+		r.d.Report.Warnf("%v", err)
+	} else if len(removed) > 0 {
+		r.d.Report.Infof("removed temp file(s) a killed deploy left next to the include: %s", strings.Join(removed, ", "))
+	}
 	data, exists, err := r.d.Nginx.Read()
 	if err != nil {
 		return fmt.Errorf("failed to read the nginx include %s: %w", r.cfg.Nginx.IncludePath, err)
@@ -82,10 +88,63 @@ func (r *run) findLive(ctx context.Context) error {
 		r.d.Report.Infof("%s is also running but nginx does not serve it: it is a leftover and will be replaced", fromInclude.Other())
 	}
 	r.live = live
+	if exists && live.Color != color.None {
+		if err := r.reconcileLoaded(ctx, live.Color); err != nil {
+			return err
+		}
+		live = r.live
+	}
 	if live.Color == color.None {
 		r.d.Report.Infof("first deploy: nothing is live (%s; %s); deploying blue", live.How, state)
 	} else {
 		r.d.Report.Infof("live color: %s (%s; %s)", live.Color, strings.TrimSpace(live.How), state)
 	}
 	return nil
+}
+
+// reconcileLoaded makes sure nginx has loaded the include on disk. A deploy
+// killed between writing the include and reloading nginx leaves a file
+// that names one color while nginx still serves the other; trusting the
+// file would stop the color that really serves. When the file's color is
+// running and healthy, nginx is reloaded to match the file; otherwise the
+// include is put back to the other color if that one is healthy.
+func (r *run) reconcileLoaded(ctx context.Context, named color.Color) error {
+	pending, ok, why := r.d.Nginx.Pending()
+	if !ok || !pending {
+		return nil
+	}
+	r.d.Report.Warnf("nginx has not loaded its include: %s", why)
+	fix := func(c color.Color, data []byte) error {
+		if _, err := r.d.Nginx.Switch(ctx, data); err != nil {
+			return fmt.Errorf("failed to make nginx load the include for %s: %w", c, err)
+		}
+		r.live.Color = c
+		r.live.Include = data
+		r.live.IncludeExists = true
+		r.live.How += fmt.Sprintf("; nginx reloaded so that it serves %s as the include says", c)
+		r.d.Report.Infof("repaired: nginx now serves %s", c)
+		return nil
+	}
+	if err := r.probeOnce(ctx, r.plans[named]); err == nil {
+		return fix(named, r.live.Include)
+	} else {
+		r.d.Report.Warnf("%s, which the include names, is not healthy: %v", named, err)
+	}
+	other := named.Other()
+	if err := r.probeOnce(ctx, r.plans[other]); err != nil {
+		return fmt.Errorf("the include names %s but nginx has not loaded it, and neither color answers its health check (%s: %v); fix the services, then run again", named, other, err)
+	}
+	data, err := r.tmpl.Render(r.templateData(r.plans[other], compose.Container{}))
+	if err != nil {
+		return fmt.Errorf("failed to render the include for %s: %w", other, err)
+	}
+	return fix(other, data)
+}
+
+// probeOnce sends one health probe to a color.
+func (r *run) probeOnce(ctx context.Context, p *plan) error {
+	h := r.cfg.Health
+	c := &health.Checker{URL: p.URL + h.Path, Accept: h.Accept, Retries: 1, Interval: h.Interval, Timeout: h.Timeout}
+	_, err := c.Wait(ctx, nil, nil)
+	return err
 }

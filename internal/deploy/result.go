@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,13 +27,17 @@ type Result struct {
 	HealthAttempts int
 	Drain          nginx.DrainResult
 	Phases         []Phase
-	RolledBack     string // what a failed deploy undid
-	Err            error
+	// RolledBack is true when this run put the previous color back in
+	// service: mode rollback, or a switch undone inside observe-seconds.
+	RolledBack bool
+	Undone     string // what a failed run undid, in words
+	Err        error
 }
 
 // Phase is one timed step.
 type Phase struct {
 	Name     string
+	Start    time.Time
 	Duration time.Duration
 	Err      error
 }
@@ -49,7 +54,7 @@ func (r *Result) Outputs() [][2]string {
 		{"active-port", port},
 		{"active-url", r.ActiveURL},
 		{"image", r.Image},
-		{"rolled-back", strconv.FormatBool(r.RolledBack != "")},
+		{"rolled-back", strconv.FormatBool(r.RolledBack)},
 		{"deploy-id", r.DeployID},
 	}
 }
@@ -63,6 +68,8 @@ func (r *Result) Summary(project string) string {
 		status = "❌ failed"
 	case r.Mode == config.ModeStatus:
 		status = "ℹ️ status"
+	case r.Mode == config.ModeRollback:
+		status = "↩️ rolled back"
 	}
 	fmt.Fprintf(&b, "### bluegreen %s: %s\n\n", project, status)
 	b.WriteString("| | |\n|---|---|\n")
@@ -87,9 +94,15 @@ func (r *Result) Summary(project string) string {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", p.Name, p.Duration.Round(time.Millisecond), res)
 	}
 	if r.Err != nil {
-		fmt.Fprintf(&b, "\n**Cause**\n\n```\n%s\n```\n", r.Err)
-		if r.RolledBack != "" {
-			fmt.Fprintf(&b, "\n**Rolled back:** %s\n", r.RolledBack)
+		cause := r.Err
+		var pe *PhaseError
+		if errors.As(r.Err, &pe) {
+			cause = pe.Err
+			fmt.Fprintf(&b, "\n**Failed phase:** %s\n", pe.Phase)
+		}
+		fmt.Fprintf(&b, "\n**Cause**\n\n```\n%s\n```\n", cause)
+		if r.Undone != "" {
+			fmt.Fprintf(&b, "\n**Undone:** %s\n", r.Undone)
 		}
 	}
 	return b.String()

@@ -1,0 +1,208 @@
+// Command bench measures deploys on a throw-away stage (the example app, a
+// private nginx) and prints the figures. It is a command, not a timed
+// test, so that a slow machine prints slow figures instead of failing.
+//
+//	go run ./cmd/bench speed     # deploys of an app ready 1 s after start: wall time and phases
+//	go run ./cmd/bench load      # 20 deploys and a rollback under load: requests and failures by kind
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/loadgen"
+	"github.com/bluegreen-action/bluegreen/internal/stage"
+)
+
+func main() {
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: bench [-n N] speed|load")
+		flag.PrintDefaults()
+	}
+	n := flag.Int("n", 0, "deploys to run (speed: 6, load: 20)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var err error
+	switch flag.Arg(0) {
+	case "speed":
+		err = speed(ctx, orDefault(*n, 6))
+	case "load":
+		err = load(ctx, orDefault(*n, 20))
+	default:
+		flag.Usage()
+		os.Exit(2)
+	}
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench failed:", err)
+		os.Exit(1)
+	}
+}
+
+func orDefault(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	return def
+}
+
+// speed deploys an app that answers its health check 1 s after start, n
+// times alternating colors, with a 100 ms probe interval and then with the
+// action's default interval of 2 s.
+func speed(ctx context.Context, n int) error {
+	s, err := stage.New(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for _, interval := range []string{"100ms", "2s"} {
+		fmt.Printf("app ready 1 s after start; health-interval %s; %d deploys\n", interval, n)
+		var walls []time.Duration
+		phases := map[string][]time.Duration{}
+		var order []string
+		for i := 1; i <= n; i++ {
+			res, code := s.Deploy(ctx, map[string]string{"health-interval": interval}, map[string]string{"VERSION": "v" + strconv.Itoa(i), "READY_AFTER": "1s"}, io.Discard)
+			if code != 0 {
+				return fmt.Errorf("deploy %d exited %d: %v", i, code, res.Err)
+			}
+			if i == 1 {
+				continue // the first deploy has no old color to drain and stop
+			}
+			walls = append(walls, res.Elapsed)
+			for _, p := range res.Phases {
+				name := genericPhase(p.Name)
+				if _, ok := phases[name]; !ok {
+					order = append(order, name)
+				}
+				phases[name] = append(phases[name], p.Duration)
+			}
+		}
+		fmt.Printf("  wall per deploy (blue<->green, %d runs): %s\n", len(walls), stats(walls))
+		for _, name := range order {
+			fmt.Printf("    %-28s %s\n", name, stats(phases[name]))
+		}
+	}
+	return nil
+}
+
+// genericPhase drops the color and project from a phase name.
+func genericPhase(name string) string {
+	for _, p := range []string{"Start ", "Health check", "Switch nginx", "Drain", "Stop "} {
+		if strings.HasPrefix(name, p) {
+			return strings.TrimSpace(p)
+		}
+	}
+	return name
+}
+
+// load runs n deploys under load, then a keep-previous deploy and a
+// rollback, and prints the requests by kind and the times.
+func load(ctx context.Context, n int) error {
+	s, err := stage.New(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, code := s.Deploy(ctx, nil, map[string]string{"VERSION": "v0"}, io.Discard)
+	if code != 0 {
+		return fmt.Errorf("first deploy exited %d: %v", code, res.Err)
+	}
+	switches := []loadgen.Switch{{Version: "v0", Began: res.Started}}
+	gen := loadgen.Start(ctx, loadgen.Config{BaseURL: s.Nginx.URL(""), MaxRequests: 200_000})
+	time.Sleep(500 * time.Millisecond)
+	var walls []time.Duration
+	for i := 1; i <= n; i++ {
+		v := "v" + strconv.Itoa(i)
+		res, code := s.Deploy(ctx, nil, map[string]string{"VERSION": v}, io.Discard)
+		if code != 0 {
+			gen.Stop()
+			return fmt.Errorf("deploy of %s exited %d: %v", v, code, res.Err)
+		}
+		walls = append(walls, res.Elapsed)
+		switches = append(switches, marks(v, res))
+	}
+	// A deploy that keeps the previous color, then a rollback to it.
+	v := "v" + strconv.Itoa(n+1)
+	res, code = s.Deploy(ctx, map[string]string{"keep-previous": "true"}, map[string]string{"VERSION": v}, io.Discard)
+	if code != 0 {
+		gen.Stop()
+		return fmt.Errorf("keep-previous deploy exited %d: %v", code, res.Err)
+	}
+	switches = append(switches, marks(v, res))
+	back, code := s.Deploy(ctx, map[string]string{"mode": "rollback"}, nil, io.Discard)
+	if code != 0 {
+		gen.Stop()
+		return fmt.Errorf("rollback exited %d: %v", code, back.Err)
+	}
+	switches = append(switches, marks("v"+strconv.Itoa(n), back))
+	time.Sleep(500 * time.Millisecond)
+	records := gen.Stop()
+
+	sum := loadgen.Summary(records)
+	fmt.Printf("%d deploys, then a keep-previous deploy and a rollback, under load through nginx:\n%s", n, loadgen.Format(sum))
+	fmt.Printf("deploy wall time: %s\n", stats(walls))
+	fmt.Printf("rollback wall time: %s (back to %s on %s)\n", back.Elapsed.Round(time.Millisecond), back.Active, back.ActiveURL)
+	for _, p := range back.Phases {
+		fmt.Printf("    %-44s %8s\n", p.Name, p.Duration.Round(time.Millisecond))
+	}
+	problems := loadgen.Check(records, rollbackAware(switches))
+	if len(problems) > 0 {
+		return errors.New("zero-downtime violations:\n  " + strings.Join(problems, "\n  "))
+	}
+	fmt.Println("zero-downtime check: no violations (POST failures, if any, are all the keep-alive race)")
+	return nil
+}
+
+// rollbackAware merges a rollback's mark into the version it brought back,
+// which answered before (its first switch) and again after the rollback.
+func rollbackAware(sw []loadgen.Switch) []loadgen.Switch {
+	last := sw[len(sw)-1]
+	out := sw[:len(sw)-1]
+	for i := range out {
+		if out[i].Version == last.Version && i+1 < len(out) {
+			// The version serves from its first switch until the next
+			// deploy's drain, and again from the rollback: do not hold it to
+			// the next drain.
+			out[i+1].Drained = time.Time{}
+		}
+	}
+	return out
+}
+
+func marks(version string, res *deploy.Result) loadgen.Switch {
+	s := loadgen.Switch{Version: version}
+	for _, p := range res.Phases {
+		switch genericPhase(p.Name) {
+		case "Switch nginx":
+			s.Began = p.Start
+		case "Drain":
+			s.Drained = p.Start.Add(p.Duration)
+		}
+	}
+	return s
+}
+
+func stats(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
+	sorted := append([]time.Duration(nil), ds...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	r := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	return fmt.Sprintf("mean %s  min %s  median %s  max %s", r(sum/time.Duration(len(ds))), r(sorted[0]), r(sorted[len(sorted)/2]), r(sorted[len(sorted)-1]))
+}

@@ -1,0 +1,57 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker/docker/api/types/container"
+)
+
+// ErrNothingToStart means a project has no containers to start again.
+var ErrNothingToStart = errors.New("no containers to start")
+
+// Start starts a project's existing, stopped containers again in
+// dependency order, the way `docker compose start` does. It is what a
+// rollback uses: the previous color's containers were kept (stopped, not
+// removed), so they come back with exactly the image and settings they
+// served with. It returns the project's containers after the start.
+func (e *Engine) Start(ctx context.Context, project string) ([]Container, error) {
+	containers, err := e.List(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	if len(containers) == 0 {
+		return nil, fmt.Errorf("failed to start project %s: %w", project, ErrNothingToStart)
+	}
+	byService := map[string][]Container{}
+	deps := map[string][]string{}
+	for _, c := range containers {
+		key := c.Service
+		if key == "" {
+			key = c.Name
+		}
+		byService[key] = append(byService[key], c)
+		deps[key] = append(deps[key], c.DependsOn...)
+	}
+	nodes := sortedKeys(byService)
+	if hasCycle(nodes, deps) {
+		deps = nil
+	}
+	err = graph{nodes: nodes, deps: deps}.run(ctx, func(ctx context.Context, service string) error {
+		var errs []error
+		for _, c := range byService[service] {
+			if c.Running {
+				continue
+			}
+			if err := e.Docker.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+				errs = append(errs, fmt.Errorf("failed to start container %s: %w", c.Name, err))
+			}
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to start project %s: %w", project, err)
+	}
+	return e.List(ctx, project)
+}
