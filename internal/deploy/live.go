@@ -7,6 +7,7 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
@@ -93,6 +94,11 @@ func (r *run) findLive(ctx context.Context) error {
 			return err
 		}
 		live = r.live
+	}
+	if r.cfg.Mode != config.ModeStatus {
+		if set, err := r.d.Nginx.ShutdownTimeoutSet(ctx); err == nil && !set {
+			r.d.Report.Warnf("nginx sets no worker_shutdown_timeout: a WebSocket or long poll keeps an old nginx worker, and so the old color, in use until drain-timeout (%s) cuts it off; set worker_shutdown_timeout (for example 30s) in nginx.conf", r.cfg.DrainTimeout)
+		}
 	}
 	if live.Color == color.None {
 		r.d.Report.Infof("first deploy: nothing is live (%s; %s); deploying blue", live.How, state)

@@ -1,7 +1,7 @@
 package nginx
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,14 +32,20 @@ func (s *Switcher) Pending() (pending, ok bool, why string) {
 	if err != nil || len(masters) == 0 {
 		return false, false, "no nginx master visible"
 	}
-	boot, err := bootTime(procfs)
+	// Ages come from the kernel's own clock (uptime and start ticks), so
+	// that the boot time's rounding cannot make a worker look older or
+	// younger than it is; only "now" is taken from the wall clock, like the
+	// file's modification time.
+	up, err := uptime(procfs)
 	if err != nil {
 		return false, false, err.Error()
 	}
+	now := time.Now()
 	var newest time.Time
 	for _, m := range s.targets(masters) {
 		for _, w := range m.Workers {
-			started := boot.Add(time.Duration(w.StartTime) * time.Second / clockTicks)
+			age := up - time.Duration(w.StartTime)*time.Second/clockTicks
+			started := now.Add(-age)
 			if started.After(newest) {
 				newest = started
 			}
@@ -56,24 +62,21 @@ func (s *Switcher) Pending() (pending, ok bool, why string) {
 	return false, true, "nginx's workers started after the include was written"
 }
 
-// bootTime reads the boot time from procfs's stat file.
-func bootTime(procfs string) (time.Time, error) {
-	f, err := os.Open(filepath.Join(procfs, "stat"))
+// uptime reads the time since boot from procfs.
+func uptime(procfs string) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join(procfs, "uptime"))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("failed to read boot time: %w", err)
+		return 0, fmt.Errorf("failed to read uptime: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "btime "); ok {
-			secs, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return time.Time{}, fmt.Errorf("failed to read boot time: %w", err)
-			}
-			return time.Unix(secs, 0), nil
-		}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return 0, fmt.Errorf("failed to read uptime: empty %s/uptime", procfs)
 	}
-	return time.Time{}, fmt.Errorf("failed to read boot time: no btime line in %s/stat", procfs)
+	secs, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return 0, fmt.Errorf("failed to read uptime: %w", err)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
 }
 
 // RemoveStaleTemps removes temp files a killed deploy left next to the
@@ -93,4 +96,11 @@ func (s *Switcher) RemoveStaleTemps() ([]string, error) {
 		removed = append(removed, m)
 	}
 	return removed, nil
+}
+
+// ShutdownTimeoutSet reports whether nginx's full config sets
+// worker_shutdown_timeout. Without it a WebSocket or long poll keeps an
+// old worker, and so the old color, in use until the drain's cap.
+func (s *Switcher) ShutdownTimeoutSet(ctx context.Context) (bool, error) {
+	return WorkerShutdownTimeoutSet(ctx, s.run, s.TestCmd)
 }
