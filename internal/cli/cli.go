@@ -18,6 +18,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/hoist"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
@@ -34,14 +35,24 @@ type Options struct {
 	Environ []string // os.Environ()
 	Cwd     string
 	Stdout  io.Writer
-	// LockDir overrides deploy.DefaultLockDir (tests).
+	// LockDir overrides deploy.DefaultLockDir; the BLUEGREEN_LOCK_DIR
+	// environment variable does the same for the binary.
 	LockDir string
 	// Procfs overrides /proc for observing nginx (tests).
 	Procfs string
+	// OnResult, when set, receives the deploy's Result (tests, benchmarks).
+	OnResult func(*deploy.Result)
 }
 
 // Main runs one deploy and returns the process exit code.
 func Main(ctx context.Context, opts Options) int {
+	// In an action container the deploy runs in a helper on the host; in
+	// that helper this chroots into the host first (see package hoist).
+	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout})
+	if h.Done {
+		return h.Code
+	}
+	ctx, opts.Cwd = h.Ctx, h.Cwd
 	env := EnvMap(opts.Environ)
 	getenv := func(k string) string { return env[k] }
 	rep := report.New(opts.Stdout, getenv)
@@ -74,24 +85,26 @@ func Main(ctx context.Context, opts Options) int {
 		rep.Errorf("Invalid inputs", "%v", err)
 		return ExitInvalid
 	}
-	sw := &nginx.Switcher{
-		IncludePath: cfg.Nginx.IncludePath,
-		TestCmd:     cfg.Nginx.TestCmd,
-		ReloadCmd:   cfg.Nginx.ReloadCmd,
-		Procfs:      opts.Procfs,
-		Logf:        rep.Infof,
+	sw, nginxNetworks, err := newSwitcher(ctx, docker, cfg, opts, rep)
+	if err != nil {
+		rep.Errorf("nginx", "%v", err)
+		return nginxExitCode(err)
 	}
 	d := &deploy.Deployer{
-		Config:       cfg,
-		Engine:       &compose.Engine{Docker: docker},
-		Nginx:        sw,
-		Drain:        nginx.Drain,
-		Report:       rep,
-		Env:          env,
-		RegistryAuth: auth,
-		LockDir:      opts.LockDir,
+		Config:        cfg,
+		Engine:        &compose.Engine{Docker: docker},
+		Nginx:         sw,
+		Drain:         nginx.Drain,
+		Report:        rep,
+		Env:           env,
+		RegistryAuth:  auth,
+		LockDir:       firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"]),
+		NginxNetworks: nginxNetworks,
 	}
 	res, err := d.Run(ctx)
+	if opts.OnResult != nil {
+		opts.OnResult(res)
+	}
 	for _, kv := range res.Outputs() {
 		if oerr := rep.Output(kv[0], kv[1]); oerr != nil {
 			rep.Warnf("%v", oerr)
@@ -159,4 +172,13 @@ func registryAuth(r config.Registry) (string, error) {
 		return "", fmt.Errorf("failed to encode the registry credentials: %w", err)
 	}
 	return auth, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

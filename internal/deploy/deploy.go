@@ -59,6 +59,8 @@ type Switch interface {
 	Pending() (pending, ok bool, why string)
 	// RemoveStaleTemps removes temp files a killed deploy left behind.
 	RemoveStaleTemps() ([]string, error)
+	// ShutdownTimeoutSet reports whether nginx sets worker_shutdown_timeout.
+	ShutdownTimeoutSet(ctx context.Context) (bool, error)
 }
 
 var _ Switch = (*nginx.Switcher)(nil)
@@ -275,6 +277,12 @@ func (r *run) observe(ctx context.Context, p *plan, traffic compose.Container) e
 		}
 		checker := &health.Checker{URL: p.URL + h.Path, Accept: h.Accept, Retries: 1, Interval: h.Interval, Timeout: h.Timeout}
 		if _, err := checker.Wait(ctx, nil, nil); err != nil {
+			// A container that just died explains the failed probe better
+			// than the probe does; give Docker a moment to notice the exit.
+			time.Sleep(300 * time.Millisecond)
+			if werr := r.watchContainer(ctx, traffic); werr != nil {
+				return fmt.Errorf("during observe-seconds: %w", werr)
+			}
 			return fmt.Errorf("%w: during observe-seconds: %w", ErrUnhealthy, err)
 		}
 		probes++

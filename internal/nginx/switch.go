@@ -49,6 +49,14 @@ type Switcher struct {
 	ConfirmTimeout time.Duration
 	// Logf receives progress and warnings. Default: discard.
 	Logf func(format string, args ...any)
+	// Warnf receives warnings the user should act on, such as a host name
+	// nginx cannot resolve without a resolver. Default: Logf.
+	Warnf func(format string, args ...any)
+	// Owns, when set, limits the nginx masters watched to the processes it
+	// accepts: Container.Owns accepts those of the nginx container, so a
+	// host nginx with the same config path reloading at the same moment
+	// cannot confirm the switch.
+	Owns func(pid int) bool
 
 	ops *fileOps // file system failures injected by tests; nil is the real one
 }
@@ -158,6 +166,14 @@ func (s *Switcher) logf(format string, args ...any) {
 	}
 }
 
+func (s *Switcher) warnf(format string, args ...any) {
+	if s.Warnf != nil {
+		s.Warnf(format, args...)
+		return
+	}
+	s.logf("warning: "+format, args...)
+}
+
 // Read returns the include's current bytes; exists is false when there is
 // no include yet (a first deploy), which is not an error.
 func (s *Switcher) Read() (data []byte, exists bool, err error) {
@@ -196,6 +212,7 @@ func (s *Switcher) Switch(ctx context.Context, next []byte) (*Reload, error) {
 	if err := s.test(ctx); err != nil {
 		return nil, s.fail(ctx, err, prev, existed, false)
 	}
+	s.checkResolver(ctx, next)
 	r, err := s.reload(ctx)
 	if err != nil {
 		return nil, s.fail(ctx, err, prev, existed, maySignalled(err))
@@ -298,7 +315,7 @@ func (s *Switcher) reload(ctx context.Context) (*Reload, error) {
 		if scanErr != nil {
 			why = scanErr.Error()
 		}
-		s.logf("warning: could not confirm the nginx reload by worker restart (%s); the switch is unconfirmed", why)
+		s.warnf("could not confirm the nginx reload by worker restart (%s); the switch is unconfirmed", why)
 		return &Reload{Procfs: procfs, Signalled: signalled}, nil
 	}
 	return s.confirm(ctx, procfs, targets, signalled, logs)
@@ -309,6 +326,15 @@ func (s *Switcher) reload(ctx context.Context) (*Reload, error) {
 // reloading at the same moment cannot confirm our switch. When none
 // matches (a wrapper script, a relative path), all masters are watched.
 func (s *Switcher) targets(masters []master) []master {
+	if s.Owns != nil {
+		var owned []master
+		for _, m := range masters {
+			if s.Owns(m.PID) {
+				owned = append(owned, m)
+			}
+		}
+		masters = owned
+	}
 	if key, ok := nginxIdentity(s.ReloadCmd); ok {
 		var matched []master
 		for _, m := range masters {

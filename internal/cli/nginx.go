@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
+	"github.com/bluegreen-action/bluegreen/internal/report"
+)
+
+// newSwitcher builds the nginx switch for where nginx runs. On the host
+// (the seed) the include is written where nginx-include-path says and the
+// commands run on the host. With nginx-container the include path is the
+// one inside that container: it is written on the host through the
+// container's mount of its directory, the commands run inside the
+// container through the Docker API, and only the container's own nginx
+// processes confirm the reload. networks are the user networks the nginx
+// container is attached to (none on the host or with network_mode host),
+// for choosing the new color's {{.ContainerIP}}.
+func newSwitcher(ctx context.Context, docker nginx.DockerAPI, cfg *config.Config, opts Options, rep *report.Reporter) (sw *nginx.Switcher, networks []string, err error) {
+	sw = &nginx.Switcher{
+		IncludePath: cfg.Nginx.IncludePath,
+		TestCmd:     cfg.Nginx.TestCmd,
+		ReloadCmd:   cfg.Nginx.ReloadCmd,
+		Procfs:      opts.Procfs,
+		Logf:        rep.Infof,
+		Warnf:       rep.Warnf,
+	}
+	name := cfg.Nginx.Container
+	if name == "" {
+		return sw, nil, nil
+	}
+	var problems []string
+	for _, c := range []struct {
+		input string
+		args  []string
+	}{{"nginx-test-command", cfg.Nginx.TestCmd}, {"nginx-reload-command", cfg.Nginx.ReloadCmd}} {
+		if len(c.args) > 0 && (filepath.Base(c.args[0]) == "docker" || filepath.Base(c.args[0]) == "docker-compose") {
+			problems = append(problems, fmt.Sprintf("%s %q: with nginx-container set it runs inside container %s through the Docker API, so leave out the %q prefix (the default is %q)",
+				c.input, strings.Join(c.args, " "), name, c.args[0]+" exec …", map[string]string{"nginx-test-command": config.DefaultTestCommand, "nginx-reload-command": config.DefaultReloadCommand}[c.input]))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, nil, &config.ValidationError{Problems: problems}
+	}
+	ct, err := nginx.OpenContainer(ctx, docker, name, opts.Procfs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ct.Warnf = rep.Warnf
+	host, err := ct.HostPath(cfg.Nginx.IncludePath)
+	if err != nil {
+		return nil, nil, err
+	}
+	sw.IncludePath = host
+	sw.Run = ct.Run
+	sw.Owns = ct.Owns
+	where := "network_mode host"
+	if !ct.HostNetwork {
+		where = "networks " + strings.Join(ct.Networks, ", ")
+	}
+	rep.Infof("nginx runs in container %s (pid %d, %s); its include %s is written at %s on this host", ct.Name, ct.PID, where, cfg.Nginx.IncludePath, host)
+	return sw, ct.Networks, nil
+}
+
+// nginxExitCode is the exit code for a failure to set up the nginx switch:
+// a setup the user must change (inputs, a single-file mount) touches
+// nothing and is an invalid input; anything else is a failed deploy.
+func nginxExitCode(err error) int {
+	if errors.Is(err, config.ErrInvalid) || errors.Is(err, nginx.ErrSingleFileMount) || errors.Is(err, nginx.ErrIncludeNotMounted) {
+		return ExitInvalid
+	}
+	return ExitFailed
+}

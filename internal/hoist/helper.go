@@ -1,0 +1,81 @@
+package hoist
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
+	"github.com/bluegreen-action/bluegreen/internal/report"
+)
+
+// enter is the helper's first act: chroot into the host's root, so that
+// everything after it (nginx -t, /etc/nginx, /proc, /var/lock, the
+// workspace's host path, 127.0.0.1) is the host's, exactly as for a binary
+// started on the host. It also ties the deploy's context to the launcher,
+// so that a launcher that is killed outright stops the deploy.
+func enter(ctx context.Context, env map[string]string, opts Options) Outcome {
+	rep := report.New(opts.Stdout, func(k string) string { return env[k] })
+	root, cwd := env[EnvRoot], env[EnvCwd]
+	if root == "" {
+		root = hostMount
+	}
+	if err := syscall.Chroot(root); err != nil {
+		rep.Errorf("Hoist to the host", "failed to chroot into the host's root at %s: %v. The helper needs CAP_SYS_CHROOT, one of Docker's default capabilities: the runner's Docker daemon must not drop it", root, err)
+		return Outcome{Done: true, Code: exitFailed}
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := os.Chdir(cwd); err != nil {
+		rep.Errorf("Hoist to the host", "failed to enter the workspace's host path %s: %v. The runner's workspace must be a directory on the host (a bind mount), not inside another container", cwd, err)
+		return Outcome{Done: true, Code: exitFailed}
+	}
+	rep.Infof("bluegreen: running on the host (pid %d, working directory %s)", os.Getpid(), cwd)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	go watchParent(ctx, env["DOCKER_HOST"], env[EnvParent], cancel)
+	return Outcome{Ctx: ctx, Cwd: cwd}
+}
+
+// watchParent cancels the deploy when the launcher's container stops. The
+// launcher forwards an orderly cancellation itself; this covers the
+// launcher being killed (docker rm -f, OOM) with the helper still running.
+func watchParent(ctx context.Context, host, parent string, cancel context.CancelCauseFunc) {
+	if parent == "" {
+		return
+	}
+	if host == "" {
+		host = client.DefaultDockerHost
+	}
+	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return
+	}
+	defer docker.Close()
+	for {
+		waitC, errC := docker.ContainerWait(ctx, parent, container.WaitConditionNotRunning)
+		select {
+		case <-ctx.Done():
+			return
+		case <-waitC:
+		case <-errC:
+			info, err := docker.ContainerInspect(ctx, parent)
+			if err == nil && info.State != nil && info.State.Running {
+				// The wait broke, the launcher did not: wait again.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+		}
+		cancel(fmt.Errorf("the action container %s that started this helper has stopped", shortID(parent)))
+		return
+	}
+}

@@ -1,0 +1,420 @@
+package testenv
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+)
+
+// NginxImageRepo is the repository of the nginx image the tests import.
+const NginxImageRepo = "bluegreen-testnginx"
+
+var (
+	nginxImageOnce sync.Once
+	nginxImageTag  string
+	nginxImageErr  error
+)
+
+// NginxImage returns the tag of an nginx image made from the host's own
+// nginx, importing it once per test binary. No registry is reachable from
+// the test machines, so the image is a root file system assembled here and
+// loaded with docker import: the nginx binary, the shared libraries ldd
+// lists for it, and the few /etc files nginx reads (users for its worker,
+// mime.types). The tag is a hash of that root, so test packages running at
+// the same time agree on it, and it is kept between runs like the app image.
+func NginxImage(t testing.TB) string {
+	t.Helper()
+	cli := RequireDocker(t)
+	bin := RequireNginx(t)
+	nginxImageOnce.Do(func() { nginxImageTag, nginxImageErr = importNginx(cli, bin) })
+	if nginxImageErr != nil {
+		t.Fatalf("failed to build the nginx test image: %v", nginxImageErr)
+	}
+	return nginxImageTag
+}
+
+// nginxRootFiles are the /etc files of the image. nginx resolves its
+// worker user (Debian's www-data, or nobody) through passwd and group;
+// nsswitch makes host names in upstream blocks resolve through files then
+// Docker's DNS, as on a normal distribution.
+var nginxRootFiles = map[string]string{
+	"etc/passwd":        "root:x:0:0:root:/root:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+	"etc/group":         "root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n",
+	"etc/nsswitch.conf": "passwd: files\ngroup: files\nhosts: files dns\n",
+	"etc/nginx/nginx.conf": "user www-data;\nworker_processes 2;\npid /run/nginx.pid;\nerror_log stderr;\n" +
+		"events { worker_connections 1024; }\nhttp {\n    include /etc/nginx/mime.types;\n    include /etc/nginx/conf.d/*.conf;\n}\n",
+}
+
+// nginxRootDirs are the empty directories nginx expects: its compiled-in
+// temp, log and pid paths.
+var nginxRootDirs = []string{"tmp", "run", "var/lock", "var/log/nginx", "var/lib/nginx", "etc/nginx/conf.d", "usr/share/nginx"}
+
+func importNginx(cli *client.Client, bin string) (string, error) {
+	files, err := nginxRoot(bin)
+	if err != nil {
+		return "", err
+	}
+	root, err := tarRoot(files)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(root)
+	tag := NginxImageRepo + ":" + hex.EncodeToString(sum[:6])
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := cli.ImageInspect(ctx, tag); err == nil {
+		return tag, nil
+	}
+	rc, err := cli.ImageImport(ctx, image.ImportSource{Source: bytes.NewReader(root), SourceName: "-"}, tag, image.ImportOptions{
+		Changes: []string{
+			`ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+			`CMD ["nginx", "-g", "daemon off;"]`,
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("failed to import image %s: %w", tag, err)
+	}
+	defer rc.Close()
+	out, _ := io.ReadAll(rc)
+	if bytes.Contains(out, []byte(`"errorDetail"`)) {
+		return "", fmt.Errorf("failed to import image %s: %s", tag, out)
+	}
+	return tag, nil
+}
+
+// rootFile is one file of the image: its content and mode.
+type rootFile struct {
+	data []byte
+	mode int64
+}
+
+// nginxRoot collects the image's files, keyed by path without a leading /.
+func nginxRoot(bin string) (map[string]rootFile, error) {
+	files := map[string]rootFile{}
+	add := func(host, at string, mode int64) error {
+		data, err := os.ReadFile(host) // follows symlinks: the image holds the real bytes
+		if err != nil {
+			return fmt.Errorf("failed to read %s for the nginx image: %w", host, err)
+		}
+		files[strings.TrimPrefix(at, "/")] = rootFile{data: data, mode: mode}
+		return nil
+	}
+	if err := add(bin, "/usr/sbin/nginx", 0o755); err != nil {
+		return nil, err
+	}
+	libs, err := lddPaths(bin)
+	if err != nil {
+		return nil, err
+	}
+	for _, lib := range libs {
+		if err := add(lib, lib, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := add("/etc/nginx/mime.types", "/etc/nginx/mime.types", 0o644); err != nil {
+		files["etc/nginx/mime.types"] = rootFile{data: []byte("types {\n    text/html html;\n    text/plain txt;\n}\n"), mode: 0o644}
+	}
+	for path, text := range nginxRootFiles {
+		files[path] = rootFile{data: []byte(text), mode: 0o644}
+	}
+	return files, nil
+}
+
+// lddPaths lists the absolute paths of the libraries ldd reports for bin,
+// the dynamic loader included.
+func lddPaths(bin string) ([]string, error) {
+	out, err := exec.Command("ldd", bin).Output()
+	if err != nil {
+		return nil, fmt.Errorf("failed to run ldd %s: %w", bin, err)
+	}
+	var paths []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
+			paths = append(paths, f[2])
+		case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
+			paths = append(paths, f[0])
+		}
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("failed to read the libraries of %s: ldd listed none: %s", bin, out)
+	}
+	return paths, nil
+}
+
+// tarRoot writes files and the empty directories into a tar, in a fixed
+// order with fixed times, so that the same host gives the same hash.
+func tarRoot(files map[string]rootFile) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, d := range nginxRootDirs {
+		dirs[d] = true
+	}
+	for path := range files {
+		for d := filepath.Dir(path); d != "."; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for _, d := range nginxRootDirs { // parents of the empty directories
+		for p := filepath.Dir(d); p != "."; p = filepath.Dir(p) {
+			dirs[p] = true
+		}
+	}
+	var names []string
+	for d := range dirs {
+		names = append(names, d)
+	}
+	sort.Strings(names) // a parent sorts before its children
+	epoch := time.Unix(0, 0)
+	for _, d := range names {
+		mode := int64(0o755)
+		if d == "tmp" || d == "var/lock" {
+			mode = 0o1777
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, ModTime: epoch}); err != nil {
+			return nil, err
+		}
+	}
+	names = names[:0]
+	for p := range files {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		f := files[p]
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: f.mode, Size: int64(len(f.data)), ModTime: epoch}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// NginxContainerOptions shapes a test's nginx container.
+type NginxContainerOptions struct {
+	// Network is "host" (nginx shares the host's network and listens on
+	// 127.0.0.1:Port) or the name of a user network (nginx listens on 80,
+	// published on 127.0.0.1:Port). Empty means "host".
+	Network string
+	// Include is the include's initial content. Empty points the seed's
+	// variable at port 1, where nothing answers.
+	Include string
+	// HTTP is extra text for the http block.
+	HTTP string
+	// Server is the server block's body after the listen line. Empty gives
+	// the seed's (SeedServer).
+	Server string
+	// SingleFileInclude mounts the include alone instead of its directory,
+	// the layout whose rename stays invisible inside the container.
+	SingleFileInclude bool
+	// Volume mounts a named volume (bgtest-conf-<random>, removed at the
+	// end) at /etc/nginx/conf.d instead of a host directory.
+	Volume bool
+}
+
+// NginxContainer is a running nginx container started by a test. Its
+// nginx.conf is mounted as a single file (it is never rewritten) and its
+// conf.d as a directory, the layout the docs recommend.
+type NginxContainer struct {
+	Name, ID string
+	// Port is the front door on 127.0.0.1.
+	Port int
+	// ConfDir is the host directory mounted at /etc/nginx/conf.d: a temp
+	// directory, or the volume's mountpoint.
+	ConfDir string
+	// IncludePath is the include as nginx sees it inside the container.
+	IncludePath string
+	// IncludeHostPath is the same file on the host.
+	IncludeHostPath string
+	docker          *client.Client
+}
+
+// URL returns the front door's URL for path.
+func (n *NginxContainer) URL(path string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s", n.Port, path)
+}
+
+// Exec runs args in the container and returns the exit code and output.
+func (n *NginxContainer) Exec(t testing.TB, args ...string) (int, string) {
+	t.Helper()
+	out, err := exec.Command("docker", append([]string{"exec", n.Name}, args...)...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), string(out)
+	}
+	if err != nil {
+		t.Fatalf("failed to run docker exec %s %s: %v", n.Name, strings.Join(args, " "), err)
+	}
+	return 0, string(out)
+}
+
+// Logs returns what nginx wrote to the container's log.
+func (n *NginxContainer) Logs() string {
+	out, _ := exec.Command("docker", "logs", n.Name).CombinedOutput()
+	return string(out)
+}
+
+// UniqueName returns prefix followed by a random suffix, for Docker objects
+// a test creates: tests of several packages share one daemon.
+func UniqueName(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// CreateNetwork creates a bridge network with a unique name starting with
+// prefix and removes it when the test ends.
+func CreateNetwork(t testing.TB, prefix string) string {
+	t.Helper()
+	cli := RequireDocker(t)
+	name := UniqueName(prefix)
+	ctx := context.Background()
+	if _, err := cli.NetworkCreate(ctx, name, network.CreateOptions{Driver: "bridge"}); err != nil {
+		t.Fatalf("failed to create network %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = cli.NetworkRemove(context.Background(), name) })
+	return name
+}
+
+// StartNginxContainer starts nginx from NginxImage in a container named
+// bgtest-nginx-<random>, waits until it answers HTTP, and removes it when
+// the test ends.
+func StartNginxContainer(t testing.TB, opts NginxContainerOptions) *NginxContainer {
+	t.Helper()
+	cli := RequireDocker(t)
+	img := NginxImage(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	confDir := filepath.Join(dir, "conf.d")
+	confSource := confDir
+	if opts.Volume {
+		confSource = UniqueName("bgtest-conf")
+		vol, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: confSource})
+		if err != nil {
+			t.Fatalf("failed to create volume %s: %v", confSource, err)
+		}
+		// Registered before the container's cleanup, so it runs after it.
+		t.Cleanup(func() { _ = cli.VolumeRemove(context.Background(), confSource, true) })
+		confDir = vol.Mountpoint
+	}
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	n := &NginxContainer{
+		Name:            UniqueName("bgtest-nginx"),
+		Port:            FreePort(t),
+		ConfDir:         confDir,
+		IncludePath:     "/etc/nginx/conf.d/service-url.inc",
+		IncludeHostPath: filepath.Join(confDir, "service-url.inc"),
+		docker:          cli,
+	}
+	include := opts.Include
+	if include == "" {
+		include = "set $service_url http://127.0.0.1:1;\n"
+	}
+	if err := os.WriteFile(n.IncludeHostPath, []byte(include), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	netMode := opts.Network
+	if netMode == "" {
+		netMode = "host"
+	}
+	listen := "80"
+	if netMode == "host" {
+		listen = fmt.Sprintf("127.0.0.1:%d", n.Port)
+	}
+	server := opts.Server
+	if server == "" {
+		server = SeedServer
+	}
+	conf := fmt.Sprintf(`user www-data;
+worker_processes 2;
+pid /run/nginx.pid;
+error_log stderr info;
+events { worker_connections 1024; }
+http {
+    access_log off;
+%s
+    server {
+        listen %s;
+%s
+    }
+}
+`, opts.HTTP, listen, server)
+	conf = strings.ReplaceAll(conf, "%INCLUDE%", n.IncludePath)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	binds := []string{confPath + ":/etc/nginx/nginx.conf:ro"}
+	if opts.SingleFileInclude {
+		binds = append(binds, n.IncludeHostPath+":"+n.IncludePath)
+	} else {
+		binds = append(binds, confSource+":/etc/nginx/conf.d")
+	}
+	hc := &container.HostConfig{NetworkMode: container.NetworkMode(netMode), Binds: binds}
+	cc := &container.Config{Image: img, Labels: map[string]string{"bluegreen.test": t.Name()}}
+	if netMode != "host" {
+		port := nat.Port("80/tcp")
+		cc.ExposedPorts = nat.PortSet{port: {}}
+		hc.PortBindings = nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: fmt.Sprint(n.Port)}}}
+	}
+	created, err := cli.ContainerCreate(ctx, cc, hc, nil, nil, n.Name)
+	if err != nil {
+		t.Fatalf("failed to create nginx container: %v", err)
+	}
+	n.ID = created.ID
+	t.Cleanup(func() {
+		_ = cli.ContainerRemove(context.Background(), n.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	})
+	if err := cli.ContainerStart(ctx, n.ID, container.StartOptions{}); err != nil {
+		t.Fatalf("failed to start nginx container: %v", err)
+	}
+	// Docker's userland proxy accepts TCP before nginx listens, so only an
+	// HTTP answer (any status) proves nginx is up.
+	hcli := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := hcli.Get(n.URL("/"))
+		if err == nil {
+			resp.Body.Close()
+			if resp.Header.Get("Server") != "" {
+				return n
+			}
+		}
+		if info, ierr := cli.ContainerInspect(ctx, n.ID); ierr == nil && info.State != nil && !info.State.Running {
+			t.Fatalf("nginx container exited at start: %s", n.Logs())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx container did not answer on %s within 15s (%v): %s", n.URL("/"), err, n.Logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
