@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,3 +194,34 @@ func TestBinaryReadsRunnerEnvironment(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestFrontDoorConfirmation: after the reload the deploy polls nginx's
+// front door until it answers with the new deploy's marker. The front door
+// is found in nginx's own config, or given as verify-url; a verify-url that
+// never shows the new deploy fails the switch and restores the include.
+func TestFrontDoorConfirmation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	r := f.deploy(nil, "VERSION=v1")
+	require.Equal(t, 0, r.code, r.out)
+	require.Contains(t, r.out, "front door http://127.0.0.1:"+itoa(f.nginx.Port)+"/.well-known/bluegreen answers from blue")
+	code, body, err := f.get("/.well-known/bluegreen")
+	require.NoError(t, err)
+	require.Equal(t, 200, code)
+	require.Equal(t, "color=blue deploy="+r.outputs["deploy-id"], body)
+
+	r = f.deploy(map[string]string{"verify-url": f.nginx.URL("")}, "VERSION=v2")
+	require.Equal(t, 0, r.code, r.out)
+	require.Contains(t, r.out, "answers from green")
+
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "some other server") }))
+	defer elsewhere.Close()
+	before := f.include()
+	r = f.deploy(map[string]string{"verify-url": elsewhere.URL + "/health"}, "VERSION=v3")
+	require.Equal(t, 1, r.code, r.out)
+	require.Contains(t, r.out, "the front door did not show the new deploy")
+	require.Contains(t, r.out, "some other server")
+	require.Equal(t, before, f.include(), "the previous include is back")
+	f.requireServes("v2", "green")
+	require.Empty(t, f.all("blue"))
+}

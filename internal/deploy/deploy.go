@@ -61,6 +61,9 @@ type Switch interface {
 	RemoveStaleTemps() ([]string, error)
 	// ShutdownTimeoutSet reports whether nginx sets worker_shutdown_timeout.
 	ShutdownTimeoutSet(ctx context.Context) (bool, error)
+	// FindFrontDoor finds where nginx answers for the server that
+	// includes the include.
+	FindFrontDoor(ctx context.Context, includePath string) (nginx.FrontDoor, bool, error)
 }
 
 var _ Switch = (*nginx.Switcher)(nil)
@@ -546,7 +549,27 @@ func (r *run) switchNginx(ctx context.Context, p *plan, traffic compose.Containe
 		return nil, fmt.Errorf("failed to render nginx-include-template: %w", err)
 	}
 	r.d.Report.Infof("writing %s:\n%s", r.cfg.Nginx.IncludePath, indent(string(next)))
-	return r.d.Nginx.Switch(ctx, next)
+	reload, err := r.d.Nginx.Switch(ctx, next)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.confirmFrontDoor(ctx, next); err != nil {
+		if uerr := r.unswitch(ctx); uerr != nil {
+			return nil, fmt.Errorf("%w; putting the previous include back ALSO failed: %w", err, uerr)
+		}
+		return nil, fmt.Errorf("%w; the previous include was put back", err)
+	}
+	return reload, nil
+}
+
+// unswitch puts the include nginx served before this deploy back.
+func (r *run) unswitch(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
+	if r.live.IncludeExists {
+		_, err := r.d.Nginx.Switch(ctx, r.live.Include)
+		return err
+	}
+	return r.d.Nginx.Restore(ctx, nil, false)
 }
 
 func (r *run) templateData(p *plan, traffic compose.Container) nginx.TemplateData {

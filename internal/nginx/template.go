@@ -87,9 +87,19 @@ func (d TemplateData) validate() error {
 // rest of the user's template looks like.
 const markerTemplate = "# bluegreen: color={{.Color}} deploy={{.DeployID}} (managed by bluegreen; edits are overwritten)\n"
 
-// DefaultTemplate is the seed's include: the marker line, then the variable
-// that the seed's server block passes to proxy_pass $service_url.
-const DefaultTemplate = markerTemplate + "set $service_url {{.URL}};\n"
+// DefaultTemplate is the seed's include: the marker line, the variable
+// that the seed's server block passes to proxy_pass $service_url, and a
+// marker location (MarkerPath) that answers with the color and deploy id,
+// so that a deploy can confirm through the front door which include the
+// serving workers have loaded.
+const DefaultTemplate = markerTemplate + "set $service_url {{.URL}};\n" + markerLocation
+
+// markerLocationRE finds the marker location, which carries the deploy id
+// and so differs between any two renderings; comparisons leave it out.
+var markerLocationRE = regexp.MustCompile(`(?m)^[ \t]*location = ` + regexp.QuoteMeta(MarkerPath) + ` \{[^\n]*\}[ \t]*\n?`)
+
+// markerLocation answers MarkerPath in the server that includes the include.
+const markerLocation = "location = " + MarkerPath + " { default_type text/plain; return 200 \"color={{.Color}} deploy={{.DeployID}}\\n\"; }\n"
 
 // UpstreamTemplate returns a template for an include in http context that
 // defines upstream name. Unlike proxy_pass $service_url, an upstream block
@@ -301,7 +311,7 @@ func stripComments(b []byte) string {
 // white space collapsed, so that re-indenting or a marker line does not
 // change what an include is compared as.
 func normalize(b []byte) string {
-	s := strings.Join(strings.Fields(stripComments(b)), " ")
+	s := strings.Join(strings.Fields(stripComments(markerLocationRE.ReplaceAll(b, nil))), " ")
 	for _, p := range []string{" ;", " {", " }"} {
 		s = strings.ReplaceAll(s, p, p[1:])
 	}

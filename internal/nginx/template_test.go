@@ -90,7 +90,7 @@ func TestTemplateGolden(t *testing.T) {
 				require.True(t, found)
 				assert.Equal(t, Marker{Color: want, DeployID: "run-42"}, m)
 
-				unmarked := markerLineRE.ReplaceAll(got, nil)
+				unmarked := markerLocationRE.ReplaceAll(markerLineRE.ReplaceAll(got, nil), nil)
 				require.NotContains(t, string(unmarked), "bluegreen")
 				c, how, err = ParseLive(unmarked, blue, green, tmpl)
 				require.NoError(t, err)

@@ -1,0 +1,119 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
+)
+
+// Front-door confirmation: how many answers in a row must show the new
+// deploy, and how long they may take to.
+const (
+	frontDoorAgree   = 3
+	frontDoorTimeout = 5 * time.Second
+)
+
+// ErrNotConfirmed means nginx's front door never showed the new deploy.
+var ErrNotConfirmed = errors.New("the front door did not show the new deploy")
+
+// confirmFrontDoor polls nginx's front door on fresh connections until
+// several answers in a row carry the new deploy's id, which the default
+// include answers at nginx.MarkerPath. With verify-url set, not seeing it
+// fails the switch; a front door found by reading nginx's config only
+// warns, since it may be the wrong server.
+func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
+	target, host, explicit, ok := r.frontDoor(ctx, include)
+	if !ok {
+		return nil
+	}
+	want := "deploy=" + r.res.DeployID
+	client := &http.Client{
+		Timeout: time.Second,
+		Transport: &http.Transport{
+			DisableKeepAlives: true,
+			Proxy:             nil,
+			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback front door, checked for a marker only
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	start := time.Now()
+	deadline := start.Add(frontDoorTimeout)
+	agree, polls := 0, 0
+	last := ""
+	for time.Now().Before(deadline) {
+		polls++
+		got, err := get(ctx, client, target, host)
+		switch {
+		case err != nil:
+			agree, last = 0, err.Error()
+		case strings.Contains(got, want):
+			agree++
+			last = got
+		default:
+			agree, last = 0, got
+		}
+		if agree >= frontDoorAgree {
+			r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", target, r.target, agree, time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, want, frontDoorAgree, frontDoorTimeout, polls, last)
+	if !explicit {
+		r.d.Report.Warnf("could not confirm the switch through the front door found in nginx's config: %s; the reload itself was confirmed by nginx's new workers (set verify-url to check a specific front door)", msg)
+		return nil
+	}
+	return fmt.Errorf("%w: %s; check that verify-url reaches the nginx server that includes %s", ErrNotConfirmed, msg, r.cfg.Nginx.IncludePath)
+}
+
+// frontDoor decides what to poll: verify-url (its marker path when it
+// names no path), or the server block nginx's config shows including the
+// include, when the include answers the marker.
+func (r *run) frontDoor(ctx context.Context, include []byte) (target, host string, explicit, ok bool) {
+	if v := r.cfg.Nginx.VerifyURL; v != "" {
+		u, err := url.Parse(v)
+		if err == nil && (u.Path == "" || u.Path == "/") {
+			u.Path = nginx.MarkerPath
+			v = u.String()
+		}
+		return v, "", true, true
+	}
+	if !bytes.Contains(include, []byte(nginx.MarkerPath)) {
+		return "", "", false, false
+	}
+	fd, found, err := r.d.Nginx.FindFrontDoor(ctx, r.cfg.Nginx.IncludePath)
+	if err != nil || !found {
+		return "", "", false, false
+	}
+	return fd.URL + nginx.MarkerPath, fd.Host, false, true
+}
+
+func get(ctx context.Context, client *http.Client, target, host string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return "", err
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.TrimSpace(string(body))), nil
+}
