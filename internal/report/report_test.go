@@ -1,0 +1,72 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestInActions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	outFile, sumFile := filepath.Join(dir, "out"), filepath.Join(dir, "summary")
+	var buf bytes.Buffer
+	r := New(&buf, envOf(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outFile, "GITHUB_STEP_SUMMARY": sumFile}))
+	end := r.Phase("Start green")
+	r.Infof("starting")
+	end()
+	r.Warnf("careful: %d", 1)
+	r.Mask("s3cret")
+	r.Block("Last log lines of web", "line 1\nline 2\n")
+	r.Errorf("Deploy failed: Health check", "it broke")
+	require.NoError(t, r.Output("active-color", "green"))
+	require.NoError(t, r.Summary("### done\n"))
+
+	got := buf.String()
+	for _, want := range []string{
+		"::group::Start green\nstarting\n::endgroup::\n",
+		"::warning::careful: 1\n",
+		"::add-mask::s3cret\n",
+		"::group::Last log lines of web\nline 1\nline 2\n::endgroup::\n",
+		"::error title=Deploy failed%3A Health check::it broke\n", // property values escape ":"
+	} {
+		require.Contains(t, got, want)
+	}
+	out, err := os.ReadFile(outFile)
+	require.NoError(t, err)
+	require.Contains(t, string(out), "active-color<<")
+	require.Contains(t, string(out), "\ngreen\n")
+	sum, err := os.ReadFile(sumFile)
+	require.NoError(t, err)
+	require.Equal(t, "### done\n\n", string(sum))
+}
+
+func TestPlain(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	r := New(&buf, envOf(nil))
+	r.Phase("Preflight")()
+	r.Warnf("careful")
+	r.Mask("s3cret")
+	r.Errorf("Lock", "busy")
+	r.Block("logs", "a\nb")
+	require.NoError(t, r.Output("active-color", "blue"))
+	require.NoError(t, r.Summary("ignored"))
+	require.Equal(t, strings.Join([]string{
+		"==> Preflight",
+		"warning: careful",
+		"error: Lock: busy",
+		"--- logs",
+		"    a",
+		"    b",
+		"---",
+		"active-color=blue",
+		"",
+	}, "\n"), buf.String())
+}
