@@ -12,4 +12,14 @@
 // That is what lets users keep running `docker compose -p app-green ps`,
 // `logs` or `down` on what the action created, and what lets List and Down
 // find projects created earlier by docker-compose v1 (the seed's deploy.sh).
+//
+// The mapping is held to docker compose by a real peer: the conformance
+// test creates every project under testdata/compose with the machine's
+// docker-compose and with Up, and compares the inspected containers,
+// networks and volumes field by field. The differences it allows, each with
+// its reason, are listed in KNOWN-DIFFERENCES.md.
+//
+// A host port that is already taken fails Up with ErrPortInUse before the
+// deploy gets near nginx, naming the container that holds it, or saying
+// that a host process does and how to find it.
 package compose

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -47,15 +48,22 @@ func (e *Engine) Down(ctx context.Context, project string, timeout *time.Duratio
 	if err := e.stopContainers(ctx, project, containers, timeout); err != nil {
 		return err
 	}
-	var errs []error
-	for _, c := range containers {
-		err := e.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
-		if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
-			errs = append(errs, fmt.Errorf("failed to remove container %s: %w", c.Name, err))
-		}
+	// The containers are stopped: remove them all at once.
+	errs := make([]error, len(containers))
+	var wg sync.WaitGroup
+	for i, c := range containers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := e.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+			if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+				errs[i] = fmt.Errorf("failed to remove container %s: %w", c.Name, err)
+			}
+		}()
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("failed to take down project %s: %w", project, errors.Join(errs...))
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("failed to take down project %s: %w", project, err)
 	}
 	if err := e.removeNetworks(ctx, project); err != nil {
 		return fmt.Errorf("failed to take down project %s: %w", project, err)

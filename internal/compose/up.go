@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +35,10 @@ const pollInterval = 250 * time.Millisecond
 // name that is taken is an error, because the caller decides what may be
 // removed. It runs Check first. Up does not wait for the last services to
 // become healthy; that is the caller's health check. Waiting for
-// dependencies is bounded by ctx only.
+// dependencies is bounded by ctx only. A fixed host port that a running
+// container already publishes fails Up before anything is created, and one
+// a host process holds fails the start; both with ErrPortInUse, naming the
+// holder where Docker knows it.
 //
 // On error the containers created so far are returned too, so the caller
 // can show their logs and Down the project.
@@ -47,6 +51,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 	if hasCycle(names, deps) {
 		return nil, fmt.Errorf("failed to start project %s: depends_on has a cycle", p.Name)
 	}
+	if err := e.checkPublishedPorts(ctx, p); err != nil {
+		return nil, err
+	}
 	if err := e.ensureNetworks(ctx, p); err != nil {
 		return nil, err
 	}
@@ -57,17 +64,11 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 	if err != nil {
 		return nil, err
 	}
-	ids := map[string]string{}
-	for _, name := range names {
-		id, err := e.createContainer(ctx, p.Services[name], specs[name])
-		if id != "" {
-			ids[name] = id
-		}
-		if err != nil {
-			return e.inspectAll(ctx, names, ids), err
-		}
+	ids, err := e.createAll(ctx, p, names, specs)
+	if err != nil {
+		return e.inspectAll(ctx, names, ids), err
 	}
-	var startMu sync.Mutex
+	var rangeMu sync.Mutex
 	g := graph{nodes: names, deps: deps, optional: func(node, dep string) bool {
 		return !p.Services[node].DependsOn[dep].Required
 	}}
@@ -75,11 +76,16 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		if err := e.waitDependencies(ctx, p.Services[name], ids); err != nil {
 			return err
 		}
-		// docker compose serialises starts: engines race when two
-		// containers take ports from the same range at once.
-		startMu.Lock()
-		defer startMu.Unlock()
+		// Services that take a host port from a range start one at a
+		// time, so that two of them never race for the same free port.
+		// Every other start runs in parallel: on a loaded host one start
+		// takes a second or more.
+		if publishesHostRange(p.Services[name]) {
+			rangeMu.Lock()
+			defer rangeMu.Unlock()
+		}
 		if err := e.Docker.ContainerStart(ctx, ids[name], container.StartOptions{}); err != nil {
+			err = e.explainStartError(ctx, p.Services[name], ids[name], err)
 			return fmt.Errorf("failed to start container %s of service %s: %w", specs[name].Name, name, err)
 		}
 		return nil
@@ -89,6 +95,41 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		return containers, fmt.Errorf("failed to start project %s: %w", p.Name, err)
 	}
 	return containers, nil
+}
+
+// createAll creates every service's container at once; nothing starts
+// before all exist, so a taken name fails the Up before any service runs.
+// It returns the ids of the containers it created, also on error.
+func (e *Engine) createAll(ctx context.Context, p *types.Project, names []string, specs map[string]createSpec) (map[string]string, error) {
+	created := make([]string, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			created[i], errs[i] = e.createContainer(ctx, p.Services[name], specs[name])
+		}()
+	}
+	wg.Wait()
+	ids := map[string]string{}
+	for i, name := range names {
+		if created[i] != "" {
+			ids[name] = created[i]
+		}
+	}
+	return ids, errors.Join(errs...)
+}
+
+// publishesHostRange reports a service that publishes a host port range,
+// from which Docker picks a free port when the container starts.
+func publishesHostRange(s types.ServiceConfig) bool {
+	for _, pc := range s.Ports {
+		if strings.Contains(pc.Published, "-") {
+			return true
+		}
+	}
+	return false
 }
 
 // inspectAll inspects the created containers, in service order, keeping

@@ -68,7 +68,7 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, want, frontDoorAgree, frontDoorTimeout, polls, last)

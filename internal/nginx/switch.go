@@ -20,7 +20,7 @@ import (
 const DefaultConfirmTimeout = 5 * time.Second
 
 // pollInterval is how often procfs is scanned while confirming or draining.
-const pollInterval = 50 * time.Millisecond
+const pollInterval = 20 * time.Millisecond
 
 // restoreTimeout bounds the commands run to put the previous include back.
 // The restore runs even when the deploy's context is cancelled, because a

@@ -17,6 +17,10 @@
 //
 // Endpoints: / (version), /slow?ms=N (sleeps), POST /echo (returns the body's
 // length), and the health path.
+//
+// `app healthcheck [url]` is a Docker healthcheck for this FROM scratch
+// image, which has no shell or curl: it GETs url (default
+// http://127.0.0.1:$PORT$HEALTH_PATH) and exits 0 on 200, 1 otherwise.
 package main
 
 import (
@@ -32,6 +36,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(os.Args[2:]))
+	}
 	start := time.Now()
 	version := env("VERSION", "dev")
 	color := env("BLUEGREEN_COLOR", env("COLOR", ""))
@@ -112,6 +119,27 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
+}
+
+// healthcheck GETs the health URL once and returns the exit code Docker
+// reads as healthy (0) or unhealthy (1).
+func healthcheck(args []string) int {
+	url := "http://127.0.0.1:" + env("PORT", "8080") + env("HEALTH_PATH", "/health")
+	if len(args) > 0 {
+		url = args[0]
+	}
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Println(resp.Status)
+		return 1
+	}
+	return 0
 }
 
 func env(k, def string) string {
