@@ -35,6 +35,9 @@ type Container struct {
 	RestartCount int
 	// Health is "" (no healthcheck), starting, healthy or unhealthy.
 	Health string
+	// HealthLog is the output of Docker's last healthcheck run, if any,
+	// so that a failing healthcheck can say why.
+	HealthLog string
 	// IPs maps network name to the container's IPv4 address on it.
 	IPs map[string]string
 	// PublishedPorts are the host ports bound to the container, sorted.
@@ -136,6 +139,10 @@ func fromInspect(info container.InspectResponse) Container {
 			c.ExitCode = st.ExitCode
 			if st.Health != nil {
 				c.Health = string(st.Health.Status)
+				if n := len(st.Health.Log); n > 0 && st.Health.Log[n-1] != nil {
+					last := st.Health.Log[n-1]
+					c.HealthLog = fmt.Sprintf("exit code %d: %s", last.ExitCode, strings.TrimSpace(last.Output))
+				}
 			}
 		}
 	}

@@ -526,7 +526,11 @@ func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error 
 		case !cur.Running:
 			return r.watchContainer(ctx, c)
 		case time.Now().After(deadline):
-			return fmt.Errorf("%w: the HTTP check passed, but Docker's healthcheck of %s still says %q after %s", ErrUnhealthy, c.Name, cur.Health, budget)
+			last := ""
+			if cur.HealthLog != "" {
+				last = "; its last healthcheck run: " + cur.HealthLog
+			}
+			return fmt.Errorf("%w: the HTTP check passed, but Docker's healthcheck of %s still says %q after %s%s", ErrUnhealthy, c.Name, cur.Health, budget, last)
 		}
 		select {
 		case <-ctx.Done():
