@@ -2,16 +2,19 @@
 # Installs and starts what the tests need on a fresh Debian machine:
 # nginx (the tests run private instances on high ports), docker-compose v1
 # (the conformance peer and the seed's tool), busybox-static (the job image
-# for the act tests), a running Docker daemon, and nektos/act built from the
-# Go module proxy (kept out of the product's go.mod).
+# for the act tests), apache2-utils (htpasswd for the private-registry test),
+# a running Docker daemon, and nektos/act and distribution's registry built
+# from the Go module proxy (kept out of the product's go.mod).
 set -euo pipefail
 
 ACT_VERSION=v0.2.89
+REGISTRY_VERSION=v3.1.2
 
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ -x /bin/busybox ] || need+=(busybox-static)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   apt-get update -qq
@@ -32,5 +35,9 @@ gobin="$(go env GOPATH)/bin"
 if ! "$gobin/act" --version 2>/dev/null | grep -q "${ACT_VERSION#v}"; then
   echo "setup: building nektos/act $ACT_VERSION"
   GOFLAGS=-mod=mod go install "github.com/nektos/act@$ACT_VERSION"
+fi
+if ! "$gobin/registry" --version 2>/dev/null | grep -q "${REGISTRY_VERSION}"; then
+  echo "setup: building distribution's registry $REGISTRY_VERSION"
+  GOFLAGS=-mod=mod go install "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
 fi
 echo "setup: ready (nginx $(nginx -v 2>&1 | cut -d/ -f2), $(docker-compose version --short 2>/dev/null || echo no-compose), act $("$gobin/act" --version | awk '{print $3}'))"

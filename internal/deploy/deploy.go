@@ -151,7 +151,11 @@ func (r *run) do(ctx context.Context) error {
 	if err := r.phase("Lock", func() (err error) { lk, err = r.acquireLock(ctx); return err }); err != nil {
 		return &PhaseError{Phase: "Lock", Err: err}
 	}
-	defer lk.Release()
+	defer func() {
+		if err := lk.Release(); err != nil {
+			r.d.Report.Warnf("%v", err)
+		}
+	}()
 
 	if err := r.phase("Find the live color", func() error { return r.findLive(ctx) }); err != nil {
 		return &PhaseError{Phase: "Find the live color", Err: err}

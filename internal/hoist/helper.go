@@ -63,9 +63,9 @@ func watchParent(ctx context.Context, host, parent string, cancel context.Cancel
 		case <-ctx.Done():
 			return
 		case <-waitC:
-		case <-errC:
+		case werr := <-errC:
 			info, err := docker.ContainerInspect(ctx, parent)
-			if err == nil && info.State != nil && info.State.Running {
+			if werr != nil && err == nil && info.State != nil && info.State.Running {
 				// The wait broke, the launcher did not: wait again.
 				select {
 				case <-ctx.Done():

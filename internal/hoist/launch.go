@@ -53,7 +53,7 @@ func launch(ctx context.Context, env map[string]string, opts Options) Outcome {
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return fail("failed to reach the Docker daemon at %s from the action container: %v. The action leaves its container through the host's Docker daemon: the runner must mount /var/run/docker.sock into container actions (GitHub's runner does) and the runner's user must be allowed to use Docker (for example, be in the docker group)", host, err)
+		return fail("failed to reach the Docker daemon at %s from the action container: %v. The action leaves its container through the host's Docker daemon: the runner must mount /var/run/docker.sock into container actions, as GitHub's runner does when it runs on the host (not in Kubernetes or Docker-in-Docker)", host, err)
 	}
 
 	me, err := findSelf(ctx, docker)
@@ -211,10 +211,10 @@ func (h *helper) stopSignal(ctx context.Context, done <-chan struct{}) <-chan st
 			waitC, errC := h.docker.ContainerWait(wctx, owner, container.WaitConditionNotRunning)
 			select {
 			case <-waitC:
-			case <-errC:
+			case werr := <-errC:
 				// A wait that failed while the owner still runs (the
 				// daemon's connection dropped) is no news of a cancel.
-				if info, err := h.docker.ContainerInspect(wctx, owner); err == nil && info.State != nil && info.State.Running {
+				if info, err := h.docker.ContainerInspect(wctx, owner); werr != nil && err == nil && info.State != nil && info.State.Running {
 					return
 				}
 			case <-done:

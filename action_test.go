@@ -1,0 +1,130 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+)
+
+// actionFile is the part of action.yml the runner and the Marketplace read.
+type actionFile struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Branding    struct {
+		Icon  string `yaml:"icon"`
+		Color string `yaml:"color"`
+	} `yaml:"branding"`
+	Inputs map[string]struct {
+		Description string  `yaml:"description"`
+		Default     *string `yaml:"default"`
+		Required    bool    `yaml:"required"`
+	} `yaml:"inputs"`
+	Outputs map[string]struct {
+		Description string `yaml:"description"`
+	} `yaml:"outputs"`
+	Runs struct {
+		Using string `yaml:"using"`
+		Image string `yaml:"image"`
+	} `yaml:"runs"`
+}
+
+func readAction(t *testing.T) actionFile {
+	t.Helper()
+	data, err := os.ReadFile("action.yml")
+	require.NoError(t, err)
+	var a actionFile
+	require.NoError(t, yaml.Unmarshal(data, &a))
+	return a
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestActionInputsMatchConfig holds action.yml and internal/config
+// together: every input the config reads is declared, nothing else is, and
+// each declared default is the one the config applies when the input is
+// empty. The runner passes every default as INPUT_*; a default that
+// differed from the config's would silently change the behaviour the docs
+// promise.
+func TestActionInputsMatchConfig(t *testing.T) {
+	t.Parallel()
+	a := readAction(t)
+	require.Equal(t, config.InputNames(), keys(a.Inputs), "action.yml inputs must be exactly config.InputNames()")
+
+	ws := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(ws, config.DefaultComposeFile), []byte("services: {}\n"), 0o644))
+	parse := func(inputs map[string]string) (*config.Config, string) {
+		getenv := func(k string) string {
+			if k == "GITHUB_WORKSPACE" {
+				return ws
+			}
+			if name, ok := strings.CutPrefix(k, "INPUT_"); ok {
+				return inputs[strings.ToLower(name)]
+			}
+			return ""
+		}
+		cfg, err := config.Parse(getenv, ws)
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		return cfg, msg
+	}
+	baseCfg, baseErr := parse(nil)
+
+	for _, name := range keys(a.Inputs) {
+		in := a.Inputs[name]
+		require.NotEmpty(t, strings.TrimSpace(in.Description), "input %s has no description", name)
+		require.False(t, in.Required, "input %s: no input is required; each has a default", name)
+		require.NotNil(t, in.Default, "input %s declares no default; give the config's (or \"\")", name)
+		cfg, errMsg := parse(map[string]string{name: *in.Default})
+		require.Equal(t, baseErr, errMsg, "input %s: default %q is read differently from an empty input", name, *in.Default)
+		require.True(t, reflect.DeepEqual(baseCfg, cfg), "input %s: action.yml's default %q is not the config's default", name, *in.Default)
+	}
+}
+
+// TestActionOutputsMatchResult holds action.yml's outputs and the deploy's
+// Result.Outputs together.
+func TestActionOutputsMatchResult(t *testing.T) {
+	t.Parallel()
+	a := readAction(t)
+	var names []string
+	for _, kv := range (&deploy.Result{}).Outputs() {
+		names = append(names, kv[0])
+	}
+	sort.Strings(names)
+	require.Equal(t, names, keys(a.Outputs))
+	for name, out := range a.Outputs {
+		require.NotEmpty(t, strings.TrimSpace(out.Description), "output %s has no description", name)
+	}
+}
+
+// TestActionMetadata checks what the Marketplace and the runner need: a
+// name, a description, branding, and a prebuilt image under the module's
+// owner, so runs pull instead of building the Dockerfile each time.
+func TestActionMetadata(t *testing.T) {
+	t.Parallel()
+	a := readAction(t)
+	require.NotEmpty(t, a.Name)
+	require.NotEmpty(t, a.Description)
+	require.LessOrEqual(t, len(a.Description), 125, "the Marketplace shows at most 125 characters")
+	require.NotEmpty(t, a.Branding.Icon)
+	require.NotEmpty(t, a.Branding.Color)
+	require.Equal(t, "docker", a.Runs.Using)
+	require.True(t, strings.HasPrefix(a.Runs.Image, "docker://ghcr.io/bluegreen-action/bluegreen:v"), a.Runs.Image)
+}

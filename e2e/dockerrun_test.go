@@ -1,0 +1,436 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/testenv"
+)
+
+// actionDockerfile is the release Dockerfile's final stage. No registry is
+// reachable here, so the tests cannot run its golang build stage; they
+// build the binary the same way (CGO_ENABLED=0, -trimpath, -s -w) and copy
+// it onto scratch, which gives the same image.
+const actionDockerfile = `FROM scratch
+COPY bluegreen /bluegreen
+USER 0:0
+ENTRYPOINT ["/bluegreen"]
+`
+
+var (
+	actionMu    sync.Mutex
+	actionRefs  int
+	actionTag   string
+	actionBuilt bool
+)
+
+// actionImage builds the action's image once for the tests that use it at
+// the same time and removes it after the last of them.
+func actionImage(t testing.TB) string {
+	t.Helper()
+	docker := testenv.RequireDocker(t)
+	actionMu.Lock()
+	defer actionMu.Unlock()
+	if !actionBuilt {
+		dir := t.TempDir()
+		bin := filepath.Join(dir, "bluegreen")
+		require.NoError(t, testenv.GoBuild(testenv.RepoRoot(t), ".", bin))
+		data, err := os.ReadFile(bin)
+		require.NoError(t, err)
+		sum := sha256.Sum256(append(data, actionDockerfile...))
+		tag := "bluegreen-action-e2e:" + hex.EncodeToString(sum[:6])
+		buildCtx, err := sandbox.TarFiles(map[string][]byte{"Dockerfile": []byte(actionDockerfile), "bluegreen": data})
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		require.NoError(t, testenv.BuildImage(ctx, docker, buildCtx, tag))
+		actionTag, actionBuilt = tag, true
+	}
+	actionRefs++
+	tag := actionTag
+	t.Cleanup(func() {
+		actionMu.Lock()
+		defer actionMu.Unlock()
+		actionRefs--
+		if actionRefs == 0 && actionBuilt {
+			sandbox.RemoveImage(context.Background(), docker, actionTag)
+			actionBuilt = false
+		}
+	})
+	return tag
+}
+
+// helpersOf lists the helper containers (any state) started for a
+// workspace on the host.
+func helpersOf(t testing.TB, workspace string) []string {
+	t.Helper()
+	docker := testenv.RequireDocker(t)
+	list, err := docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", hoist.LabelWorkspace+"="+workspace))})
+	require.NoError(t, err)
+	var names []string
+	for _, c := range list {
+		names = append(names, strings.TrimPrefix(c.Names[0], "/")+" ("+c.State+")")
+	}
+	return names
+}
+
+// runnerLayout is the directory tree GitHub's runner keeps on the host for
+// a job, and the container paths it mounts them at for a container action
+// (actions/runner, ContainerActionHandler).
+type runnerLayout struct {
+	temp      string // _work/_temp
+	home      string // _work/_temp/_github_home -> /github/home
+	workflow  string // _work/_temp/_github_workflow -> /github/workflow
+	commands  string // _work/_temp/_runner_file_commands -> /github/file_commands
+	workspace string // the checkout -> /github/workspace
+	id        string // the step's file-command suffix
+}
+
+func newRunnerLayout(t *testing.T, workspace string) runnerLayout {
+	t.Helper()
+	temp := filepath.Join(t.TempDir(), "_work", "_temp")
+	l := runnerLayout{
+		temp:      temp,
+		home:      filepath.Join(temp, "_github_home"),
+		workflow:  filepath.Join(temp, "_github_workflow"),
+		commands:  filepath.Join(temp, "_runner_file_commands"),
+		workspace: workspace,
+		id:        strconv.FormatInt(time.Now().UnixNano(), 16),
+	}
+	for _, d := range []string{l.home, l.workflow, l.commands} {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(l.workflow, "event.json"), []byte(`{"ref":"refs/heads/main"}`), 0o644))
+	for _, f := range []string{"set_output_", "step_summary_", "set_env_", "add_path_", "save_state_"} {
+		require.NoError(t, os.WriteFile(filepath.Join(l.commands, f+l.id), nil, 0o644))
+	}
+	return l
+}
+
+func (l runnerLayout) file(prefix string) string {
+	return filepath.Join(l.commands, prefix+l.id)
+}
+
+// dockerRun is one container action run, started the way the runner
+// starts it: `docker run --name … --label … --workdir /github/workspace
+// --rm -e NAME … -e GITHUB_ACTIONS=true -e CI=true -v …` with the values of
+// the -e names in the docker client's own environment.
+type dockerRun struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    bytes.Buffer
+	lines  chan string
+	done   chan struct{}
+	code   int
+	layout runnerLayout
+}
+
+func startDockerRun(t *testing.T, image string, l runnerLayout, inputs map[string]string, env ...string) *dockerRun {
+	t.Helper()
+	name := testenv.UniqueName("bgrun")
+	vars := map[string]string{
+		"HOME":                "/github/home",
+		"GITHUB_WORKSPACE":    "/github/workspace",
+		"GITHUB_OUTPUT":       "/github/file_commands/set_output_" + l.id,
+		"GITHUB_STEP_SUMMARY": "/github/file_commands/step_summary_" + l.id,
+		"GITHUB_ENV":          "/github/file_commands/set_env_" + l.id,
+		"GITHUB_PATH":         "/github/file_commands/add_path_" + l.id,
+		"GITHUB_STATE":        "/github/file_commands/save_state_" + l.id,
+		"GITHUB_EVENT_PATH":   "/github/workflow/event.json",
+		"GITHUB_REPOSITORY":   "acme/spring-backend",
+		"GITHUB_RUN_ID":       "4242",
+		"GITHUB_SHA":          "0123456789abcdef0123456789abcdef01234567",
+		"GITHUB_ACTOR":        "octocat",
+		"GITHUB_WORKFLOW":     "deploy",
+		"RUNNER_OS":           "Linux",
+		"RUNNER_TEMP":         l.temp,
+	}
+	for k, v := range inputs {
+		vars["INPUT_"+strings.ToUpper(k)] = v
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	args := []string{"run", "--name", name, "--label", "bgrunner", "--workdir", "/github/workspace", "--rm"}
+	cmdEnv := os.Environ()
+	for k, v := range vars {
+		args = append(args, "-e", k)
+		cmdEnv = append(cmdEnv, k+"="+v)
+	}
+	args = append(args, "-e", "GITHUB_ACTIONS=true", "-e", "CI=true",
+		"-v", "/var/run/docker.sock:/var/run/docker.sock",
+		"-v", l.home+":/github/home",
+		"-v", l.workflow+":/github/workflow",
+		"-v", l.commands+":/github/file_commands",
+		"-v", l.workspace+":/github/workspace",
+		image)
+	r := &dockerRun{t: t, name: name, layout: l, lines: make(chan string, 1000), done: make(chan struct{})}
+	r.cmd = exec.Command("docker", args...)
+	r.cmd.Env = cmdEnv
+	stdout, err := r.cmd.StdoutPipe()
+	require.NoError(t, err)
+	r.cmd.Stderr = r.cmd.Stdout
+	require.NoError(t, r.cmd.Start())
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "rm", "-f", name).Run()
+	})
+	go func() {
+		defer close(r.done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			t.Log(line)
+			r.mu.Lock()
+			r.out.WriteString(line + "\n")
+			r.mu.Unlock()
+			select {
+			case r.lines <- line:
+			default:
+			}
+		}
+		err := r.cmd.Wait()
+		r.code = r.cmd.ProcessState.ExitCode()
+		if err != nil && r.code == 0 {
+			r.code = -1
+		}
+	}()
+	return r
+}
+
+// wait waits for the run to end and returns its exit code and output.
+func (r *dockerRun) wait(timeout time.Duration) (int, string) {
+	r.t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(timeout):
+		_ = r.cmd.Process.Kill()
+		r.t.Fatalf("docker run did not end within %s", timeout)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.code, r.out.String()
+}
+
+// waitFor waits for an output line containing s.
+func (r *dockerRun) waitFor(s string, timeout time.Duration) {
+	r.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case line := <-r.lines:
+			if strings.Contains(line, s) {
+				return
+			}
+		case <-r.done:
+			r.t.Fatalf("docker run ended before printing %q", s)
+		case <-deadline:
+			r.t.Fatalf("docker run did not print %q within %s", s, timeout)
+		}
+	}
+}
+
+// TestDockerRunLikeRunner runs the image exactly as GitHub's runner runs a
+// container action: only the Docker socket and the runner's directories
+// mounted, the workspace at /github/workspace, file commands under
+// /github/file_commands, inputs as INPUT_* with hyphens, on the default
+// bridge network. Two runs switch the host's nginx blue then green: the
+// hoisted helper found the host's nginx, its config and its processes,
+// probed the colors on the host's 127.0.0.1, and wrote the step outputs
+// and the job summary into the runner's files. No helper is left.
+func TestDockerRunLikeRunner(t *testing.T) {
+	t.Parallel()
+	image := actionImage(t)
+	f := newFixture(t, nil)
+	layout := newRunnerLayout(t, f.dir)
+
+	// Credentials are passed as inputs; the images are local, so nothing is
+	// pulled, but the password must still be masked and never printed.
+	const password = "pw-4f9c2e7d1a"
+	inputs := map[string]string{"registry-username": "deployer", "registry-password": password}
+	for k, v := range f.inputs {
+		inputs[k] = v
+	}
+	for i, want := range []struct{ version, color, previous string }{
+		{"v1", "blue", ""},
+		{"v2", "green", "blue"},
+	} {
+		require.NoError(t, os.WriteFile(layout.file("set_output_"), nil, 0o644))
+		require.NoError(t, os.WriteFile(layout.file("step_summary_"), nil, 0o644))
+		r := startDockerRun(t, image, layout, inputs, "APP_IMAGE="+f.image, "VERSION="+want.version)
+		code, out := r.wait(3 * time.Minute)
+		require.Equal(t, 0, code, out)
+		require.Contains(t, out, "::add-mask::"+password, "the password is masked before anything else is printed")
+		require.Equal(t, strings.Count(out, "::add-mask::"+password), strings.Count(out, password), "the password appears only in ::add-mask::")
+		require.Less(t, strings.Index(out, "::add-mask::"), strings.Index(out, "bluegreen: leaving"), "masked first")
+		require.Contains(t, out, "bluegreen: running on the host", "run %d was hoisted", i+1)
+		require.Contains(t, out, "::group::", "phases are log groups")
+
+		outputs := readOutputs(t, layout.file("set_output_"))
+		require.Equal(t, want.color, outputs["active-color"], "run %d", i+1)
+		require.Equal(t, want.previous, outputs["previous-color"], "run %d", i+1)
+		summary, err := os.ReadFile(layout.file("step_summary_"))
+		require.NoError(t, err)
+		require.Contains(t, string(summary), "### bluegreen "+f.project)
+		require.Contains(t, string(summary), "Health check")
+
+		f.requireServes(want.version, want.color)
+		require.Empty(t, helpersOf(t, f.dir), "no helper container is left")
+		require.Empty(t, f.all(map[string]string{"blue": "green", "green": "blue"}[want.color]), "the old color is gone")
+	}
+}
+
+// TestDockerRunCancel cancels a run mid-health-check the way the runner
+// cancels a step: SIGINT to its docker client, which forwards it to the
+// container. nginx stays on the old color, the half-started color and the
+// helper are removed, and the run ends within seconds.
+func TestDockerRunCancel(t *testing.T) {
+	t.Parallel()
+	image := actionImage(t)
+	f := newFixture(t, nil)
+	layout := newRunnerLayout(t, f.dir)
+
+	r := startDockerRun(t, image, layout, f.inputs, "APP_IMAGE="+f.image, "VERSION=v1")
+	code, out := r.wait(3 * time.Minute)
+	require.Equal(t, 0, code, out)
+	f.requireServes("v1", "blue")
+	before := f.include()
+
+	inputs := map[string]string{"health-retries": "600", "health-interval": "200ms"}
+	for k, v := range f.inputs {
+		if _, ok := inputs[k]; !ok {
+			inputs[k] = v
+		}
+	}
+	r = startDockerRun(t, image, layout, inputs, "APP_IMAGE="+f.image, "VERSION=v2", "READY_AFTER=10m")
+	r.waitFor("probe", 2*time.Minute)
+	cancelled := time.Now()
+	require.NoError(t, r.cmd.Process.Signal(syscall.SIGINT))
+	code, out = r.wait(time.Minute)
+	took := time.Since(cancelled)
+	t.Logf("the cancelled run ended %s after SIGINT, exit code %d", took.Round(time.Millisecond), code)
+	require.NotEqual(t, 0, code, out)
+	require.Less(t, took, 15*time.Second, "a cancelled run stops within seconds")
+
+	require.Equal(t, before, f.include(), "the include is untouched")
+	f.requireServes("v1", "blue")
+	require.Empty(t, f.all("green"), "the half-started color is removed")
+	require.Eventually(t, func() bool { return len(helpersOf(t, f.dir)) == 0 }, 20*time.Second, 200*time.Millisecond, "no helper is left: %v", helpersOf(t, f.dir))
+}
+
+// TestDockerRunWithoutSocket: a runner that does not mount the Docker
+// socket gets a message that says what the action needs.
+func TestDockerRunWithoutSocket(t *testing.T) {
+	t.Parallel()
+	image := actionImage(t)
+	ws := t.TempDir()
+	name := testenv.UniqueName("bgrun")
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
+	out, err := exec.Command("docker", "run", "--rm", "--name", name, "--workdir", "/github/workspace",
+		"-e", "GITHUB_ACTIONS=true", "-e", "GITHUB_WORKSPACE=/github/workspace", "-v", ws+":/github/workspace", image).CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "::error title=Hoist to the host::failed to reach the Docker daemon")
+	require.Contains(t, string(out), "mount /var/run/docker.sock")
+}
+
+// TestActionImageSize holds the image under its 20 MB budget: the image is
+// pulled on every cold runner, before the deploy can start.
+func TestActionImageSize(t *testing.T) {
+	t.Parallel()
+	image := actionImage(t)
+	docker := testenv.RequireDocker(t)
+	info, err := docker.ImageInspect(context.Background(), image)
+	require.NoError(t, err)
+	mb := float64(info.Size) / 1e6
+	t.Logf("action image %s: %.1f MB", image, mb)
+	require.Less(t, mb, 20.0)
+}
+
+// BenchmarkHoist prints the action image's size and the launcher's
+// overhead: from the action container's start (Docker's StartedAt) to the
+// helper's first log line as the launcher relays it (docker logs -t). The
+// run is a `mode: status` run, so the deploy itself adds next to nothing.
+//
+//	go test ./e2e -run '^$' -bench Hoist -benchtime 5x
+func BenchmarkHoist(b *testing.B) {
+	image := actionImage(b)
+	docker := testenv.RequireDocker(b)
+	info, err := docker.ImageInspect(context.Background(), image)
+	require.NoError(b, err)
+	b.ReportMetric(float64(info.Size)/1e6, "image-MB")
+
+	nginx := testenv.StartNginx(b, testenv.NginxOptions{})
+	dir := b.TempDir()
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(singleFile), 0o644))
+	inputs := map[string]string{
+		"mode":                 "status",
+		"project-name":         testenv.UniqueName("bgbench"),
+		"nginx-include-path":   nginx.IncludePath,
+		"nginx-test-command":   strings.Join(nginx.TestCmd(), " "),
+		"nginx-reload-command": strings.Join(nginx.ReloadCmd(), " "),
+	}
+	var total, startToRun time.Duration
+	for i := 0; i < b.N; i++ {
+		overhead, wall := hoistOnce(b, image, dir, inputs)
+		total += overhead
+		startToRun += wall
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "overhead-ms")
+	b.ReportMetric(float64(startToRun.Milliseconds())/float64(b.N), "docker-run-to-helper-ms")
+}
+
+// hoistOnce runs the image once without --rm and reads the timings from
+// Docker: the container's start and the helper's first relayed line.
+func hoistOnce(b *testing.B, image, workspace string, inputs map[string]string) (overhead, wall time.Duration) {
+	b.Helper()
+	name := testenv.UniqueName("bgbench")
+	args := []string{"run", "--name", name, "--workdir", "/github/workspace",
+		"-e", "GITHUB_ACTIONS=true", "-e", "GITHUB_WORKSPACE=/github/workspace", "-e", "APP_IMAGE=" + testenv.AppImage(b),
+		"-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", workspace + ":/github/workspace"}
+	for k, v := range inputs {
+		args = append(args, "-e", "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	args = append(args, image)
+	defer func() { _ = exec.Command("docker", "rm", "-f", name).Run() }()
+	began := time.Now()
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	require.NoError(b, err, string(out))
+	logs, err := exec.Command("docker", "logs", "-t", name).CombinedOutput()
+	require.NoError(b, err, string(logs))
+	docker := testenv.RequireDocker(b)
+	info, err := docker.ContainerInspect(context.Background(), name)
+	require.NoError(b, err)
+	started, err := time.Parse(time.RFC3339Nano, info.State.StartedAt)
+	require.NoError(b, err)
+	for _, line := range strings.Split(string(logs), "\n") {
+		ts, text, ok := strings.Cut(line, " ")
+		if !ok || !strings.Contains(text, "bluegreen: running on the host") {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		require.NoError(b, err)
+		return at.Sub(started), at.Sub(began)
+	}
+	b.Fatalf("the helper's first line is not in the launcher's log:\n%s", logs)
+	return 0, 0
+}
