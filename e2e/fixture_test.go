@@ -25,23 +25,14 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/cli"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/stage"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
 )
 
 // singleFile is a one-file project serving both colors through
-// BLUEGREEN_PORT, with the app's behaviour set per deploy.
-const singleFile = `services:
-  web:
-    image: ${APP_IMAGE}
-    environment:
-      VERSION: ${VERSION:-v0}
-      READY_AFTER: ${READY_AFTER:-0s}
-      HEALTH_STATUS: ${HEALTH_STATUS:-0}
-      EXIT_AFTER: ${EXIT_AFTER:-0s}
-      BLUEGREEN_COLOR: ${BLUEGREEN_COLOR}
-    ports:
-      - "${BLUEGREEN_PORT}:8080"
-`
+// BLUEGREEN_PORT, with the app's behaviour set per deploy: the demo's and
+// the benchmarks' project.
+const singleFile = stage.ComposeFile
 
 // fixture is one project on a private nginx.
 type fixture struct {

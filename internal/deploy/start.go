@@ -1,0 +1,140 @@
+package deploy
+
+// Starting the new color and proving it healthy.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/health"
+)
+
+// start removes leftovers of the idle color, makes sure the images are
+// there, and brings the color's project up. It returns the traffic
+// service's container.
+func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
+	project := r.cfg.ProjectFor(p.Color)
+	if left, err := r.d.Engine.List(ctx, project); err != nil {
+		return compose.Container{}, fmt.Errorf("%w: failed to list %s: %w", ErrStart, project, err)
+	} else if len(left) > 0 {
+		r.d.Report.Infof("removing %d leftover container(s) of %s: %s", len(left), project, containerNames(left))
+		zero := time.Duration(0)
+		if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
+			return compose.Container{}, fmt.Errorf("%w: failed to remove leftovers of %s: %w", ErrStart, project, err)
+		}
+	}
+	if err := r.d.Engine.EnsureImages(ctx, p.Project, compose.PullPolicy(r.cfg.Pull), r.d.RegistryAuth); err != nil {
+		return compose.Container{}, fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	r.d.Report.Infof("starting %s: service %s, image %s, published on %s", project, p.Service, p.Image, p.URL)
+	containers, err := r.d.Engine.Up(ctx, p.Project)
+	traffic := findService(containers, p.Service)
+	if err != nil {
+		return traffic, fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	if traffic.ID == "" {
+		return traffic, fmt.Errorf("%w: no container of service %s was created in %s", ErrStart, p.Service, project)
+	}
+	return traffic, nil
+}
+
+func findService(cs []compose.Container, service string) compose.Container {
+	for _, c := range cs {
+		if c.Service == service {
+			return c
+		}
+	}
+	return compose.Container{}
+}
+
+func containerNames(cs []compose.Container) string {
+	names := make([]string, 0, len(cs))
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// waitHealthy probes the new color's health URL while watching its
+// container: an exit or restart ends the wait at once with the exit code
+// and the last log lines.
+func (r *run) waitHealthy(ctx context.Context, p *plan, traffic compose.Container) error {
+	h := r.cfg.Health
+	checker := &health.Checker{
+		URL:          p.URL + h.Path,
+		Accept:       h.Accept,
+		Retries:      h.Retries,
+		Interval:     h.Interval,
+		Timeout:      h.Timeout,
+		StartupDelay: h.StartupDelay,
+	}
+	watch := func(ctx context.Context) error { return r.watchContainer(ctx, traffic) }
+	res, err := checker.Wait(ctx, watch, func(a health.Attempt) {
+		r.d.Report.Infof("    probe %s", a)
+	})
+	r.res.HealthAttempts = len(res.Attempts)
+	if err != nil {
+		if errors.Is(err, health.ErrUnhealthy) {
+			return fmt.Errorf("%w: %w; check that the app listens on port %d inside the container and answers %s with %s (health-path, health-status), and the logs below", ErrUnhealthy, err, p.ContainerPort, h.Path, h.Accept)
+		}
+		return err
+	}
+	if p.DockerHealthcheck {
+		return r.waitDockerHealthy(ctx, traffic)
+	}
+	return nil
+}
+
+// watchContainer reports a container that is no longer running.
+func (r *run) watchContainer(ctx context.Context, c compose.Container) error {
+	cur, err := r.d.Engine.Inspect(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("%w: failed to inspect %s: %w", ErrUnhealthy, c.Name, err)
+	}
+	if cur.Running && !cur.Restarting && cur.RestartCount == 0 {
+		return nil
+	}
+	what := fmt.Sprintf("exited with code %d", cur.ExitCode)
+	if cur.Restarting || cur.RestartCount > 0 {
+		what = fmt.Sprintf("is restarting (restart count %d, last exit code %d)", cur.RestartCount, cur.ExitCode)
+	}
+	msg := fmt.Sprintf("%v: container %s %s while waiting for it to become healthy", ErrUnhealthy, c.Name, what)
+	if logs, err := r.d.Engine.Logs(context.WithoutCancel(ctx), c.ID, 20); err == nil && strings.TrimSpace(logs) != "" {
+		msg += "; its last log lines:\n" + indent(logs)
+	}
+	return errors.New(msg)
+}
+
+// waitDockerHealthy waits for Docker's own healthcheck to say healthy,
+// bounded by the same budget as the HTTP check.
+func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error {
+	budget := time.Duration(r.cfg.Health.Retries) * r.cfg.Health.Interval
+	deadline := time.Now().Add(budget)
+	for {
+		cur, err := r.d.Engine.Inspect(ctx, c.ID)
+		if err != nil {
+			return fmt.Errorf("%w: failed to inspect %s: %w", ErrUnhealthy, c.Name, err)
+		}
+		switch {
+		case cur.Health == "healthy" || cur.Health == "":
+			return nil
+		case !cur.Running:
+			return r.watchContainer(ctx, c)
+		case time.Now().After(deadline):
+			last := ""
+			if cur.HealthLog != "" {
+				last = "; its last healthcheck run: " + cur.HealthLog
+			}
+			return fmt.Errorf("%w: the HTTP check passed, but Docker's healthcheck of %s still says %q after %s%s", ErrUnhealthy, c.Name, cur.Health, budget, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package deploy
+
+// Undoing: a rollback to the kept previous color, the observation
+// window and its switch-back, and the clean-up of a failed new color.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/health"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
+)
+
+// rollback brings the previous color back: its containers were kept,
+// stopped, by keep-previous, so it returns with exactly the image and
+// settings it served with.
+func (r *run) rollback(ctx context.Context) error {
+	if r.live.Color == color.None {
+		return &PhaseError{Phase: "Rollback", Err: fmt.Errorf("%w: nothing is live, so there is no previous color to go back to", ErrNoRollback)}
+	}
+	r.target = r.live.Color.Other()
+	r.res.Target = r.target
+	plan := r.plans[r.target]
+	project := r.cfg.ProjectFor(r.target)
+	start := fmt.Sprintf("Start %s again (%s)", r.target, project)
+	var traffic compose.Container
+	err := r.phase(start, func() error {
+		cs, err := r.d.Engine.Start(ctx, project)
+		if errors.Is(err, compose.ErrNothingToStart) {
+			return fmt.Errorf("%w: %s has no containers; deploy with keep-previous: true so that the previous color is stopped but kept", ErrNoRollback, project)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrStart, err)
+		}
+		traffic = findService(cs, plan.Service)
+		if traffic.ID == "" {
+			return fmt.Errorf("%w: %s has no container of service %s", ErrNoRollback, project, plan.Service)
+		}
+		r.res.Image = traffic.Image
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrNoRollback) {
+			return &PhaseError{Phase: start, Err: err}
+		}
+		return r.abandon(ctx, start, err, traffic, true)
+	}
+	r.res.RolledBack = true
+	return r.promote(ctx, plan, traffic, true)
+}
+
+// observe keeps probing the new color for observe-seconds while the old
+// one still runs, so that a version that dies right after passing its
+// health check is switched back within seconds.
+func (r *run) observe(ctx context.Context, p *plan, traffic compose.Container) error {
+	h := r.cfg.Health
+	deadline := time.Now().Add(r.cfg.Observe)
+	probes := 0
+	for {
+		if err := r.watchContainer(ctx, traffic); err != nil {
+			return err
+		}
+		checker := &health.Checker{URL: p.URL + h.Path, Accept: h.Accept, Retries: 1, Interval: h.Interval, Timeout: h.Timeout}
+		if _, err := checker.Wait(ctx, nil, nil); err != nil {
+			// A container that just died explains the failed probe better
+			// than the probe does; give Docker a moment to notice the exit.
+			time.Sleep(300 * time.Millisecond)
+			if werr := r.watchContainer(ctx, traffic); werr != nil {
+				return fmt.Errorf("during observe-seconds: %w", werr)
+			}
+			return fmt.Errorf("%w: during observe-seconds: %w", ErrUnhealthy, err)
+		}
+		probes++
+		if time.Now().After(deadline) {
+			r.d.Report.Infof("    %s stayed healthy for %s (%d probes)", r.target, r.cfg.Observe, probes)
+			return nil
+		}
+		wait := min(h.Interval, time.Until(deadline))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// switchBack undoes a switch whose new color failed inside the observation
+// window: nginx gets the previous include back, the new color is drained
+// and removed. The old color was never stopped, so it serves at once.
+func (r *run) switchBack(ctx context.Context, phase string, cause error, traffic compose.Container, keep bool) error {
+	ctx = context.WithoutCancel(ctx)
+	if r.live.Color == color.None {
+		r.d.Report.Warnf("%s failed inside the observation window, but there is no previous color to switch back to; it keeps serving", r.target)
+		return &PhaseError{Phase: phase, Err: cause}
+	}
+	if traffic.ID != "" {
+		if logs, err := r.d.Engine.Logs(ctx, traffic.ID, logTail*2); err == nil && strings.TrimSpace(logs) != "" {
+			r.d.Report.Block(fmt.Sprintf("Last log lines of %s (%s)", traffic.Name, r.target), logs)
+		}
+	}
+	var undone []string
+	back := fmt.Sprintf("Switch nginx back to %s", r.live.Color)
+	var reload *nginx.Reload
+	err := r.phase(back, func() (err error) { reload, err = r.d.Nginx.Switch(ctx, r.live.Include); return err })
+	if err != nil {
+		undone = append(undone, fmt.Sprintf("switching nginx back to %s FAILED: %v; nginx still points at %s", r.live.Color, err, r.target))
+		r.res.Undone = strings.Join(undone, " ")
+		return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
+	}
+	r.res.RolledBack = true
+	r.res.Active = r.live.Color
+	r.fillActive(r.live.Color)
+	undone = append(undone, fmt.Sprintf("Switched nginx back to %s (%s).", r.live.Color, r.plans[r.live.Color].URL))
+	_ = r.phase(fmt.Sprintf("Drain %s", r.target), func() error { return r.drainColor(ctx, reload, r.target) })
+	if err := r.removeTarget(ctx, keep); err != nil {
+		undone = append(undone, err.Error())
+	} else {
+		undone = append(undone, fmt.Sprintf("Removed %s.", r.cfg.ProjectFor(r.target)))
+	}
+	r.res.Undone = strings.Join(undone, " ")
+	return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
+}
+
+// removeTarget takes the new color away after a failure: removed, or only
+// stopped when it is a rollback target that must stay runnable.
+func (r *run) removeTarget(ctx context.Context, keep bool) error {
+	project := r.cfg.ProjectFor(r.target)
+	zero := time.Duration(0)
+	if keep {
+		if err := r.d.Engine.Stop(ctx, project, &zero); err != nil {
+			return fmt.Errorf("stopping %s ALSO failed: %v; stop it with: docker compose -p %s stop", project, err, project)
+		}
+		return nil
+	}
+	if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
+		return fmt.Errorf("removing %s ALSO failed: %v; remove it with: docker compose -p %s down", project, err, project)
+	}
+	return nil
+}
+
+// abandon undoes a deploy that failed before or during the switch: the
+// new color is shown (logs) and removed (only stopped when keep); nginx
+// was never changed, or the switch itself restored it.
+func (r *run) abandon(ctx context.Context, phase string, cause error, traffic compose.Container, keep bool) error {
+	ctx = context.WithoutCancel(ctx)
+	if traffic.ID != "" {
+		if logs, err := r.d.Engine.Logs(ctx, traffic.ID, logTail*2); err == nil && strings.TrimSpace(logs) != "" {
+			r.d.Report.Block(fmt.Sprintf("Last log lines of %s (%s)", traffic.Name, r.target), logs)
+		}
+	}
+	var undone []string
+	if err := r.removeTarget(ctx, keep); err != nil {
+		undone = append(undone, err.Error())
+	} else if keep {
+		undone = append(undone, fmt.Sprintf("Stopped %s again.", r.cfg.ProjectFor(r.target)))
+	} else {
+		undone = append(undone, fmt.Sprintf("Removed the new color %s.", r.cfg.ProjectFor(r.target)))
+	}
+	if r.live.Color != color.None {
+		undone = append(undone, fmt.Sprintf("nginx still serves %s (%s); nothing else was changed.", r.live.Color, r.plans[r.live.Color].URL))
+	} else {
+		undone = append(undone, "nginx's include was left as it was.")
+	}
+	r.res.Undone = strings.Join(undone, " ")
+	r.res.Active = r.live.Color
+	r.res.RolledBack = false
+	if r.live.Color != color.None {
+		r.fillActive(r.live.Color)
+	}
+	return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
+}
