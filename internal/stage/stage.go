@@ -32,6 +32,7 @@ const ComposeFile = `services:
     environment:
       VERSION: ${VERSION:-v1}
       READY_AFTER: ${READY_AFTER:-0s}
+      LISTEN_AFTER: ${LISTEN_AFTER:-0s}
       HEALTH_STATUS: ${HEALTH_STATUS:-0}
       EXIT_AFTER: ${EXIT_AFTER:-0s}
       GRACEFUL: ${GRACEFUL:-0}
