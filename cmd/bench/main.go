@@ -2,7 +2,7 @@
 // private nginx) and prints the figures. It is a command, not a timed
 // test, so that a slow machine prints slow figures instead of failing.
 //
-//	go run ./cmd/bench speed     # deploys of an app ready 1 s after start: wall time and phases
+//	go run ./cmd/bench speed     # deploys and rollbacks of an app ready 1 s after start: wall time and phases
 //	go run ./cmd/bench load      # 20 deploys and a rollback under load: requests and failures by kind
 package main
 
@@ -93,6 +93,23 @@ func speed(ctx context.Context, n int) error {
 			fmt.Printf("    %-28s %s\n", name, stats(phases[name]))
 		}
 	}
+	// Rollbacks: a deploy that keeps the previous color, then mode rollback.
+	var back, whole []time.Duration
+	for i := 1; i <= 3; i++ {
+		res, code := s.Deploy(ctx, map[string]string{"keep-previous": "true"}, map[string]string{"VERSION": "r" + strconv.Itoa(i), "READY_AFTER": "1s"}, io.Discard)
+		if code != 0 {
+			return fmt.Errorf("keep-previous deploy exited %d: %v", code, res.Err)
+		}
+		res, code = s.Deploy(ctx, map[string]string{"mode": "rollback"}, nil, io.Discard)
+		if code != 0 {
+			return fmt.Errorf("rollback exited %d: %v", code, res.Err)
+		}
+		back = append(back, inService(res))
+		whole = append(whole, res.Elapsed)
+	}
+	fmt.Printf("rollback of an app ready 1 s after start (%d runs, health-interval 100ms):\n", len(back))
+	fmt.Printf("  previous version in service through nginx after: %s\n", stats(back))
+	fmt.Printf("  whole rollback incl. drain and stop:             %s\n", stats(whole))
 	return nil
 }
 
@@ -114,7 +131,9 @@ func load(ctx context.Context, n int) error {
 		return err
 	}
 	defer s.Close()
-	res, code := s.Deploy(ctx, nil, map[string]string{"VERSION": "v0"}, io.Discard)
+	// Every version answers its health check 1 s after it starts.
+	app := func(v string) map[string]string { return map[string]string{"VERSION": v, "READY_AFTER": "1s"} }
+	res, code := s.Deploy(ctx, nil, app("v0"), io.Discard)
 	if code != 0 {
 		return fmt.Errorf("first deploy exited %d: %v", code, res.Err)
 	}
@@ -124,7 +143,7 @@ func load(ctx context.Context, n int) error {
 	var walls []time.Duration
 	for i := 1; i <= n; i++ {
 		v := "v" + strconv.Itoa(i)
-		res, code := s.Deploy(ctx, nil, map[string]string{"VERSION": v}, io.Discard)
+		res, code := s.Deploy(ctx, nil, app(v), io.Discard)
 		if code != 0 {
 			gen.Stop()
 			return fmt.Errorf("deploy of %s exited %d: %v", v, code, res.Err)
@@ -134,7 +153,7 @@ func load(ctx context.Context, n int) error {
 	}
 	// A deploy that keeps the previous color, then a rollback to it.
 	v := "v" + strconv.Itoa(n+1)
-	res, code = s.Deploy(ctx, map[string]string{"keep-previous": "true"}, map[string]string{"VERSION": v}, io.Discard)
+	res, code = s.Deploy(ctx, map[string]string{"keep-previous": "true"}, app(v), io.Discard)
 	if code != 0 {
 		gen.Stop()
 		return fmt.Errorf("keep-previous deploy exited %d: %v", code, res.Err)
@@ -152,7 +171,8 @@ func load(ctx context.Context, n int) error {
 	sum := loadgen.Summary(records)
 	fmt.Printf("%d deploys, then a keep-previous deploy and a rollback, under load through nginx:\n%s", n, loadgen.Format(sum))
 	fmt.Printf("deploy wall time: %s\n", stats(walls))
-	fmt.Printf("rollback wall time: %s (back to %s on %s)\n", back.Elapsed.Round(time.Millisecond), back.Active, back.ActiveURL)
+	fmt.Printf("rollback: nginx back on %s (%s) %s after the rollback started; whole run incl. drain and stop %s\n",
+		back.Active, back.ActiveURL, inService(back).Round(time.Millisecond), back.Elapsed.Round(time.Millisecond))
 	for _, p := range back.Phases {
 		fmt.Printf("    %-44s %8s\n", p.Name, p.Duration.Round(time.Millisecond))
 	}
@@ -178,6 +198,17 @@ func rollbackAware(sw []loadgen.Switch) []loadgen.Switch {
 		}
 	}
 	return out
+}
+
+// inService is the time from a run's start to the end of its nginx switch:
+// from then on nginx sends new requests to the color it brought back.
+func inService(res *deploy.Result) time.Duration {
+	for _, p := range res.Phases {
+		if genericPhase(p.Name) == "Switch nginx" {
+			return p.Start.Add(p.Duration).Sub(res.Started)
+		}
+	}
+	return 0
 }
 
 func marks(version string, res *deploy.Result) loadgen.Switch {

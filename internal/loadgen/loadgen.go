@@ -248,7 +248,7 @@ func IsIdleReset(r Record) bool {
 	if !r.Reused || r.Err == "" {
 		return false
 	}
-	for _, s := range []string{"EOF", "connection reset by peer", "server closed idle connection", "broken pipe"} {
+	for _, s := range []string{"EOF", "connection reset by peer", "server closed idle connection", "broken pipe", "use of closed network connection"} {
 		if strings.Contains(r.Err, s) {
 			return true
 		}
