@@ -42,58 +42,46 @@ func (s *Switcher) FindFrontDoor(ctx context.Context, includePath string) (Front
 // first TCP listen and server_name into a FrontDoor.
 func FrontDoorFromDump(dump, includePath string) (FrontDoor, bool) {
 	type server struct {
+		depth    int // len(blocks) of the server directive itself
 		listens  [][]string
 		names    []string
 		includes bool
 	}
-	var stack []string
 	var cur *server
-	var stmt []string
-	for _, tok := range tokenize(stripComments([]byte(dump))) {
-		switch tok {
-		case "{":
-			name := ""
-			if len(stmt) > 0 {
-				name = stmt[0]
+	done := func() (FrontDoor, bool) {
+		if cur == nil || !cur.includes {
+			return FrontDoor{}, false
+		}
+		return frontDoorOf(cur.listens, cur.names)
+	}
+	for _, d := range parseDirectives(dump) {
+		inside := cur != nil && len(d.blocks) > cur.depth && d.blocks[cur.depth] == "server"
+		if cur != nil && !inside {
+			if fd, ok := done(); ok {
+				return fd, true
 			}
-			// nginx -T prints each file on its own, so a server block from
-			// an included file (sites-enabled/default) stands at the top.
-			if name == "server" && (len(stack) == 0 || stack[len(stack)-1] == "http") {
-				cur = &server{}
-			}
-			stack = append(stack, name)
-			stmt = nil
-		case "}":
-			if len(stack) > 0 {
-				if stack[len(stack)-1] == "server" && cur != nil {
-					if cur.includes {
-						if fd, ok := frontDoorOf(cur.listens, cur.names); ok {
-							return fd, true
-						}
-					}
-					cur = nil
-				}
-				stack = stack[:len(stack)-1]
-			}
-			stmt = nil
-		case ";":
-			if cur != nil && len(stmt) > 1 && len(stack) > 0 && stack[len(stack)-1] == "server" {
-				switch stmt[0] {
-				case "listen":
-					cur.listens = append(cur.listens, stmt[1:])
-				case "server_name":
-					cur.names = append(cur.names, stmt[1:]...)
-				}
-			}
-			if cur != nil && len(stmt) == 2 && stmt[0] == "include" && includes(stmt[1], includePath) {
-				cur.includes = true
-			}
-			stmt = nil
-		default:
-			stmt = append(stmt, tok)
+			cur = nil
+		}
+		// nginx -T prints each file on its own, so a server block from an
+		// included file (sites-enabled/default) stands at the top.
+		if d.name == "server" && (len(d.blocks) == 0 || d.blocks[len(d.blocks)-1] == "http") {
+			cur = &server{depth: len(d.blocks)}
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		direct := len(d.blocks) == cur.depth+1
+		switch {
+		case direct && d.name == "listen" && len(d.args) > 0:
+			cur.listens = append(cur.listens, d.args)
+		case direct && d.name == "server_name":
+			cur.names = append(cur.names, d.args...)
+		case d.name == "include" && len(d.args) == 1 && includes(d.args[0], includePath):
+			cur.includes = true
 		}
 	}
-	return FrontDoor{}, false
+	return done()
 }
 
 // includes reports whether an include directive's argument names path.
@@ -140,43 +128,4 @@ func frontDoorOf(listens [][]string, names []string) (FrontDoor, bool) {
 		return fd, true
 	}
 	return FrontDoor{}, false
-}
-
-// tokenize splits nginx config text into words and the tokens { } ;,
-// keeping quoted strings whole (without their quotes).
-func tokenize(s string) []string {
-	var toks []string
-	var cur strings.Builder
-	var quote byte
-	flush := func() {
-		if cur.Len() > 0 {
-			toks = append(toks, cur.String())
-			cur.Reset()
-		}
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' && i+1 < len(s) {
-				i++
-				cur.WriteByte(s[i])
-			} else if c == quote {
-				quote = 0
-			} else {
-				cur.WriteByte(c)
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '{' || c == '}' || c == ';':
-			flush()
-			toks = append(toks, string(c))
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			flush()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	flush()
-	return toks
 }
