@@ -158,7 +158,7 @@ func hintFor(key string) string {
 // *UnsupportedError; nothing is partially supported.
 func Check(p *types.Project) error {
 	problems := checkTopLevel(p)
-	for _, name := range sortedServiceNames(p) {
+	for _, name := range p.ServiceNames() {
 		problems = append(problems, checkService(p, p.Services[name])...)
 	}
 	for _, name := range usedNetworkKeys(p) {

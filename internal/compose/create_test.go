@@ -25,7 +25,7 @@ func fullSpecs(t *testing.T, apiVersion string) (*types.Project, map[string]crea
 		t.Fatalf("Check: %v", err)
 	}
 	specs := map[string]createSpec{}
-	for _, name := range sortedServiceNames(p) {
+	for _, name := range p.ServiceNames() {
 		spec, err := buildCreateSpec(p, p.Services[name], "sha256:0123", apiVersion)
 		if err != nil {
 			t.Fatalf("buildCreateSpec(%s): %v", name, err)

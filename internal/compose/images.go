@@ -53,7 +53,7 @@ func ParsePullPolicy(s string) (PullPolicy, error) {
 // it travels in a header and never on a command line.
 func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy PullPolicy, registryAuth string) error {
 	pulled := map[string]bool{}
-	for _, name := range sortedServiceNames(p) {
+	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		pol, err := servicePolicy(s, policy)
 		if err != nil {

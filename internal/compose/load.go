@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -217,14 +216,4 @@ func addIdentityLabels(p *types.Project, explicitEnvFiles bool, envFiles []strin
 		}
 		p.Services[name] = s
 	}
-}
-
-// sortedServiceNames returns the enabled services' names in a stable order.
-func sortedServiceNames(p *types.Project) []string {
-	names := make([]string, 0, len(p.Services))
-	for name := range p.Services {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
 }

@@ -225,7 +225,7 @@ func TestLoadProfiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := mustLoad(t, tc.opts)
-			if got := sortedServiceNames(p); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			if got := p.ServiceNames(); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("services = %v, want %v", got, tc.want)
 			}
 		})

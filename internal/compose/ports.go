@@ -40,7 +40,7 @@ func (b hostBinding) String() string {
 // Docker picks a free one for them.
 func fixedBindings(p *types.Project) []hostBinding {
 	var out []hostBinding
-	for _, name := range sortedServiceNames(p) {
+	for _, name := range p.ServiceNames() {
 		for _, pc := range p.Services[name].Ports {
 			n, err := strconv.ParseUint(pc.Published, 10, 16)
 			if err != nil || n == 0 {

@@ -24,16 +24,7 @@ func (e *Engine) Start(ctx context.Context, project string) ([]Container, error)
 	if len(containers) == 0 {
 		return nil, fmt.Errorf("failed to start project %s: %w", project, ErrNothingToStart)
 	}
-	byService := map[string][]Container{}
-	deps := map[string][]string{}
-	for _, c := range containers {
-		key := c.Service
-		if key == "" {
-			key = c.Name
-		}
-		byService[key] = append(byService[key], c)
-		deps[key] = append(deps[key], c.DependsOn...)
-	}
+	byService, deps := byServiceOf(containers, func(c Container) bool { return !c.Running })
 	nodes := sortedKeys(byService)
 	if hasCycle(nodes, deps) {
 		deps = nil
@@ -41,9 +32,6 @@ func (e *Engine) Start(ctx context.Context, project string) ([]Container, error)
 	err = graph{nodes: nodes, deps: deps}.run(ctx, func(ctx context.Context, service string) error {
 		var errs []error
 		for _, c := range byService[service] {
-			if c.Running {
-				continue
-			}
 			if err := e.Docker.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
 				errs = append(errs, fmt.Errorf("failed to start container %s: %w", c.Name, err))
 			}

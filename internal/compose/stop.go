@@ -74,19 +74,7 @@ func (e *Engine) Down(ctx context.Context, project string, timeout *time.Duratio
 // stopContainers stops the running ones of containers in reverse
 // dependency order.
 func (e *Engine) stopContainers(ctx context.Context, project string, containers []Container, timeout *time.Duration) error {
-	byService := map[string][]Container{}
-	deps := map[string][]string{}
-	for _, c := range containers {
-		if !c.Running && !c.Restarting {
-			continue
-		}
-		key := c.Service
-		if key == "" {
-			key = c.Name
-		}
-		byService[key] = append(byService[key], c)
-		deps[key] = append(deps[key], c.DependsOn...)
-	}
+	byService, deps := byServiceOf(containers, func(c Container) bool { return c.Running || c.Restarting })
 	nodes := sortedKeys(byService)
 	order := reverseDeps(deps)
 	if hasCycle(nodes, order) {
@@ -144,4 +132,25 @@ func (e *Engine) removeNetworks(ctx context.Context, project string) error {
 // container is already being removed (a concurrent Down).
 func isRemovalInProgress(err error) bool {
 	return cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress")
+}
+
+// byServiceOf groups the containers that keep accepts by service (by name
+// for a container without a service label) and collects each service's
+// dependencies from the containers' depends_on labels, so that a project
+// found on the host can be stopped or started in order without its files.
+func byServiceOf(containers []Container, keep func(Container) bool) (map[string][]Container, map[string][]string) {
+	byService := map[string][]Container{}
+	deps := map[string][]string{}
+	for _, c := range containers {
+		if !keep(c) {
+			continue
+		}
+		key := c.Service
+		if key == "" {
+			key = c.Name
+		}
+		byService[key] = append(byService[key], c)
+		deps[key] = append(deps[key], c.DependsOn...)
+	}
+	return byService, deps
 }

@@ -46,7 +46,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 	if err := Check(p); err != nil {
 		return nil, err
 	}
-	names := sortedServiceNames(p)
+	names := p.ServiceNames()
 	deps := projectDeps(p)
 	if hasCycle(names, deps) {
 		return nil, fmt.Errorf("failed to start project %s: depends_on has a cycle", p.Name)
@@ -154,7 +154,7 @@ func (e *Engine) inspectAll(ctx context.Context, names []string, ids map[string]
 // Resolving first means a missing image fails before anything is created.
 func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string]createSpec, error) {
 	specs := map[string]createSpec{}
-	for _, name := range sortedServiceNames(p) {
+	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		img, err := e.Docker.ImageInspect(ctx, s.Image)
 		if err != nil {

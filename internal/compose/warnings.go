@@ -29,7 +29,7 @@ func Warnings(p *types.Project) []string {
 				"to share it, set external: true (and create it once with docker volume create) or a fixed name: on the volume", key, v.Name, p.Name))
 		}
 	}
-	for _, name := range sortedServiceNames(p) {
+	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		if s.HealthCheck != nil && s.HealthCheck.StartInterval != nil {
 			out = append(out, fmt.Sprintf("service %q: healthcheck.start_interval needs Docker Engine 25 (API 1.44); older engines ignore it", name))

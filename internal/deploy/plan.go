@@ -180,12 +180,12 @@ func trafficService(p *types.Project, name string) (types.ServiceConfig, error) 
 	if name != "" {
 		svc, ok := p.Services[name]
 		if !ok {
-			return svc, fmt.Errorf("service %q is not defined; the project has: %s", name, strings.Join(serviceNames(p), ", "))
+			return svc, fmt.Errorf("service %q is not defined; the project has: %s", name, strings.Join(p.ServiceNames(), ", "))
 		}
 		return svc, nil
 	}
 	var publishing []string
-	for _, n := range serviceNames(p) {
+	for _, n := range p.ServiceNames() {
 		if len(p.Services[n].Ports) > 0 {
 			publishing = append(publishing, n)
 		}
@@ -198,15 +198,6 @@ func trafficService(p *types.Project, name string) (types.ServiceConfig, error) 
 	default:
 		return types.ServiceConfig{}, fmt.Errorf("several services publish ports (%s): set service to the one nginx sends traffic to", strings.Join(publishing, ", "))
 	}
-}
-
-func serviceNames(p *types.Project) []string {
-	names := make([]string, 0, len(p.Services))
-	for n := range p.Services {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // publishedTarget finds the container port published on host port port.
