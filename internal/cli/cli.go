@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/registry"
@@ -53,7 +52,7 @@ func Main(ctx context.Context, opts Options) int {
 		return h.Code
 	}
 	ctx, opts.Cwd = h.Ctx, h.Cwd
-	env := EnvMap(opts.Environ)
+	env := config.EnvMap(opts.Environ)
 	getenv := func(k string) string { return env[k] }
 	rep := report.New(opts.Stdout, getenv)
 
@@ -141,17 +140,6 @@ func orNone(c color.Color) string {
 		return "none"
 	}
 	return c.String()
-}
-
-// EnvMap turns KEY=VALUE pairs into a map.
-func EnvMap(environ []string) map[string]string {
-	m := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 func dockerHost(env map[string]string) string {

@@ -165,6 +165,17 @@ func (e *ValidationError) Error() string {
 // Unwrap lets errors.Is(err, ErrInvalid) match.
 func (e *ValidationError) Unwrap() error { return ErrInvalid }
 
+// EnvMap turns KEY=VALUE pairs, as os.Environ gives them, into a map.
+func EnvMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
 // Getenv looks up one environment variable ("" when unset).
 type Getenv func(string) string
 

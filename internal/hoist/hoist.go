@@ -18,6 +18,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/bluegreen-action/bluegreen/internal/config"
 )
 
 // Environment variables the launcher sets for the helper, and the one a
@@ -85,7 +87,7 @@ type Outcome struct {
 // returns the context and directory to deploy with; anywhere else it
 // returns at once and changes nothing.
 func Run(ctx context.Context, opts Options) Outcome {
-	env := envMap(opts.Environ)
+	env := config.EnvMap(opts.Environ)
 	switch {
 	case env[EnvRole] == roleHelper:
 		return enter(ctx, env, opts)
@@ -104,14 +106,4 @@ func mayLaunch(env map[string]string) bool {
 	}
 	_, err := os.Stat(dockerEnvFile)
 	return err == nil
-}
-
-func envMap(environ []string) map[string]string {
-	m := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }

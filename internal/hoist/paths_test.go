@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bluegreen-action/bluegreen/internal/config"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -101,7 +103,7 @@ func TestHelperEnv(t *testing.T) {
 	out, cwd, err := NewHostPaths(runnerMounts).helperEnv(env, "/github/workspace/deploy", "abc123")
 	require.NoError(t, err)
 	require.Equal(t, "/home/runner/_work/app/app/deploy", cwd)
-	got := envMap(out)
+	got := config.EnvMap(out)
 	want := map[string]string{
 		"HOME":                       "/home/runner/_work/_temp/_github_home",
 		"GITHUB_ACTIONS":             "true",
