@@ -8,7 +8,6 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
-	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
@@ -145,12 +144,4 @@ func (r *run) reconcileLoaded(ctx context.Context, named color.Color) error {
 		return fmt.Errorf("failed to render the include for %s: %w", other, err)
 	}
 	return fix(other, data)
-}
-
-// probeOnce sends one health probe to a color.
-func (r *run) probeOnce(ctx context.Context, p *plan) error {
-	h := r.cfg.Health
-	c := &health.Checker{URL: p.URL + h.Path, Accept: h.Accept, Retries: 1, Interval: h.Interval, Timeout: h.Timeout}
-	_, err := c.Wait(ctx, nil, nil)
-	return err
 }

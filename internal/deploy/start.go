@@ -64,14 +64,7 @@ func containerNames(cs []compose.Container) string {
 // and the last log lines.
 func (r *run) waitHealthy(ctx context.Context, p *plan, traffic compose.Container) error {
 	h := r.cfg.Health
-	checker := &health.Checker{
-		URL:          p.URL + h.Path,
-		Accept:       h.Accept,
-		Retries:      h.Retries,
-		Interval:     h.Interval,
-		Timeout:      h.Timeout,
-		StartupDelay: h.StartupDelay,
-	}
+	checker := r.checker(p)
 	watch := func(ctx context.Context) error { return r.watchContainer(ctx, traffic) }
 	res, err := checker.Wait(ctx, watch, func(a health.Attempt) {
 		r.d.Report.Infof("    probe %s", a)
@@ -137,4 +130,25 @@ func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error 
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// checker is the configured health check of a color.
+func (r *run) checker(p *plan) *health.Checker {
+	h := r.cfg.Health
+	return &health.Checker{
+		URL:          p.URL + h.Path,
+		Accept:       h.Accept,
+		Retries:      h.Retries,
+		Interval:     h.Interval,
+		Timeout:      h.Timeout,
+		StartupDelay: h.StartupDelay,
+	}
+}
+
+// probeOnce sends one health probe to a color, at once.
+func (r *run) probeOnce(ctx context.Context, p *plan) error {
+	c := r.checker(p)
+	c.Retries, c.StartupDelay = 1, 0
+	_, err := c.Wait(ctx, nil, nil)
+	return err
 }

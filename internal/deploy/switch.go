@@ -70,14 +70,9 @@ func (r *run) templateData(p *plan, traffic compose.Container) nginx.TemplateDat
 	return d
 }
 
-// drain waits until nginx no longer serves anything from the old color.
-func (r *run) drain(ctx context.Context, reload *nginx.Reload, old color.Color) error {
-	return r.drainColor(ctx, reload, old)
-}
-
-// drainColor waits until nginx's workers from before reload have exited
+// drain waits until nginx's workers from before reload have exited
 // and no connection to c's upstream remains, capped by drain-timeout.
-func (r *run) drainColor(ctx context.Context, reload *nginx.Reload, c color.Color) error {
+func (r *run) drain(ctx context.Context, reload *nginx.Reload, c color.Color) error {
 	upstream := ""
 	if c != color.None {
 		upstream = r.cfg.UpstreamHost + ":" + strconv.Itoa(r.plans[c].HostPort)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
-	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
@@ -65,8 +64,7 @@ func (r *run) observe(ctx context.Context, p *plan, traffic compose.Container) e
 		if err := r.watchContainer(ctx, traffic); err != nil {
 			return err
 		}
-		checker := &health.Checker{URL: p.URL + h.Path, Accept: h.Accept, Retries: 1, Interval: h.Interval, Timeout: h.Timeout}
-		if _, err := checker.Wait(ctx, nil, nil); err != nil {
+		if err := r.probeOnce(ctx, p); err != nil {
 			// A container that just died explains the failed probe better
 			// than the probe does; give Docker a moment to notice the exit.
 			time.Sleep(300 * time.Millisecond)
@@ -116,7 +114,7 @@ func (r *run) switchBack(ctx context.Context, phase string, cause error, traffic
 	r.res.Active = r.live.Color
 	r.fillActive(r.live.Color)
 	undone = append(undone, fmt.Sprintf("Switched nginx back to %s (%s).", r.live.Color, r.plans[r.live.Color].URL))
-	_ = r.phase(fmt.Sprintf("Drain %s", r.target), func() error { return r.drainColor(ctx, reload, r.target) })
+	_ = r.phase(fmt.Sprintf("Drain %s", r.target), func() error { return r.drain(ctx, reload, r.target) })
 	if err := r.removeTarget(ctx, keep); err != nil {
 		undone = append(undone, err.Error())
 	} else {
