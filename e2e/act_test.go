@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,13 +120,7 @@ func actJobImage(t *testing.T) string {
 
 // actRun is one `act` run of a workflow in the fixture's workspace.
 type actRun struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	mu    sync.Mutex
-	out   bytes.Buffer
-	lines chan string
-	done  chan struct{}
-	code  int
+	*proc
 }
 
 // workflow is the test's workflow: the seed's self-hosted deploy job with
@@ -187,68 +179,15 @@ func startAct(t *testing.T, f *fixture, act, jobImage, workflow string, flags ..
 		require.NoError(t, err, string(out))
 	}
 	home := t.TempDir()
-	r := &actRun{t: t, lines: make(chan string, 1000), done: make(chan struct{})}
 	if len(flags) == 0 {
 		flags = []string{"--bind", "--rm"}
 	}
 	args := append([]string{"push", "-W", wf, "-C", f.dir, "-P", "self-hosted=" + jobImage, "--pull=false"}, flags...)
-	r.cmd = exec.Command(act, args...)
-	r.cmd.Dir = f.dir
-	r.cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
-	stdout, err := r.cmd.StdoutPipe()
-	require.NoError(t, err)
-	r.cmd.Stderr = r.cmd.Stdout
-	require.NoError(t, r.cmd.Start())
-	go func() {
-		defer close(r.done)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			t.Log(line)
-			r.mu.Lock()
-			r.out.WriteString(line + "\n")
-			r.mu.Unlock()
-			select {
-			case r.lines <- line:
-			default:
-			}
-		}
-		_ = r.cmd.Wait()
-		r.code = r.cmd.ProcessState.ExitCode()
-	}()
+	cmd := exec.Command(act, args...)
+	cmd.Dir = f.dir
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_CACHE_HOME="+filepath.Join(home, ".cache"))
+	r := &actRun{startProc(t, "act", cmd)}
 	return r
-}
-
-func (r *actRun) wait(timeout time.Duration) (int, string) {
-	r.t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(timeout):
-		_ = r.cmd.Process.Kill()
-		<-r.done
-		r.t.Fatalf("act did not end within %s", timeout)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.code, r.out.String()
-}
-
-func (r *actRun) waitFor(s string, timeout time.Duration) {
-	r.t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case line := <-r.lines:
-			if strings.Contains(line, s) {
-				return
-			}
-		case <-r.done:
-			r.t.Fatalf("act ended before printing %q", s)
-		case <-deadline:
-			r.t.Fatalf("act did not print %q within %s", s, timeout)
-		}
-	}
 }
 
 // cleanupAct removes what act leaves behind when it is cancelled: it

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/stage"
 
 	"github.com/stretchr/testify/require"
 )
@@ -178,10 +179,7 @@ func TestBinaryReadsRunnerEnvironment(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	cmd := exec.Command(bin)
 	cmd.Dir = f.dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "APP_IMAGE=" + f.image, "VERSION=bin", "GITHUB_OUTPUT=" + out}
-	for k, v := range f.inputs {
-		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
+	cmd.Env = stage.Environ(f.inputs, nil, "APP_IMAGE="+f.image, "VERSION=bin", "GITHUB_OUTPUT="+out)
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(b))
 	f.requireServes("bin", "blue")
@@ -190,10 +188,7 @@ func TestBinaryReadsRunnerEnvironment(t *testing.T) {
 	// Without GITHUB_OUTPUT the outputs are printed as name=value lines.
 	cmd = exec.Command(bin)
 	cmd.Dir = f.dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "APP_IMAGE=" + f.image, "VERSION=bin2"}
-	for k, v := range f.inputs {
-		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
+	cmd.Env = stage.Environ(f.inputs, nil, "APP_IMAGE="+f.image, "VERSION=bin2")
 	b, err = cmd.CombinedOutput()
 	require.NoError(t, err, string(b))
 	require.Contains(t, string(b), "\nactive-color=green\n")

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -134,14 +132,8 @@ func (l runnerLayout) file(prefix string) string {
 // --rm -e NAME … -e GITHUB_ACTIONS=true -e CI=true -v …` with the values of
 // the -e names in the docker client's own environment.
 type dockerRun struct {
-	t      *testing.T
+	*proc
 	name   string
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	out    bytes.Buffer
-	lines  chan string
-	done   chan struct{}
-	code   int
 	layout runnerLayout
 }
 
@@ -185,69 +177,13 @@ func startDockerRun(t *testing.T, image string, l runnerLayout, inputs map[strin
 		"-v", l.commands+":/github/file_commands",
 		"-v", l.workspace+":/github/workspace",
 		image)
-	r := &dockerRun{t: t, name: name, layout: l, lines: make(chan string, 1000), done: make(chan struct{})}
-	r.cmd = exec.Command("docker", args...)
-	r.cmd.Env = cmdEnv
-	stdout, err := r.cmd.StdoutPipe()
-	require.NoError(t, err)
-	r.cmd.Stderr = r.cmd.Stdout
-	require.NoError(t, r.cmd.Start())
+	cmd := exec.Command("docker", args...)
+	cmd.Env = cmdEnv
+	r := &dockerRun{proc: startProc(t, "docker run", cmd), name: name, layout: l}
 	t.Cleanup(func() {
 		_ = exec.Command("docker", "rm", "-f", name).Run()
 	})
-	go func() {
-		defer close(r.done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			t.Log(line)
-			r.mu.Lock()
-			r.out.WriteString(line + "\n")
-			r.mu.Unlock()
-			select {
-			case r.lines <- line:
-			default:
-			}
-		}
-		err := r.cmd.Wait()
-		r.code = r.cmd.ProcessState.ExitCode()
-		if err != nil && r.code == 0 {
-			r.code = -1
-		}
-	}()
 	return r
-}
-
-// wait waits for the run to end and returns its exit code and output.
-func (r *dockerRun) wait(timeout time.Duration) (int, string) {
-	r.t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(timeout):
-		_ = r.cmd.Process.Kill()
-		r.t.Fatalf("docker run did not end within %s", timeout)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.code, r.out.String()
-}
-
-// waitFor waits for an output line containing s.
-func (r *dockerRun) waitFor(s string, timeout time.Duration) {
-	r.t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case line := <-r.lines:
-			if strings.Contains(line, s) {
-				return
-			}
-		case <-r.done:
-			r.t.Fatalf("docker run ended before printing %q", s)
-		case <-deadline:
-			r.t.Fatalf("docker run did not print %q within %s", s, timeout)
-		}
-	}
 }
 
 // TestDockerRunLikeRunner runs the image exactly as GitHub's runner runs a

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"net"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/stage"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/require"
@@ -245,8 +246,7 @@ func TestFaultSIGKILLAtEachPhase(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, nil)
 			require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
-			killed := f.killAt(bin, phase, "VERSION=v2")
-			require.True(t, killed, "the deploy reached phase %s", phase)
+			f.killAt(bin, phase, "VERSION=v2")
 			// nginx serves a healthy color at once, before any repair.
 			code, body, err := f.get("/")
 			require.NoError(t, err)
@@ -259,31 +259,17 @@ func TestFaultSIGKILLAtEachPhase(t *testing.T) {
 	}
 }
 
-// killAt runs the binary and SIGKILLs it when phase's heading appears.
-func (f *fixture) killAt(bin, phase string, env ...string) bool {
+// killAt runs the binary and SIGKILLs it as soon as phase's heading
+// appears; the test fails if the deploy never reaches the phase.
+func (f *fixture) killAt(bin, phase string, env ...string) {
 	f.t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Dir = f.dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + f.lockDir}, env...)
-	for k, v := range f.inputs {
-		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	out, err := cmd.StdoutPipe()
-	require.NoError(f.t, err)
-	cmd.Stderr = cmd.Stdout
-	require.NoError(f.t, cmd.Start())
-	killed := false
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		line := sc.Text()
-		f.t.Log(line)
-		if !killed && strings.HasPrefix(line, "==> "+phase) {
-			require.NoError(f.t, cmd.Process.Signal(syscall.SIGKILL))
-			killed = true
-		}
-	}
-	_ = cmd.Wait()
-	return killed
+	cmd.Env = stage.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + f.lockDir}, env...)...)
+	p := startProc(f.t, "bluegreen", cmd)
+	p.waitFor("==> "+phase, 5*time.Minute)
+	require.NoError(f.t, cmd.Process.Signal(syscall.SIGKILL))
+	p.wait(time.Minute)
 }
 
 // allIDs lists the ids of every container of a color.

@@ -112,25 +112,7 @@ type run struct {
 func (f *fixture) deploy(extraInputs map[string]string, env ...string) run {
 	f.t.Helper()
 	outFile := filepath.Join(f.t.TempDir(), "output")
-	environ := []string{
-		"APP_IMAGE=" + f.image,
-		"GITHUB_OUTPUT=" + outFile,
-		"PATH=" + os.Getenv("PATH"),
-	}
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		environ = append(environ, "DOCKER_HOST="+h)
-	}
-	inputs := map[string]string{}
-	for k, v := range f.inputs {
-		inputs[k] = v
-	}
-	for k, v := range extraInputs {
-		inputs[k] = v
-	}
-	for k, v := range inputs {
-		environ = append(environ, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	environ = append(environ, env...)
+	environ := stage.Environ(f.inputs, extraInputs, append([]string{"APP_IMAGE=" + f.image, "GITHUB_OUTPUT=" + outFile}, env...)...)
 	var out bytes.Buffer
 	w := io.MultiWriter(&out, testWriter{f.t})
 	start := time.Now()

@@ -113,15 +113,17 @@ func New(ctx context.Context, project string) (*Stage, error) {
 	return s, nil
 }
 
-// Deploy runs the action once with extra inputs and the app's environment,
-// writing its log to out.
-func (s *Stage) Deploy(ctx context.Context, inputs map[string]string, env map[string]string, out io.Writer) (*deploy.Result, int) {
-	environ := []string{"APP_IMAGE=" + s.Image, "PATH=" + os.Getenv("PATH")}
+// Environ is the environment of one run of the action as the runner would
+// set it: PATH (and DOCKER_HOST when set) from this process, every input
+// as INPUT_<NAME> with hyphens kept (later maps win), then extra KEY=VALUE
+// pairs for compose interpolation.
+func Environ(base, inputs map[string]string, extra ...string) []string {
+	environ := []string{"PATH=" + os.Getenv("PATH")}
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
 		environ = append(environ, "DOCKER_HOST="+h)
 	}
 	all := map[string]string{}
-	for k, v := range s.Inputs {
+	for k, v := range base {
 		all[k] = v
 	}
 	for k, v := range inputs {
@@ -130,9 +132,17 @@ func (s *Stage) Deploy(ctx context.Context, inputs map[string]string, env map[st
 	for k, v := range all {
 		environ = append(environ, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}
+	return append(environ, extra...)
+}
+
+// Deploy runs the action once with extra inputs and the app's environment,
+// writing its log to out.
+func (s *Stage) Deploy(ctx context.Context, inputs map[string]string, env map[string]string, out io.Writer) (*deploy.Result, int) {
+	extra := []string{"APP_IMAGE=" + s.Image}
 	for k, v := range env {
-		environ = append(environ, k+"="+v)
+		extra = append(extra, k+"="+v)
 	}
+	environ := Environ(s.Inputs, inputs, extra...)
 	var res *deploy.Result
 	code := cli.Main(ctx, cli.Options{
 		Environ:  environ,
