@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -379,7 +381,7 @@ func BenchmarkFiveServiceUpDown(b *testing.B) {
 	require.NoError(b, os.WriteFile(filepath.Join(dir, "compose.yml"), []byte(fiveServices), 0o644))
 	project := fmt.Sprintf("bge2e-bench-%d-green", time.Now().UnixNano()%1_000_000_000)
 	env := map[string]string{"APP_IMAGE": img, "PORT": itoa(testenv.FreePort(b))}
-	b.Cleanup(func() { removeBenchProject(docker, project) })
+	b.Cleanup(func() { sandbox.RemoveProject(docker, project) })
 	e := &compose.Engine{Docker: docker}
 	ctx := context.Background()
 
@@ -496,22 +498,6 @@ func removeVolumesOf(t *testing.T, docker *client.Client, projects ...string) {
 			}
 		}
 	})
-}
-
-// removeBenchProject removes every container and network of project.
-func removeBenchProject(docker *client.Client, project string) {
-	ctx := context.Background()
-	byLabel := filters.NewArgs(filters.Arg("label", compose.LabelProject+"="+project))
-	if list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: byLabel}); err == nil {
-		for _, c := range list {
-			_ = docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		}
-	}
-	if list, err := docker.NetworkList(ctx, network.ListOptions{Filters: byLabel}); err == nil {
-		for _, n := range list {
-			_ = docker.NetworkRemove(ctx, n.ID)
-		}
-	}
 }
 
 // kvImage builds e2e/testdata/kv into a FROM scratch image, removed when

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
@@ -87,14 +89,8 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 
 // cleanup removes every container and network of both colors.
 func (f *fixture) cleanup() {
-	ctx := context.Background()
 	for _, c := range []string{"blue", "green"} {
-		project := f.project + "-" + c
-		list, _ := f.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.docker.compose.project="+project))})
-		for _, ct := range list {
-			_ = f.docker.ContainerRemove(ctx, ct.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		}
-		_ = f.docker.NetworkRemove(ctx, project+"_default")
+		sandbox.RemoveProject(f.docker, f.project+"-"+c)
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/stretchr/testify/require"
@@ -63,7 +65,7 @@ func startExampleNginx(t *testing.T, layout exampleLayout) *exampleNginx {
 	}
 	src := filepath.Join(testenv.RepoRoot(t), "examples", "nginx-container", layout.dir)
 	dir := filepath.Join(t.TempDir(), layout.dir)
-	require.NoError(t, copyTree(src, dir))
+	require.NoError(t, sandbox.CopyDir(src, dir))
 	n := &exampleNginx{
 		port:        testenv.FreePort(t),
 		includeHost: filepath.Join(dir, "nginx", "conf.d", filepath.Base(layout.include)),
@@ -89,7 +91,7 @@ func startExampleNginx(t *testing.T, layout exampleLayout) *exampleNginx {
 		if out, err := compose("down", "--timeout", "1"); err != nil {
 			t.Logf("docker-compose down: %v: %s", err, out)
 		}
-		removeProject(docker, project)
+		sandbox.RemoveProject(docker, project)
 	})
 	out, err := compose("up", "-d")
 	require.NoError(t, err, out)
@@ -115,37 +117,6 @@ func startExampleNginx(t *testing.T, layout exampleLayout) *exampleNginx {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// removeProject force-removes what is left of a compose project the test
-// created, in case docker-compose down failed.
-func removeProject(docker interface {
-	ContainerList(context.Context, container.ListOptions) ([]container.Summary, error)
-	ContainerRemove(context.Context, string, container.RemoveOptions) error
-}, project string) {
-	ctx := context.Background()
-	list, _ := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.docker.compose.project="+project))})
-	for _, c := range list {
-		_ = docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	}
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
 }
 
 // newContainerFixture is a fixture whose nginx is the example's container

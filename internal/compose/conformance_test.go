@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"math/big"
 	"net"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -203,7 +204,7 @@ func TestConformanceWithDockerComposeV1(t *testing.T) {
 // It returns the known differences it saw.
 func conformProject(t *testing.T, cli *client.Client, bin, img, root, name string) []string {
 	dir := filepath.Join(t.TempDir(), name)
-	if err := copyDir(filepath.Join(root, name), dir); err != nil {
+	if err := sandbox.CopyDir(filepath.Join(root, name), dir); err != nil {
 		t.Fatal(err)
 	}
 	project := newProjectName(t) + "-" + name
@@ -304,24 +305,9 @@ func runV1(t *testing.T, bin, dir string, env map[string]string, args ...string)
 
 // removeProject removes whatever either tool left of project.
 func removeProject(cli *client.Client, project string, extraVolumes ...string) {
+	sandbox.RemoveProject(cli, project)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	byLabel := filters.NewArgs(filters.Arg("label", LabelProject+"="+project))
-	if list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: byLabel}); err == nil {
-		for _, c := range list {
-			_ = cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		}
-	}
-	if list, err := cli.NetworkList(ctx, network.ListOptions{Filters: byLabel}); err == nil {
-		for _, n := range list {
-			_ = cli.NetworkRemove(ctx, n.ID)
-		}
-	}
-	if list, err := cli.VolumeList(ctx, volume.ListOptions{Filters: byLabel}); err == nil {
-		for _, v := range list.Volumes {
-			_ = cli.VolumeRemove(ctx, v.Name, true)
-		}
-	}
 	for _, v := range extraVolumes {
 		_ = cli.VolumeRemove(ctx, v, true)
 	}
@@ -680,29 +666,6 @@ func unionKeys[V any](a, b map[string]V) []string {
 		set[k] = true
 	}
 	return sortedKeys(set)
-}
-
-// copyDir copies a project directory, so that what Docker creates for its
-// binds lands in a temporary directory rather than in the repository.
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
 }
 
 // freePortRange returns the first of n consecutive TCP ports on 127.0.0.1

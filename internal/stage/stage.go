@@ -12,10 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
 	"github.com/bluegreen-action/bluegreen/internal/cli"
@@ -157,16 +154,9 @@ func (s *Stage) Deploy(ctx context.Context, inputs map[string]string, env map[st
 // Close removes both colors' containers and networks, stops nginx and
 // removes the workspace. The app image is kept for the next run.
 func (s *Stage) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	if s.Docker != nil && s.Project != "" {
 		for _, c := range []string{"blue", "green"} {
-			project := s.Project + "-" + c
-			list, _ := s.Docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.docker.compose.project="+project))})
-			for _, ct := range list {
-				_ = s.Docker.ContainerRemove(ctx, ct.ID, container.RemoveOptions{Force: true})
-			}
-			_ = s.Docker.NetworkRemove(ctx, project+"_default")
+			sandbox.RemoveProject(s.Docker, s.Project+"-"+c)
 		}
 	}
 	s.Nginx.Close()
