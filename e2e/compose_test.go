@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -26,7 +22,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
@@ -500,31 +495,14 @@ func removeVolumesOf(t *testing.T, docker *client.Client, projects ...string) {
 	})
 }
 
-// kvImage builds e2e/testdata/kv into a FROM scratch image, removed when
-// the test ends.
+// kvImage builds e2e/testdata/kv into a FROM scratch image, kept between
+// runs like the app image (its tag is a content hash).
 func kvImage(t *testing.T, docker *client.Client) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kv")
-	require.NoError(t, testenv.GoBuild(testenv.RepoRoot(t), "./e2e/testdata/kv", bin))
-	data, err := os.ReadFile(bin)
-	require.NoError(t, err)
-	dockerfile := []byte("FROM scratch\nCOPY kv /kv\nENTRYPOINT [\"/kv\"]\n")
-	sum := sha256.Sum256(append(data, dockerfile...))
-	tag := "bge2e-kv:" + hex.EncodeToString(sum[:6]) + "-" + strconv.FormatInt(time.Now().UnixNano()%1_000_000, 10)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for name, content := range map[string][]byte{"Dockerfile": dockerfile, "kv": data} {
-		require.NoError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(content))}))
-		_, err := tw.Write(content)
-		require.NoError(t, err)
-	}
-	require.NoError(t, tw.Close())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	require.NoError(t, testenv.BuildImage(ctx, docker, &buf, tag))
-	t.Cleanup(func() {
-		_, _ = docker.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true, PruneChildren: true})
-	})
+	tag, err := sandbox.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), "./e2e/testdata/kv", "kv", "FROM scratch\nCOPY kv /kv\nENTRYPOINT [\"/kv\"]\n", "bge2e-kv")
+	require.NoError(t, err)
 	return tag
 }
 

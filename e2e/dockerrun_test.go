@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,18 +46,10 @@ func actionImage(t testing.TB) string {
 	actionMu.Lock()
 	defer actionMu.Unlock()
 	if !actionBuilt {
-		dir := t.TempDir()
-		bin := filepath.Join(dir, "bluegreen")
-		require.NoError(t, testenv.GoBuild(testenv.RepoRoot(t), ".", bin))
-		data, err := os.ReadFile(bin)
-		require.NoError(t, err)
-		sum := sha256.Sum256(append(data, actionDockerfile...))
-		tag := "bluegreen-action-e2e:" + hex.EncodeToString(sum[:6])
-		buildCtx, err := sandbox.TarFiles(map[string][]byte{"Dockerfile": []byte(actionDockerfile), "bluegreen": data})
-		require.NoError(t, err)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		require.NoError(t, testenv.BuildImage(ctx, docker, buildCtx, tag))
+		tag, err := sandbox.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), ".", "bluegreen", actionDockerfile, "bluegreen-action-e2e")
+		require.NoError(t, err)
 		actionTag, actionBuilt = tag, true
 	}
 	actionRefs++

@@ -1,19 +1,16 @@
 package compose
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
 	"github.com/docker/docker/api/types/filters"
@@ -55,44 +52,9 @@ func testImage(t *testing.T) string {
 }
 
 func buildProbeImage(cli *client.Client, app, root string) (string, error) {
-	dir, err := os.MkdirTemp("", "bgtc-probe-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "probe")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./internal/compose/testdata/probe")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build probe: %v: %s", err, out)
-	}
-	probe, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	dockerfile := []byte("FROM " + app + "\nCOPY probe /probe\n")
-	sum := sha256.Sum256(append(probe, dockerfile...))
-	tag := "bgtc-probeapp:" + hex.EncodeToString(sum[:6])
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for name, data := range map[string][]byte{"Dockerfile": dockerfile, "probe": probe} {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(data))}); err != nil {
-			return "", err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return "", err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return "", err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := testenv.BuildImage(ctx, cli, &buf, tag); err != nil {
-		return "", err
-	}
-	return tag, nil
+	return sandbox.BuildBinaryImage(ctx, cli, root, "./internal/compose/testdata/probe", "probe", "FROM "+app+"\nCOPY probe /probe\n", "bgtc-probeapp")
 }
 
 // newProjectName returns a project name no other test uses, with the

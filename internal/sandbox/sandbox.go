@@ -64,28 +64,36 @@ func GoBuild(root, pkg, out string) error {
 }
 
 // BuildAppImage builds testdata/app into a FROM scratch image and returns
-// its tag. The tag carries the content's hash, so concurrent builders
-// agree on it and an existing image is reused.
+// its tag.
 func BuildAppImage(ctx context.Context, docker client.APIClient, root string) (string, error) {
-	dir, err := os.MkdirTemp("", "bluegreen-app-")
+	return BuildBinaryImage(ctx, docker, root, "./testdata/app", "app", AppDockerfile, "bluegreen-testapp")
+}
+
+// BuildBinaryImage builds the Go package pkg (relative to root) into a
+// static binary named name, and an image from it with dockerfile (which
+// COPYs name). The tag is repo plus a hash of the binary and the
+// Dockerfile, so concurrent builders agree on it and an existing image is
+// reused.
+func BuildBinaryImage(ctx context.Context, docker client.APIClient, root, pkg, name, dockerfile, repo string) (string, error) {
+	dir, err := os.MkdirTemp("", "bluegreen-build-")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "app")
-	if err := GoBuild(root, "./testdata/app", bin); err != nil {
+	bin := filepath.Join(dir, name)
+	if err := GoBuild(root, pkg, bin); err != nil {
 		return "", err
 	}
 	binBytes, err := os.ReadFile(bin)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(append(binBytes, AppDockerfile...))
-	tag := "bluegreen-testapp:" + hex.EncodeToString(sum[:6])
+	sum := sha256.Sum256(append(binBytes, dockerfile...))
+	tag := repo + ":" + hex.EncodeToString(sum[:6])
 	if _, err := docker.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
 	}
-	buildCtx, err := TarFiles(map[string][]byte{"Dockerfile": []byte(AppDockerfile), "app": binBytes})
+	buildCtx, err := TarFiles(map[string][]byte{"Dockerfile": []byte(dockerfile), name: binBytes})
 	if err != nil {
 		return "", err
 	}
