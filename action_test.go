@@ -128,3 +128,17 @@ func TestActionMetadata(t *testing.T) {
 	require.Equal(t, "docker", a.Runs.Using)
 	require.True(t, strings.HasPrefix(a.Runs.Image, "docker://ghcr.io/bluegreen-action/bluegreen:v"), a.Runs.Image)
 }
+
+// TestReadmeListsInputsAndOutputs keeps the README's tables true: every
+// input the config reads and every output a run sets is documented there.
+func TestReadmeListsInputsAndOutputs(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	for _, name := range config.InputNames() {
+		require.Contains(t, string(readme), "`"+name+"`", "README documents input %s", name)
+	}
+	for _, kv := range (&deploy.Result{}).Outputs() {
+		require.Contains(t, string(readme), "| `"+kv[0]+"` |", "README's outputs table lists %s", kv[0])
+	}
+}
