@@ -90,15 +90,17 @@ func Main(ctx context.Context, opts Options) int {
 		return nginxExitCode(err)
 	}
 	d := &deploy.Deployer{
-		Config:        cfg,
-		Engine:        &compose.Engine{Docker: docker},
-		Nginx:         sw,
-		Drain:         nginx.Drain,
-		Report:        rep,
-		Env:           env,
-		RegistryAuth:  auth,
-		LockDir:       firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"]),
-		NginxNetworks: nginxNetworks,
+		Config: cfg,
+		Target: deploy.Target{
+			Engine:        &compose.Engine{Docker: docker},
+			Nginx:         sw,
+			Drain:         nginx.Drain,
+			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
+			NginxNetworks: nginxNetworks,
+		},
+		Report:       rep,
+		Env:          env,
+		RegistryAuth: auth,
 	}
 	res, err := d.Run(ctx)
 	if opts.OnResult != nil {
@@ -113,12 +115,7 @@ func Main(ctx context.Context, opts Options) int {
 		rep.Warnf("%v", serr)
 	}
 	if err != nil {
-		title := "Deploy failed"
-		var pe *deploy.PhaseError
-		if errors.As(err, &pe) {
-			title = "Deploy failed: " + pe.Phase
-		}
-		rep.Errorf(title, "%v", err)
+		reportFailure(rep, err)
 		if errors.Is(err, config.ErrInvalid) {
 			return ExitInvalid
 		}
@@ -169,4 +166,19 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// reportFailure prints a failed deploy once: the phase as the title, the
+// cause, then what to do and what was undone.
+func reportFailure(rep *report.Reporter, err error) {
+	var pe *deploy.PhaseError
+	if !errors.As(err, &pe) {
+		rep.Errorf("Deploy failed", "%v", err)
+		return
+	}
+	msg := pe.Err.Error()
+	for _, d := range pe.Details() {
+		msg += "\n" + d
+	}
+	rep.Errorf("Deploy failed: "+pe.Phase, "%s", msg)
 }

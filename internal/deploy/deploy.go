@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -68,53 +67,58 @@ var _ Switch = (*nginx.Switcher)(nil)
 // DrainFunc waits until nothing is served by the old color any more.
 type DrainFunc func(ctx context.Context, r *nginx.Reload, oldUpstream string, timeout time.Duration) (nginx.DrainResult, error)
 
-// Deployer holds what a deploy talks to. Everything from the outside world
-// is passed in, so tests can run the phases against fakes or real things.
-type Deployer struct {
-	Config *config.Config
+// Locker serialises deploys of one project on a target. The lock must
+// die with its holder, so that a killed deploy never leaves it held.
+type Locker interface {
+	// Lock waits up to timeout for the project's lock, calling onWait once
+	// with the holder's record when it has to wait. The error of a timeout
+	// names the holder.
+	Lock(ctx context.Context, project string, me lock.Holder, timeout time.Duration, onWait func(lock.Holder)) (Unlocker, error)
+}
+
+// Unlocker gives a held lock up.
+type Unlocker interface{ Release() error }
+
+// Target is the host a deploy runs on, as the deploy talks to it: its
+// containers, its nginx, the evidence that nginx stopped using the old
+// color, and its lock. A fleet runs the same deploy once per Target. The
+// upstream host and the colors' ports are not here: they are inputs that
+// mean the same on every host.
+type Target struct {
 	Engine Engine
 	Nginx  Switch
 	Drain  DrainFunc
-	Report *report.Reporter
-	// Env is the environment compose files are interpolated with (the
-	// process environment; BLUEGREEN_COLOR and BLUEGREEN_PORT are added).
-	Env map[string]string
-	// RegistryAuth is the X-Registry-Auth value for pulls ("" for none).
-	RegistryAuth string
-	// LockDir holds the per-project lock file (default DefaultLockDir).
-	LockDir string
+	Lock   Locker
 	// NginxNetworks are the user networks of the nginx container (none when
 	// nginx runs on the host or with network_mode host): {{.ContainerIP}}
 	// is the new color's address on one of them, the only one nginx reaches.
 	NginxNetworks []string
 }
 
-// Sentinel errors a caller can test for with errors.Is.
-var (
-	ErrPreflight  = errors.New("preflight check failed")
-	ErrStart      = errors.New("failed to start the new color")
-	ErrUnhealthy  = errors.New("new color did not become healthy")
-	ErrSwitch     = errors.New("failed to switch nginx")
-	ErrNoRollback = errors.New("nothing to roll back to")
-)
-
-// PhaseError is a failed deploy: which phase failed, why, and what was
-// done to leave the host as it was.
-type PhaseError struct {
-	Phase  string
-	Err    error
-	Undone string // what was undone, in words; empty if nothing was needed
+// Deployer holds what a deploy talks to. Everything from the outside world
+// is passed in, so tests can run the phases against fakes or real things.
+type Deployer struct {
+	Config *config.Config
+	Target
+	Report *report.Reporter
+	// Env is the environment compose files are interpolated with (the
+	// process environment; BLUEGREEN_COLOR and BLUEGREEN_PORT are added).
+	Env map[string]string
+	// RegistryAuth is the X-Registry-Auth value for pulls ("" for none).
+	RegistryAuth string
+	// CleanupTimeout bounds each step that undoes a failed or cancelled
+	// deploy (default DefaultCleanupTimeout), so that a Docker daemon that
+	// stops answering cannot hang the deploy forever.
+	CleanupTimeout time.Duration
+	// FrontDoorTimeout bounds the confirmation of a switch through nginx's
+	// front door (default DefaultFrontDoorTimeout).
+	FrontDoorTimeout time.Duration
 }
 
-func (e *PhaseError) Error() string {
-	msg := fmt.Sprintf("%s failed: %v", e.Phase, e.Err)
-	if e.Undone != "" {
-		msg += "\n" + e.Undone
-	}
-	return msg
-}
-
-func (e *PhaseError) Unwrap() error { return e.Err }
+// DefaultCleanupTimeout bounds one clean-up step: removing a failed color,
+// putting an include back. Docker removes a container in well under a
+// second; a minute means the daemon is not answering.
+const DefaultCleanupTimeout = time.Minute
 
 // run is the state of one deploy.
 type run struct {
@@ -128,7 +132,8 @@ type run struct {
 }
 
 // Run performs one deploy in the configured mode and returns its Result,
-// which is filled in as far as the deploy got even when it fails.
+// which is filled in as far as the deploy got even when it fails. A
+// failure is a *PhaseError.
 func (d *Deployer) Run(ctx context.Context) (*Result, error) {
 	r := &run{d: d, cfg: d.Config, res: &Result{Started: time.Now(), DeployID: newDeployID(), Mode: d.Config.Mode}}
 	err := r.do(ctx)
@@ -140,13 +145,13 @@ func (d *Deployer) Run(ctx context.Context) (*Result, error) {
 }
 
 func (r *run) do(ctx context.Context) error {
-	if err := r.phase("Preflight", r.preflight); err != nil {
-		return &PhaseError{Phase: "Preflight", Err: fmt.Errorf("%w: %w", ErrPreflight, err)}
+	if err := r.phase(PhasePreflight, "Preflight", r.preflight); err != nil {
+		return newPhaseError(PhasePreflight, "Preflight", err)
 	}
 
-	var lk *lock.Lock
-	if err := r.phase("Lock", func() (err error) { lk, err = r.acquireLock(ctx); return err }); err != nil {
-		return &PhaseError{Phase: "Lock", Err: err}
+	var lk Unlocker
+	if err := r.phase(PhaseLock, "Lock", func() (err error) { lk, err = r.acquireLock(ctx); return err }); err != nil {
+		return newPhaseError(PhaseLock, "Lock", err)
 	}
 	defer func() {
 		if err := lk.Release(); err != nil {
@@ -154,8 +159,9 @@ func (r *run) do(ctx context.Context) error {
 		}
 	}()
 
-	if err := r.phase("Find the live color", func() error { return r.findLive(ctx) }); err != nil {
-		return &PhaseError{Phase: "Find the live color", Err: err}
+	const find = "Find the live color"
+	if err := r.phase(PhaseFind, find, func() error { return r.findLive(ctx) }); err != nil {
+		return newPhaseError(PhaseFind, find, err)
 	}
 	r.res.Previous = r.live.Color
 	switch r.cfg.Mode {
@@ -180,8 +186,8 @@ func (r *run) deploy(ctx context.Context) error {
 
 	start := fmt.Sprintf("Start %s (%s)", r.target, r.cfg.ProjectFor(r.target))
 	var traffic compose.Container
-	if err := r.phase(start, func() (err error) { traffic, err = r.start(ctx, plan); return err }); err != nil {
-		return r.abandon(ctx, start, err, traffic, false)
+	if err := r.phase(PhaseStart, start, func() (err error) { traffic, err = r.start(ctx, plan); return err }); err != nil {
+		return r.abandon(ctx, newPhaseError(PhaseStart, start, err), traffic, false)
 	}
 	return r.promote(ctx, plan, traffic, false)
 }
@@ -191,22 +197,22 @@ func (r *run) deploy(ctx context.Context) error {
 // containers must survive a failure (a rollback target).
 func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container, keep bool) error {
 	check := fmt.Sprintf("Health check %s", plan.URL+r.cfg.Health.Path)
-	if err := r.phase(check, func() error { return r.waitHealthy(ctx, plan, traffic) }); err != nil {
-		return r.abandon(ctx, check, err, traffic, keep)
+	if err := r.phase(PhaseHealth, check, func() error { return r.waitHealthy(ctx, plan, traffic) }); err != nil {
+		return r.abandon(ctx, newPhaseError(PhaseHealth, check, err), traffic, keep)
 	}
 
 	sw := fmt.Sprintf("Switch nginx to %s", r.target)
 	var reload *nginx.Reload
-	if err := r.phase(sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic); return err }); err != nil {
-		return r.abandon(ctx, sw, fmt.Errorf("%w: %w", ErrSwitch, err), compose.Container{}, keep)
+	if err := r.phase(PhaseSwitch, sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic); return err }); err != nil {
+		return r.abandon(ctx, newPhaseError(PhaseSwitch, sw, err), compose.Container{}, keep)
 	}
 	r.res.Active = r.target
 	r.fillActive(r.target)
 
 	if r.cfg.Observe > 0 {
 		obs := fmt.Sprintf("Observe %s for %s", r.target, r.cfg.Observe)
-		if err := r.phase(obs, func() error { return r.observe(ctx, plan, traffic) }); err != nil {
-			return r.switchBack(ctx, obs, err, traffic, keep)
+		if err := r.phase(PhaseObserve, obs, func() error { return r.observe(ctx, plan, traffic) }); err != nil {
+			return r.switchBack(ctx, newPhaseError(PhaseObserve, obs, err), traffic, keep)
 		}
 	}
 
@@ -217,11 +223,11 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 	if old != color.None {
 		drainName = fmt.Sprintf("Drain %s", old)
 	}
-	_ = r.phase(drainName, func() error { return r.drain(ctx, reload, old) })
+	_ = r.phase(PhaseDrain, drainName, func() error { return r.drain(ctx, reload, old) })
 	if old != color.None {
 		stop := fmt.Sprintf("Stop %s (%s)", old, r.cfg.ProjectFor(old))
 		keepOld := r.cfg.KeepPrevious || r.cfg.Mode == config.ModeRollback
-		if err := r.phase(stop, func() error { return r.stopOld(ctx, old, keepOld) }); err != nil {
+		if err := r.phase(PhaseStop, stop, func() error { return r.stopOld(ctx, old, keepOld) }); err != nil {
 			// The switch is done and nginx serves the new color; a color that
 			// failed to stop is a leftover the next deploy removes.
 			r.d.Report.Warnf("the deploy succeeded, but stopping %s failed: %v; the next deploy removes it", old, err)
@@ -231,12 +237,12 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 }
 
 // phase runs fn as a named phase: a log group, a timing, a record.
-func (r *run) phase(name string, fn func() error) error {
+func (r *run) phase(kind PhaseKind, name string, fn func() error) error {
 	end := r.d.Report.Phase(name)
 	start := time.Now()
 	err := fn()
 	end()
-	p := Phase{Name: name, Start: start, Duration: time.Since(start), Err: err}
+	p := Phase{Kind: kind, Name: name, Start: start, Duration: time.Since(start), Err: err}
 	r.res.Phases = append(r.res.Phases, p)
 	if err == nil {
 		r.d.Report.Infof("    %s done in %s", name, p.Duration.Round(time.Millisecond))
@@ -244,16 +250,37 @@ func (r *run) phase(name string, fn func() error) error {
 	return err
 }
 
-func (r *run) acquireLock(ctx context.Context) (*lock.Lock, error) {
-	dir := r.d.LockDir
+// cleanupContext is the context of a step that undoes part of a deploy:
+// it runs on when the deploy was cancelled, since leaving a half-made
+// deploy behind is worse, but only for the clean-up bound (plus extra, the
+// time the step itself needs, such as a stop grace period), so that a
+// daemon that stopped answering cannot hang the deploy.
+func (r *run) cleanupContext(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
+	bound := r.d.CleanupTimeout
+	if bound <= 0 {
+		bound = DefaultCleanupTimeout
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), bound+extra)
+}
+
+func (r *run) acquireLock(ctx context.Context) (Unlocker, error) {
+	me := lock.Holder{RunID: r.cfg.Run.RunID, SHA: r.cfg.Run.SHA, Workflow: r.cfg.Run.Workflow}
+	return r.d.Lock.Lock(ctx, r.cfg.ProjectName, me, r.cfg.LockTimeout, func(h lock.Holder) {
+		r.d.Report.Infof("another deploy of %s is running (%s); waiting up to %s (lock-timeout)", r.cfg.ProjectName, h, r.cfg.LockTimeout)
+	})
+}
+
+// HostLocker is the Locker of the host the deploy runs on: a flock(2) on a
+// file per project in Dir (DefaultLockDir when empty).
+type HostLocker struct{ Dir string }
+
+// Lock takes the project's lock file.
+func (h HostLocker) Lock(ctx context.Context, project string, me lock.Holder, timeout time.Duration, onWait func(lock.Holder)) (Unlocker, error) {
+	dir := h.Dir
 	if dir == "" {
 		dir = DefaultLockDir
 	}
-	path := filepath.Join(dir, "bluegreen-"+r.cfg.ProjectName+".lock")
-	me := lock.Holder{RunID: r.cfg.Run.RunID, SHA: r.cfg.Run.SHA, Workflow: r.cfg.Run.Workflow}
-	return lock.Acquire(ctx, path, me, r.cfg.LockTimeout, func(h lock.Holder) {
-		r.d.Report.Infof("another deploy of %s is running (%s); waiting up to %s (lock-timeout)", r.cfg.ProjectName, h, r.cfg.LockTimeout)
-	})
+	return lock.Acquire(ctx, filepath.Join(dir, "bluegreen-"+project+".lock"), me, timeout, onWait)
 }
 
 func (r *run) fillActive(c color.Color) {

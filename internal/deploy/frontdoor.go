@@ -16,10 +16,10 @@ import (
 )
 
 // Front-door confirmation: how many answers in a row must show the new
-// deploy, and how long they may take to.
+// deploy, and how long they may take to by default.
 const (
-	frontDoorAgree   = 3
-	frontDoorTimeout = 5 * time.Second
+	frontDoorAgree          = 3
+	DefaultFrontDoorTimeout = 5 * time.Second
 )
 
 // ErrNotConfirmed means nginx's front door never showed the new deploy.
@@ -46,7 +46,11 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	start := time.Now()
-	deadline := start.Add(frontDoorTimeout)
+	timeout := r.d.FrontDoorTimeout
+	if timeout <= 0 {
+		timeout = DefaultFrontDoorTimeout
+	}
+	deadline := start.Add(timeout)
 	agree, polls := 0, 0
 	last := ""
 	for time.Now().Before(deadline) {
@@ -65,13 +69,11 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 			r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", target, r.target, agree, time.Since(start).Round(time.Millisecond))
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+			return err
 		}
 	}
-	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, want, frontDoorAgree, frontDoorTimeout, polls, last)
+	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, want, frontDoorAgree, timeout, polls, last)
 	if !explicit {
 		r.d.Report.Warnf("could not confirm the switch through the front door found in nginx's config: %s; the reload itself was confirmed by nginx's new workers (set verify-url to check a specific front door)", msg)
 		return nil

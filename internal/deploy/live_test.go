@@ -4,70 +4,17 @@ import (
 	"bytes"
 	"context"
 	"testing"
-	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
-	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
-// fakeEngine is an Engine whose List answers from a map; the other
-// methods are not used by the find phase.
-type fakeEngine struct {
-	running map[string][]compose.Container
-}
-
-var _ Engine = (*fakeEngine)(nil)
-
-func (f *fakeEngine) EnsureImages(context.Context, *types.Project, compose.PullPolicy, string) error {
-	return nil
-}
-func (f *fakeEngine) Up(context.Context, *types.Project) ([]compose.Container, error) {
-	return nil, nil
-}
-func (f *fakeEngine) List(_ context.Context, project string) ([]compose.Container, error) {
-	return f.running[project], nil
-}
-func (f *fakeEngine) Inspect(context.Context, string) (compose.Container, error) {
-	return compose.Container{}, nil
-}
-func (f *fakeEngine) Logs(context.Context, string, int) (string, error)          { return "", nil }
-func (f *fakeEngine) Start(context.Context, string) ([]compose.Container, error) { return nil, nil }
-func (f *fakeEngine) Stop(context.Context, string, *time.Duration) error         { return nil }
-func (f *fakeEngine) Down(context.Context, string, *time.Duration) error         { return nil }
-
-// fakeSwitch is a Switch holding the include in memory.
-type fakeSwitch struct {
-	include []byte
-	exists  bool
-}
-
-var _ Switch = (*fakeSwitch)(nil)
-
-func (f *fakeSwitch) Read() ([]byte, bool, error) { return f.include, f.exists, nil }
-func (f *fakeSwitch) Switch(_ context.Context, next []byte) (*nginx.Reload, error) {
-	f.include, f.exists = next, true
-	return &nginx.Reload{}, nil
-}
-func (f *fakeSwitch) Restore(_ context.Context, prev []byte, existed bool) error {
-	f.include, f.exists = prev, existed
-	return nil
-}
-func (f *fakeSwitch) Pending() (bool, bool, string)                    { return false, false, "" }
-func (f *fakeSwitch) RemoveStaleTemps() ([]string, error)              { return nil, nil }
-func (f *fakeSwitch) ShutdownTimeoutSet(context.Context) (bool, error) { return true, nil }
-func (f *fakeSwitch) FindFrontDoor(context.Context, string) (nginx.FrontDoor, bool, error) {
-	return nginx.FrontDoor{}, false, nil
-}
-
 func TestFindLive(t *testing.T) {
 	t.Parallel()
-	up := func(name string) []compose.Container { return []compose.Container{{Name: name, Running: true}} }
 	tests := []struct {
 		name     string
 		include  string
@@ -89,17 +36,21 @@ func TestFindLive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			eng := &fakeEngine{running: map[string][]compose.Container{}}
+			eng := NewFakeEngine()
 			if tt.blue {
-				eng.running["app-blue"] = up("app-blue-web-1")
+				eng.Run("app-blue", "web", "app:v1")
 			}
 			if tt.green {
-				eng.running["app-green"] = up("app-green-web-1")
+				eng.Run("app-green", "web", "app:v1")
+			}
+			var include []byte
+			if tt.exists {
+				include = []byte(tt.include)
 			}
 			var log bytes.Buffer
 			cfg := &config.Config{ProjectName: "app", UpstreamHost: "127.0.0.1", Nginx: config.Nginx{IncludePath: "/x/service-url.inc"}}
 			r := &run{
-				d:    &Deployer{Config: cfg, Engine: eng, Nginx: &fakeSwitch{include: []byte(tt.include), exists: tt.exists}, Report: report.New(&log, func(string) string { return "" })},
+				d:    &Deployer{Config: cfg, Target: Target{Engine: eng, Nginx: NewFakeSwitch(include)}, Report: report.New(&log, func(string) string { return "" })},
 				cfg:  cfg,
 				res:  &Result{DeployID: "test"},
 				tmpl: nginx.MustParseTemplate(nginx.DefaultTemplate),

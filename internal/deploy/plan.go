@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -27,6 +28,25 @@ type plan struct {
 	Image             string
 	ContainerName     string // expected name of the traffic container
 	DockerHealthcheck bool   // the service defines a Docker healthcheck
+}
+
+// defaultStopGrace is Docker's stop timeout for a service that sets no
+// stop_grace_period.
+const defaultStopGrace = 10 * time.Second
+
+// StopGrace is the longest stop grace period of the color's services:
+// how long a graceful stop of the color may take.
+func (p *plan) StopGrace() time.Duration {
+	longest := defaultStopGrace
+	if p == nil || p.Project == nil {
+		return longest
+	}
+	for _, s := range p.Project.Services {
+		if s.StopGracePeriod != nil && time.Duration(*s.StopGracePeriod) > longest {
+			longest = time.Duration(*s.StopGracePeriod)
+		}
+	}
+	return longest
 }
 
 // preflight loads both colors' projects and checks everything that can be

@@ -36,6 +36,7 @@ type Result struct {
 
 // Phase is one timed step.
 type Phase struct {
+	Kind     PhaseKind
 	Name     string
 	Start    time.Time
 	Duration time.Duration
@@ -101,6 +102,9 @@ func (r *Result) Summary(project string) string {
 			fmt.Fprintf(&b, "\n**Failed phase:** %s\n", pe.Phase)
 		}
 		fmt.Fprintf(&b, "\n**Cause**\n\n```\n%s\n```\n", cause)
+		if pe != nil && pe.Hint != "" {
+			fmt.Fprintf(&b, "\n**What to do:** %s\n", pe.Hint)
+		}
 		if r.Undone != "" {
 			fmt.Fprintf(&b, "\n**Undone:** %s\n", r.Undone)
 		}

@@ -19,25 +19,25 @@ import (
 func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	project := r.cfg.ProjectFor(p.Color)
 	if left, err := r.d.Engine.List(ctx, project); err != nil {
-		return compose.Container{}, fmt.Errorf("%w: failed to list %s: %w", ErrStart, project, err)
+		return compose.Container{}, err
 	} else if len(left) > 0 {
 		r.d.Report.Infof("removing %d leftover container(s) of %s: %s", len(left), project, containerNames(left))
 		zero := time.Duration(0)
 		if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
-			return compose.Container{}, fmt.Errorf("%w: failed to remove leftovers of %s: %w", ErrStart, project, err)
+			return compose.Container{}, fmt.Errorf("failed to remove leftovers of %s: %w", project, err)
 		}
 	}
 	if err := r.d.Engine.EnsureImages(ctx, p.Project, compose.PullPolicy(r.cfg.Pull), r.d.RegistryAuth); err != nil {
-		return compose.Container{}, fmt.Errorf("%w: %w", ErrStart, err)
+		return compose.Container{}, err
 	}
 	r.d.Report.Infof("starting %s: service %s, image %s, published on %s", project, p.Service, p.Image, p.URL)
 	containers, err := r.d.Engine.Up(ctx, p.Project)
 	traffic := findService(containers, p.Service)
 	if err != nil {
-		return traffic, fmt.Errorf("%w: %w", ErrStart, err)
+		return traffic, err
 	}
 	if traffic.ID == "" {
-		return traffic, fmt.Errorf("%w: no container of service %s was created in %s", ErrStart, p.Service, project)
+		return traffic, fmt.Errorf("no container of service %s was created in %s", p.Service, project)
 	}
 	return traffic, nil
 }
@@ -72,7 +72,7 @@ func (r *run) waitHealthy(ctx context.Context, p *plan, traffic compose.Containe
 	r.res.HealthAttempts = len(res.Attempts)
 	if err != nil {
 		if errors.Is(err, health.ErrUnhealthy) {
-			return fmt.Errorf("%w: %w; check that the app listens on port %d inside the container and answers %s with %s (health-path, health-status), and the logs below", ErrUnhealthy, err, p.ContainerPort, h.Path, h.Accept)
+			return withHint(err, "check that the app listens on port %d inside the container and answers %s with %s (health-path, health-status), and its log lines above", p.ContainerPort, h.Path, h.Accept)
 		}
 		return err
 	}
@@ -82,11 +82,21 @@ func (r *run) waitHealthy(ctx context.Context, p *plan, traffic compose.Containe
 	return nil
 }
 
+// ExitedError is a new color's container that stopped running while the
+// deploy waited on it. Its logs are shown beside the error, not in it.
+type ExitedError struct {
+	Name string
+	// What it did: "exited with code 3", "is restarting (...)".
+	What string
+}
+
+func (e *ExitedError) Error() string { return fmt.Sprintf("container %s %s", e.Name, e.What) }
+
 // watchContainer reports a container that is no longer running.
 func (r *run) watchContainer(ctx context.Context, c compose.Container) error {
 	cur, err := r.d.Engine.Inspect(ctx, c.ID)
 	if err != nil {
-		return fmt.Errorf("%w: failed to inspect %s: %w", ErrUnhealthy, c.Name, err)
+		return err
 	}
 	if cur.Running && !cur.Restarting && cur.RestartCount == 0 {
 		return nil
@@ -95,11 +105,7 @@ func (r *run) watchContainer(ctx context.Context, c compose.Container) error {
 	if cur.Restarting || cur.RestartCount > 0 {
 		what = fmt.Sprintf("is restarting (restart count %d, last exit code %d)", cur.RestartCount, cur.ExitCode)
 	}
-	msg := fmt.Sprintf("%v: container %s %s while waiting for it to become healthy", ErrUnhealthy, c.Name, what)
-	if logs, err := r.d.Engine.Logs(context.WithoutCancel(ctx), c.ID, 20); err == nil && strings.TrimSpace(logs) != "" {
-		msg += "; its last log lines:\n" + indent(logs)
-	}
-	return errors.New(msg)
+	return &ExitedError{Name: c.Name, What: what}
 }
 
 // waitDockerHealthy waits for Docker's own healthcheck to say healthy,
@@ -110,7 +116,7 @@ func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error 
 	for {
 		cur, err := r.d.Engine.Inspect(ctx, c.ID)
 		if err != nil {
-			return fmt.Errorf("%w: failed to inspect %s: %w", ErrUnhealthy, c.Name, err)
+			return err
 		}
 		switch {
 		case cur.Health == "healthy" || cur.Health == "":
@@ -120,14 +126,12 @@ func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error 
 		case time.Now().After(deadline):
 			last := ""
 			if cur.HealthLog != "" {
-				last = "; its last healthcheck run: " + cur.HealthLog
+				last = fmt.Sprintf("; its last healthcheck run said %q", cur.HealthLog)
 			}
-			return fmt.Errorf("%w: the HTTP check passed, but Docker's healthcheck of %s still says %q after %s%s", ErrUnhealthy, c.Name, cur.Health, budget, last)
+			return fmt.Errorf("the HTTP check passed, but Docker's healthcheck of %s still says %q after %s%s", c.Name, cur.Health, budget, last)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
 		}
 	}
 }

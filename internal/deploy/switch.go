@@ -43,7 +43,8 @@ func (r *run) switchNginx(ctx context.Context, p *plan, traffic compose.Containe
 
 // unswitch puts the include nginx served before this deploy back.
 func (r *run) unswitch(ctx context.Context) error {
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := r.cleanupContext(ctx, 0)
+	defer cancel()
 	if r.live.IncludeExists {
 		_, err := r.d.Nginx.Switch(ctx, r.live.Include)
 		return err
@@ -104,12 +105,19 @@ func orNoneColor(c color.Color) string {
 	return c.String()
 }
 
+// stopOld stops the color nginx no longer serves. It runs on when the
+// deploy is cancelled after the switch (the switch is done; the old color
+// is the leftover), bounded by its containers' stop grace and the
+// clean-up timeout.
 func (r *run) stopOld(ctx context.Context, old color.Color, keep bool) error {
-	ctx = context.WithoutCancel(ctx)
 	var timeout *time.Duration
+	grace := r.plans[old].StopGrace()
 	if r.cfg.StopTimeout > 0 {
 		timeout = &r.cfg.StopTimeout
+		grace = r.cfg.StopTimeout
 	}
+	ctx, cancel := r.cleanupContext(ctx, grace)
+	defer cancel()
 	project := r.cfg.ProjectFor(old)
 	if keep {
 		r.d.Report.Infof("stopping %s, keeping its containers for mode: rollback", project)

@@ -20,7 +20,11 @@ import (
 // settings it served with.
 func (r *run) rollback(ctx context.Context) error {
 	if r.live.Color == color.None {
-		return &PhaseError{Phase: "Rollback", Err: fmt.Errorf("%w: nothing is live, so there is no previous color to go back to", ErrNoRollback)}
+		const name = "Start the previous color again"
+		err := r.phase(PhaseStart, name, func() error {
+			return fmt.Errorf("%w: nothing is live, so there is no previous color to go back to", ErrNoRollback)
+		})
+		return newPhaseError(PhaseStart, name, err)
 	}
 	r.target = r.live.Color.Other()
 	r.res.Target = r.target
@@ -28,13 +32,14 @@ func (r *run) rollback(ctx context.Context) error {
 	project := r.cfg.ProjectFor(r.target)
 	start := fmt.Sprintf("Start %s again (%s)", r.target, project)
 	var traffic compose.Container
-	err := r.phase(start, func() error {
+	err := r.phase(PhaseStart, start, func() error {
 		cs, err := r.d.Engine.Start(ctx, project)
 		if errors.Is(err, compose.ErrNothingToStart) {
-			return fmt.Errorf("%w: %s has no containers; deploy with keep-previous: true so that the previous color is stopped but kept", ErrNoRollback, project)
+			return withHint(fmt.Errorf("%w: %s has no containers", ErrNoRollback, project),
+				"deploy with keep-previous: true, so that the previous color is stopped but kept for mode: rollback")
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrStart, err)
+			return err
 		}
 		traffic = findService(cs, plan.Service)
 		if traffic.ID == "" {
@@ -44,10 +49,11 @@ func (r *run) rollback(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		pe := newPhaseError(PhaseStart, start, err)
 		if errors.Is(err, ErrNoRollback) {
-			return &PhaseError{Phase: start, Err: err}
+			return pe
 		}
-		return r.abandon(ctx, start, err, traffic, true)
+		return r.abandon(ctx, pe, traffic, true)
 	}
 	r.res.RolledBack = true
 	return r.promote(ctx, plan, traffic, true)
@@ -67,90 +73,121 @@ func (r *run) observe(ctx context.Context, p *plan, traffic compose.Container) e
 		if err := r.probeOnce(ctx, p); err != nil {
 			// A container that just died explains the failed probe better
 			// than the probe does; give Docker a moment to notice the exit.
-			time.Sleep(300 * time.Millisecond)
-			if werr := r.watchContainer(ctx, traffic); werr != nil {
-				return fmt.Errorf("during observe-seconds: %w", werr)
+			if serr := sleep(ctx, 300*time.Millisecond); serr != nil {
+				return serr
 			}
-			return fmt.Errorf("%w: during observe-seconds: %w", ErrUnhealthy, err)
+			if werr := r.watchContainer(ctx, traffic); werr != nil {
+				return werr
+			}
+			return err
 		}
 		probes++
 		if time.Now().After(deadline) {
 			r.d.Report.Infof("    %s stayed healthy for %s (%d probes)", r.target, r.cfg.Observe, probes)
 			return nil
 		}
-		wait := min(h.Interval, time.Until(deadline))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if err := sleep(ctx, min(h.Interval, time.Until(deadline))); err != nil {
+			return err
 		}
+	}
+}
+
+// sleep waits for d or until ctx ends, returning ctx's cause then.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
 	}
 }
 
 // switchBack undoes a switch whose new color failed inside the observation
 // window: nginx gets the previous include back, the new color is drained
 // and removed. The old color was never stopped, so it serves at once.
-func (r *run) switchBack(ctx context.Context, phase string, cause error, traffic compose.Container, keep bool) error {
-	ctx = context.WithoutCancel(ctx)
+func (r *run) switchBack(ctx context.Context, pe *PhaseError, traffic compose.Container, keep bool) error {
 	if r.live.Color == color.None {
 		r.d.Report.Warnf("%s failed inside the observation window, but there is no previous color to switch back to; it keeps serving", r.target)
-		return &PhaseError{Phase: phase, Err: cause}
+		pe.Undone = fmt.Sprintf("Nothing was undone: there is no previous color, so %s keeps serving.", r.target)
+		r.res.Undone = pe.Undone
+		return pe
 	}
-	if traffic.ID != "" {
-		if logs, err := r.d.Engine.Logs(ctx, traffic.ID, logTail*2); err == nil && strings.TrimSpace(logs) != "" {
-			r.d.Report.Block(fmt.Sprintf("Last log lines of %s (%s)", traffic.Name, r.target), logs)
-		}
-	}
+	r.showLogs(ctx, traffic)
 	var undone []string
 	back := fmt.Sprintf("Switch nginx back to %s", r.live.Color)
 	var reload *nginx.Reload
-	err := r.phase(back, func() (err error) { reload, err = r.d.Nginx.Switch(ctx, r.live.Include); return err })
+	err := r.phase(PhaseSwitchBack, back, func() error {
+		cctx, cancel := r.cleanupContext(ctx, 0)
+		defer cancel()
+		var err error
+		reload, err = r.d.Nginx.Switch(cctx, r.live.Include)
+		return err
+	})
 	if err != nil {
-		undone = append(undone, fmt.Sprintf("switching nginx back to %s FAILED: %v; nginx still points at %s", r.live.Color, err, r.target))
+		undone = append(undone, fmt.Sprintf("Switching nginx back to %s FAILED: %v; nginx still points at %s.", r.live.Color, err, r.target))
 		r.res.Undone = strings.Join(undone, " ")
-		return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
+		pe.Undone = r.res.Undone
+		return pe
 	}
 	r.res.RolledBack = true
 	r.res.Active = r.live.Color
 	r.fillActive(r.live.Color)
 	undone = append(undone, fmt.Sprintf("Switched nginx back to %s (%s).", r.live.Color, r.plans[r.live.Color].URL))
-	_ = r.phase(fmt.Sprintf("Drain %s", r.target), func() error { return r.drain(ctx, reload, r.target) })
+	_ = r.phase(PhaseDrain, fmt.Sprintf("Drain %s", r.target), func() error {
+		cctx, cancel := r.cleanupContext(ctx, r.cfg.DrainTimeout)
+		defer cancel()
+		return r.drain(cctx, reload, r.target)
+	})
 	if err := r.removeTarget(ctx, keep); err != nil {
 		undone = append(undone, err.Error())
 	} else {
 		undone = append(undone, fmt.Sprintf("Removed %s.", r.cfg.ProjectFor(r.target)))
 	}
 	r.res.Undone = strings.Join(undone, " ")
-	return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
+	pe.Undone = r.res.Undone
+	return pe
 }
 
 // removeTarget takes the new color away after a failure: removed, or only
-// stopped when it is a rollback target that must stay runnable.
+// stopped when it is a rollback target that must stay runnable. It is
+// bounded by the clean-up timeout even when ctx was cancelled.
 func (r *run) removeTarget(ctx context.Context, keep bool) error {
+	ctx, cancel := r.cleanupContext(ctx, 0)
+	defer cancel()
 	project := r.cfg.ProjectFor(r.target)
 	zero := time.Duration(0)
 	if keep {
 		if err := r.d.Engine.Stop(ctx, project, &zero); err != nil {
-			return fmt.Errorf("stopping %s ALSO failed: %v; stop it with: docker compose -p %s stop", project, err, project)
+			return fmt.Errorf("Stopping %s ALSO failed: %w; stop it with: docker compose -p %s stop", project, err, project)
 		}
 		return nil
 	}
 	if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
-		return fmt.Errorf("removing %s ALSO failed: %v; remove it with: docker compose -p %s down", project, err, project)
+		return fmt.Errorf("Removing %s ALSO failed: %w; remove it with: docker compose -p %s down", project, err, project)
 	}
 	return nil
+}
+
+// showLogs prints the last log lines of a failed new color's traffic
+// container, as untrusted text.
+func (r *run) showLogs(ctx context.Context, traffic compose.Container) {
+	if traffic.ID == "" {
+		return
+	}
+	ctx, cancel := r.cleanupContext(ctx, 0)
+	defer cancel()
+	if logs, err := r.d.Engine.Logs(ctx, traffic.ID, logTail*2); err == nil && strings.TrimSpace(logs) != "" {
+		r.d.Report.Block(fmt.Sprintf("Last log lines of %s (%s)", traffic.Name, r.target), logs)
+	}
 }
 
 // abandon undoes a deploy that failed before or during the switch: the
 // new color is shown (logs) and removed (only stopped when keep); nginx
 // was never changed, or the switch itself restored it.
-func (r *run) abandon(ctx context.Context, phase string, cause error, traffic compose.Container, keep bool) error {
-	ctx = context.WithoutCancel(ctx)
-	if traffic.ID != "" {
-		if logs, err := r.d.Engine.Logs(ctx, traffic.ID, logTail*2); err == nil && strings.TrimSpace(logs) != "" {
-			r.d.Report.Block(fmt.Sprintf("Last log lines of %s (%s)", traffic.Name, r.target), logs)
-		}
-	}
+func (r *run) abandon(ctx context.Context, pe *PhaseError, traffic compose.Container, keep bool) error {
+	r.showLogs(ctx, traffic)
 	var undone []string
 	if err := r.removeTarget(ctx, keep); err != nil {
 		undone = append(undone, err.Error())
@@ -170,5 +207,6 @@ func (r *run) abandon(ctx context.Context, phase string, cause error, traffic co
 	if r.live.Color != color.None {
 		r.fillActive(r.live.Color)
 	}
-	return &PhaseError{Phase: phase, Err: cause, Undone: r.res.Undone}
+	pe.Undone = r.res.Undone
+	return pe
 }

@@ -46,6 +46,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// childEnv is the whole environment of a command Run starts.
+var childEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+
 // Run runs args[0] with args[1:] and returns its output. A non-zero exit,
 // a failure to start, or a cancelled context returns an *Error holding the
 // exit code and the combined output.
@@ -55,6 +58,11 @@ func Run(ctx context.Context, args []string) (Result, error) {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	// The commands are nginx's (nginx -t, nginx -s reload, a user's own):
+	// they get a fixed, minimal environment, never this process's, which
+	// holds the inputs (registry-password among them) and the runner's
+	// tokens.
+	cmd.Env = childEnv
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	err := cmd.Run()

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -100,7 +101,7 @@ func (c *Checker) Wait(ctx context.Context, watch Watch, onAttempt func(Attempt)
 		select {
 		case <-ctx.Done():
 			res.Elapsed = time.Since(start)
-			return res, fmt.Errorf("health check of %s interrupted after %d attempt(s): %w", c.URL, len(res.Attempts), ctx.Err())
+			return res, fmt.Errorf("health check of %s interrupted after %d attempt(s): %w", c.URL, len(res.Attempts), context.Cause(ctx))
 		case <-ticker.C:
 			if watch == nil {
 				continue
@@ -173,9 +174,14 @@ func (c *Checker) probe(ctx context.Context, client *http.Client, n int, start t
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 	a.Status = resp.StatusCode
-	a.Detail = strings.TrimSpace(strings.ReplaceAll(string(body), "\n", " "))
-	if len(a.Detail) > 80 {
-		a.Detail = a.Detail[:80] + "…"
+	// The body is the app's text, not ours: quoted, so that nothing in it
+	// can start a line of the job log or pass for a workflow command.
+	detail := strings.TrimSpace(string(body))
+	if len(detail) > 80 {
+		detail = strings.ToValidUTF8(detail[:80], "") + "…"
+	}
+	if detail != "" {
+		a.Detail = strconv.Quote(detail)
 	}
 	return a
 }

@@ -27,7 +27,7 @@ type DrainResult struct {
 
 // Drain waits until the old nginx workers of r have exited and no
 // established TCP connection to oldUpstream ("127.0.0.1:8081"; "" skips
-// the check) remains, polling every 50 ms, at most timeout. Old workers
+// the check) remains, polling every 20 ms, at most timeout. Old workers
 // keep proxying in-flight requests to the old color after a reload, so
 // stopping the old color before they finish drops requests; waiting on
 // evidence instead of a fixed sleep returns at once when nothing is in

@@ -101,15 +101,15 @@ type SwitchError struct {
 }
 
 func (e *SwitchError) Error() string {
-	msg := fmt.Sprintf("failed to switch nginx include %s: %v", e.Path, e.Err)
+	msg := e.Err.Error()
 	switch {
 	case e.RestoreErr != nil:
 		msg += fmt.Sprintf("; RESTORING THE PREVIOUS INCLUDE ALSO FAILED, so nginx may be serving a broken or wrong include: "+
 			"check %s and run nginx -t by hand: %v", e.Path, e.RestoreErr)
 	case e.Reloaded:
-		msg += "; the previous include was restored and nginx reloaded with it"
+		msg += fmt.Sprintf("; the previous include was restored and nginx reloaded with it (%s)", e.Path)
 	default:
-		msg += "; the previous include was restored (nginx never loaded the new one)"
+		msg += fmt.Sprintf("; the previous include was restored (nginx never loaded the new one): %s", e.Path)
 	}
 	return msg
 }
@@ -203,19 +203,24 @@ func (s *Switcher) Switch(ctx context.Context, next []byte) (*Reload, error) {
 	}
 	prev, existed, err := s.Read()
 	if err != nil {
-		return nil, fmt.Errorf("failed to switch nginx include: %w", err)
+		return nil, err
+	}
+	var was previous
+	was.data, was.existed = prev, existed
+	if st, err := os.Stat(s.IncludePath); err == nil {
+		was.modTime = st.ModTime()
 	}
 	if err := writeFileAtomic(s.IncludePath, next, s.ops); err != nil {
-		return nil, s.fail(ctx, fmt.Errorf("%w: %w", ErrWrite, err), prev, existed, false)
+		return nil, s.fail(ctx, fmt.Errorf("%w: %w", ErrWrite, err), was, false)
 	}
 	s.logf("wrote nginx include %s (%d bytes)", s.IncludePath, len(next))
 	if err := s.test(ctx); err != nil {
-		return nil, s.fail(ctx, err, prev, existed, false)
+		return nil, s.fail(ctx, err, was, false)
 	}
 	s.checkResolver(ctx, next)
 	r, err := s.reload(ctx)
 	if err != nil {
-		return nil, s.fail(ctx, err, prev, existed, maySignalled(err))
+		return nil, s.fail(ctx, err, was, maySignalled(err))
 	}
 	return r, nil
 }
@@ -241,7 +246,7 @@ func (s *Switcher) Restore(ctx context.Context, prev []byte, existed bool) error
 	if err := s.validate(); err != nil {
 		return err
 	}
-	if err := s.restore(ctx, prev, existed, true); err != nil {
+	if err := s.restore(ctx, previous{data: prev, existed: existed}, true); err != nil {
 		return fmt.Errorf("failed to restore nginx include %s: %w", s.IncludePath, err)
 	}
 	return nil
@@ -249,30 +254,47 @@ func (s *Switcher) Restore(ctx context.Context, prev []byte, existed bool) error
 
 // fail restores the previous include after a failed switch and builds the
 // error.
-func (s *Switcher) fail(ctx context.Context, cause error, prev []byte, existed, reload bool) error {
+func (s *Switcher) fail(ctx context.Context, cause error, prev previous, reload bool) error {
 	s.logf("nginx switch failed, restoring the previous include: %v", cause)
 	err := &SwitchError{Path: s.IncludePath, Err: cause, Reloaded: reload}
-	err.RestoreErr = s.restore(ctx, prev, existed, reload)
+	err.RestoreErr = s.restore(ctx, prev, reload)
 	if err.RestoreErr != nil {
 		s.logf("RESTORING THE PREVIOUS NGINX INCLUDE FAILED: %v", err.RestoreErr)
 	}
 	return err
 }
 
+// previous is the include as it was before a switch.
+type previous struct {
+	data    []byte
+	existed bool
+	// modTime is the include's modification time before the switch; zero
+	// when unknown.
+	modTime time.Time
+}
+
 // restore writes prev back unless the include already holds it, tests,
-// and reloads when asked. Errors wrap ErrRestoreFailed.
-func (s *Switcher) restore(ctx context.Context, prev []byte, existed, reload bool) error {
+// and reloads when asked. Without a reload (nginx never loaded the new
+// include) the file also gets its old modification time back, so that the
+// next deploy does not take it for an include written but never loaded.
+// Errors wrap ErrRestoreFailed.
+func (s *Switcher) restore(ctx context.Context, prev previous, reload bool) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout+2*s.confirmTimeout())
 	defer cancel()
 	cur, curExists, err := s.Read()
-	if err != nil || curExists != existed || !bytes.Equal(cur, prev) {
-		if existed {
-			err = writeFileAtomic(s.IncludePath, prev, s.ops)
+	if err != nil || curExists != prev.existed || !bytes.Equal(cur, prev.data) {
+		if prev.existed {
+			err = writeFileAtomic(s.IncludePath, prev.data, s.ops)
 		} else {
 			err = removeFileDurably(s.IncludePath)
 		}
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrRestoreFailed, err)
+		}
+	}
+	if prev.existed && !reload && !prev.modTime.IsZero() {
+		if err := os.Chtimes(s.IncludePath, time.Time{}, prev.modTime); err != nil {
+			s.warnf("failed to give %s its old modification time back: %v; the next deploy may reload nginx to be sure it serves this include", s.IncludePath, err)
 		}
 	}
 	if err := s.test(ctx); err != nil {

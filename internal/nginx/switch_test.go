@@ -320,7 +320,7 @@ func TestSwitchFailures(t *testing.T) {
 			} else {
 				assert.NotErrorIs(t, err, ErrRestoreFailed)
 			}
-			assert.True(t, strings.HasPrefix(err.Error(), "failed to switch nginx include "+s.path+": "), err.Error())
+			assert.False(t, strings.HasPrefix(err.Error(), "failed to switch"), "the deploy names the phase; the error starts with the cause: %s", err)
 			for _, w := range tt.wantText {
 				assert.Contains(t, err.Error(), w)
 			}
@@ -398,4 +398,27 @@ func TestSwitcherNotConfigured(t *testing.T) {
 	_, err := (&Switcher{}).Switch(context.Background(), []byte("x"))
 	assert.ErrorIs(t, err, ErrNotConfigured)
 	assert.ErrorContains(t, err, "IncludePath, TestCmd, ReloadCmd not set")
+}
+
+// TestRestoreWithoutReloadKeepsModTime: an include put back after nginx -t
+// rejected the new one must not look "written but not loaded" to the next
+// deploy, which would reload nginx (or, in status mode, report a problem
+// that is not there).
+func TestRestoreWithoutReloadKeepsModTime(t *testing.T) {
+	t.Parallel()
+	s := newFakeSetup(t, oldInclude)
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	require.NoError(t, os.Chtimes(s.path, time.Time{}, old))
+	s.nginx.onTest = func(n int) error {
+		if n == 1 {
+			return exitErr(s.sw.TestCmd, "nginx: [emerg] bad")
+		}
+		return nil
+	}
+	_, err := s.sw.Switch(context.Background(), []byte(newInclude))
+	require.ErrorIs(t, err, ErrConfigTest)
+	require.Equal(t, oldInclude, s.include(t))
+	fi, err := os.Stat(s.path)
+	require.NoError(t, err)
+	require.True(t, fi.ModTime().Equal(old), "modification time %s, want %s", fi.ModTime(), old)
 }

@@ -1,0 +1,170 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/report"
+)
+
+// app is one color's app: a real HTTP server on the color's port whose
+// health answer a test sets.
+type app struct {
+	srv    *httptest.Server
+	status atomic.Int32
+	port   int
+}
+
+func newApp(t *testing.T) *app {
+	a := &app{}
+	a.status.Store(http.StatusOK)
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(int(a.status.Load()))
+	}))
+	t.Cleanup(a.srv.Close)
+	a.port = a.srv.Listener.Addr().(*net.TCPAddr).Port
+	return a
+}
+
+// harness is a deploy against fakes of Docker, nginx, the drain and the
+// lock, with real compose files and real HTTP health checks.
+type harness struct {
+	t      *testing.T
+	dir    string
+	eng    *FakeEngine
+	sw     *FakeSwitch
+	drain  *FakeDrain
+	locker *FakeLocker
+	apps   map[color.Color]*app
+	inputs map[string]string
+	log    bytes.Buffer
+	// err is the last run's error.
+	err error
+}
+
+// harnessHealthcheck is the same project with a Docker healthcheck.
+const harnessHealthcheck = `services:
+  web:
+    image: app:v1
+    ports: ["${BLUEGREEN_PORT}:8080"]
+    healthcheck:
+      test: ["CMD", "/app", "-check"]
+`
+
+const harnessCompose = `services:
+  web:
+    image: app:${VERSION:-v1}
+    ports: ["${BLUEGREEN_PORT}:8080"]
+  worker:
+    image: worker:1
+`
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{
+		t:      t,
+		dir:    t.TempDir(),
+		eng:    NewFakeEngine(),
+		sw:     NewFakeSwitch(nil),
+		drain:  &FakeDrain{},
+		locker: &FakeLocker{},
+		apps:   map[color.Color]*app{color.Blue: newApp(t), color.Green: newApp(t)},
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "docker-compose.yml"), []byte(harnessCompose), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "healthcheck.yml"), []byte(harnessHealthcheck), 0o644))
+	h.inputs = map[string]string{
+		"project-name":       "app",
+		"blue-port":          strconv.Itoa(h.apps[color.Blue].port),
+		"green-port":         strconv.Itoa(h.apps[color.Green].port),
+		"health-path":        "/health",
+		"health-interval":    "10ms",
+		"health-retries":     "3",
+		"health-timeout":     "1s",
+		"nginx-include-path": filepath.Join(h.dir, "service-url.inc"),
+	}
+	return h
+}
+
+// live makes c the color an earlier deploy left serving: its containers
+// run and the include (the seed's form, without a marker) points at it.
+func (h *harness) live(c color.Color) {
+	h.eng.Run("app-"+c.String(), "web", "app:v0")
+	h.eng.Run("app-"+c.String(), "worker", "worker:1")
+	h.sw.include = []byte(fmt.Sprintf("set $service_url http://127.0.0.1:%d;\n", h.apps[c].port))
+	h.sw.exists = true
+}
+
+// kept makes c a previous color keep-previous stopped but kept.
+func (h *harness) kept(c color.Color) {
+	h.eng.Run("app-"+c.String(), "web", "app:v0")
+	h.eng.Exit("app-"+c.String(), 0)
+}
+
+// run deploys with the harness's inputs plus extra.
+func (h *harness) run(ctx context.Context, extra map[string]string) (*Result, error) {
+	h.t.Helper()
+	env := map[string]string{}
+	for k, v := range h.inputs {
+		env["INPUT_"+k] = v
+	}
+	for k, v := range extra {
+		env["INPUT_"+k] = v
+	}
+	// config reads INPUT_<NAME>, upper case with hyphens kept.
+	getenv := func(k string) string {
+		if name, ok := strings.CutPrefix(k, "INPUT_"); ok {
+			return env["INPUT_"+strings.ToLower(name)]
+		}
+		return ""
+	}
+	cfg, err := config.Parse(getenv, h.dir)
+	require.NoError(h.t, err)
+	d := &Deployer{
+		Config: cfg,
+		Target: Target{Engine: h.eng, Nginx: h.sw, Drain: h.drain.Drain, Lock: h.locker},
+		Report: report.New(&h.log, func(string) string { return "" }),
+		Env:    map[string]string{},
+	}
+	d.CleanupTimeout = 200 * time.Millisecond
+	d.FrontDoorTimeout = 300 * time.Millisecond
+	res, err := d.Run(ctx)
+	h.err = err
+	h.t.Log(h.log.String())
+	if held, _ := h.locker.Held(); held {
+		h.t.Error("the lock is still held after the deploy")
+	}
+	return res, err
+}
+
+
+// frontDoor is nginx's front door as verify-url reaches it: it answers
+// with the include the fake switch holds when showNew says so, else with
+// what it held before.
+func (h *harness) frontDoor(showNew bool) string {
+	h.t.Helper()
+	before, _ := h.sw.Include()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		cur, _ := h.sw.Include()
+		if !showNew {
+			cur = before
+		}
+		_, _ = w.Write(cur)
+	}))
+	h.t.Cleanup(srv.Close)
+	return srv.URL
+}
