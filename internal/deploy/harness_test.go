@@ -151,7 +151,6 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*Result, er
 	return res, err
 }
 
-
 // frontDoor is nginx's front door as verify-url reaches it: it answers
 // with the include the fake switch holds when showNew says so, else with
 // what it held before.
