@@ -49,7 +49,7 @@ func (f *fixture) requireStill(want string) {
 		}
 	}
 	require.Equal(f.t, 1, runningColors, "exactly one color runs: blue %v, green %v", f.all("blue"), f.all("green"))
-	free, err := lock.Free(filepath.Join(f.lockDir, "bluegreen-"+f.project+".lock"))
+	free, err := lock.Free(f.lockDir, f.project)
 	require.NoError(f.t, err)
 	require.True(f.t, free, "the lock is free")
 	temps, _ := filepath.Glob(filepath.Join(filepath.Dir(f.nginx.IncludePath), ".*bluegreen-*"))

@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,9 +23,8 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
-// DefaultLockDir holds one lock file per project; /var/lock is shared by
-// every process on the host, which is what a host-wide lock needs.
-const DefaultLockDir = "/var/lock"
+// DefaultLockDir holds one lock file per project (see lock.DefaultDir).
+const DefaultLockDir = lock.DefaultDir
 
 // logTail is how many of a failed container's last log lines are shown.
 const logTail = 50
@@ -280,7 +278,7 @@ func (h HostLocker) Lock(ctx context.Context, project string, me lock.Holder, ti
 	if dir == "" {
 		dir = DefaultLockDir
 	}
-	return lock.Acquire(ctx, filepath.Join(dir, "bluegreen-"+project+".lock"), me, timeout, onWait)
+	return lock.Acquire(ctx, dir, project, me, timeout, onWait)
 }
 
 func (r *run) fillActive(c color.Color) {

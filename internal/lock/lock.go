@@ -2,6 +2,10 @@
 // flock(2), so the lock dies with its holder: a deploy killed with SIGKILL
 // can never leave it stuck. The holder writes who it is into the lock file,
 // so a waiter can say whom it waits for.
+//
+// The deploy runs as root, so the lock lives in a directory only root can
+// write (DefaultDir) and is opened without following links and checked
+// once open; see dir.go.
 package lock
 
 import (
@@ -18,34 +22,6 @@ import (
 // ErrTimeout means another deploy held the lock for longer than allowed.
 var ErrTimeout = errors.New("timed out waiting for the deploy lock")
 
-// Holder describes the deploy that holds a lock.
-type Holder struct {
-	PID      int       `json:"pid"`
-	Host     string    `json:"host,omitempty"`
-	RunID    string    `json:"run_id,omitempty"`
-	SHA      string    `json:"sha,omitempty"`
-	Workflow string    `json:"workflow,omitempty"`
-	Started  time.Time `json:"started"`
-}
-
-func (h Holder) String() string {
-	s := fmt.Sprintf("pid %d", h.PID)
-	if h.RunID != "" {
-		s += ", run " + h.RunID
-	}
-	if h.SHA != "" {
-		sha := h.SHA
-		if len(sha) > 12 {
-			sha = sha[:12]
-		}
-		s += ", commit " + sha
-	}
-	if !h.Started.IsZero() {
-		s += fmt.Sprintf(", started %s (%s ago)", h.Started.UTC().Format(time.RFC3339), time.Since(h.Started).Round(time.Second))
-	}
-	return s
-}
-
 // Lock is a held lock.
 type Lock struct {
 	f    *os.File
@@ -55,16 +31,26 @@ type Lock struct {
 // Path returns the lock file's path.
 func (l *Lock) Path() string { return l.path }
 
-// Acquire takes the lock at path, waiting up to timeout while another
-// process holds it. onWait is called once, with the holder's record, when
-// the lock is busy. The returned error names the holder on timeout.
-func Acquire(ctx context.Context, path string, me Holder, timeout time.Duration, onWait func(Holder)) (*Lock, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("failed to create lock directory: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+// Acquire takes project's lock in dir, waiting up to timeout while another
+// process holds it. dir is created (mode 0700) if missing and refused with
+// ErrUnsafe if a user other than the running one could write it; so is a
+// lock file that is a link, not a regular file or not ours. onWait is
+// called once, with the holder's record, when the lock is busy. The
+// returned error names the holder on timeout.
+func Acquire(ctx context.Context, dir, project string, me Holder, timeout time.Duration, onWait func(Holder)) (*Lock, error) {
+	name, err := fileName(project)
 	if err != nil {
-		return nil, fmt.Errorf("failed to open lock file %s: %w", path, err)
+		return nil, err
+	}
+	path := filepath.Join(dir, name)
+	d, err := openDir(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	f, err := openFile(d, path, name, syscall.O_RDWR|syscall.O_CREAT)
+	d.Close()
+	if err != nil {
+		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
 	warned := false
@@ -77,7 +63,7 @@ func Acquire(ctx context.Context, path string, me Holder, timeout time.Duration,
 			f.Close()
 			return nil, fmt.Errorf("failed to lock %s: %w", path, err)
 		}
-		holder := ReadHolder(path)
+		holder := readRecord(f)
 		if !warned && onWait != nil {
 			onWait(holder)
 			warned = true
@@ -99,6 +85,7 @@ func Acquire(ctx context.Context, path string, me Holder, timeout time.Duration,
 	if me.Started.IsZero() {
 		me.Started = time.Now()
 	}
+	// The record goes through the locked file, never its path.
 	data, _ := json.Marshal(me)
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt(append(data, '\n'), 0)
@@ -107,24 +94,23 @@ func Acquire(ctx context.Context, path string, me Holder, timeout time.Duration,
 	return &Lock{f: f, path: path}, nil
 }
 
-// ReadHolder returns the record the current holder wrote (zero if none).
-func ReadHolder(path string) Holder {
-	var h Holder
-	data, err := os.ReadFile(path)
-	if err == nil {
-		_ = json.Unmarshal(data, &h)
+// ReadHolder returns the record the holder of project's lock in dir wrote
+// (zero if none). The lock file gets the same checks as in Acquire.
+func ReadHolder(dir, project string) (Holder, error) {
+	f, err := openExisting(dir, project)
+	if f == nil || err != nil {
+		return Holder{}, err
 	}
-	return h
+	defer f.Close()
+	return readRecord(f), nil
 }
 
-// Free reports whether nobody holds the lock at path.
-func Free(path string) (bool, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
+// Free reports whether nobody holds project's lock in dir. The lock file
+// gets the same checks as in Acquire.
+func Free(dir, project string) (bool, error) {
+	f, err := openExisting(dir, project)
+	if f == nil || err != nil {
+		return err == nil, err
 	}
 	defer f.Close()
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
@@ -132,6 +118,21 @@ func Free(path string) (bool, error) {
 	}
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return true, nil
+}
+
+// openExisting opens project's lock file in dir read-only, or returns nil
+// if the directory or the file does not exist.
+func openExisting(dir, project string) (*os.File, error) {
+	name, err := fileName(project)
+	if err != nil {
+		return nil, err
+	}
+	d, err := openDir(dir, false)
+	if d == nil || err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return openFile(d, filepath.Join(dir, name), name, syscall.O_RDONLY)
 }
 
 // Release gives the lock up. The record is cleared first so that a stale
