@@ -86,7 +86,7 @@ func Acquire(ctx context.Context, dir, project string, me Holder, timeout time.D
 		me.Started = time.Now()
 	}
 	// The record goes through the locked file, never its path.
-	data, _ := json.Marshal(me)
+	data, _ := json.Marshal(me.capped())
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt(append(data, '\n'), 0)
 		_ = f.Sync()
