@@ -14,7 +14,7 @@ import (
 )
 
 // enter is the helper's first act: chroot into the host's root, so that
-// everything after it (nginx -t, /etc/nginx, /proc, /var/lock, the
+// everything after it (nginx -t, /etc/nginx, /proc, /run/bluegreen, the
 // workspace's host path, 127.0.0.1) is the host's, exactly as for a binary
 // started on the host. It also ties the deploy's context to the launcher,
 // so that a launcher that is killed outright stops the deploy.
