@@ -2,12 +2,14 @@ package nginx
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"unicode"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
@@ -157,36 +159,150 @@ type Template struct {
 // Text returns the template's source.
 func (t *Template) Text() string { return t.text }
 
-// ParseTemplate parses an include template. The error names what is wrong:
-// the parse error with its line, an unknown field together with the valid
-// ones, or a template that renders the same directives for both colors (it
+// ParseTemplate parses an include template. The error says what is wrong
+// once, in the template's own terms: the line of a syntax error, an
+// unknown field together with the valid ones, a range the include cannot
+// need, or a template that renders the same directives for both colors (it
 // would never move traffic).
 func ParseTemplate(text string) (*Template, error) {
 	if strings.TrimSpace(text) == "" {
-		return nil, fmt.Errorf("failed to parse include template: %w: it is empty; the default is %q",
-			ErrInvalidTemplate, DefaultTemplate)
+		return nil, fmt.Errorf("%w: it is empty; the default is %q", ErrInvalidTemplate, DefaultTemplate)
+	}
+	if len(text) > MaxIncludeSize {
+		return nil, fmt.Errorf("%w: it is %d bytes; an include may be at most %d", ErrInvalidTemplate, len(text), MaxIncludeSize)
 	}
 	tmpl, err := template.New("include").Option("missingkey=error").Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("failed to parse include template: %w: %w", ErrInvalidTemplate, err)
+		return nil, fmt.Errorf("%w: %s", ErrInvalidTemplate, templateError(err))
+	}
+	for _, t := range tmpl.Templates() {
+		if t.Tree == nil {
+			continue
+		}
+		if err := checkRanges(t.Tree, t.Tree.Root); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidTemplate, err)
+		}
 	}
 	t := &Template{text: text, tmpl: tmpl}
 	blue, green := sampleData()
 	bb, err := t.render(blue)
 	if err != nil {
-		return nil, fmt.Errorf("failed to parse include template: %w", err)
+		return nil, err
 	}
 	gb, err := t.render(green)
 	if err != nil {
-		return nil, fmt.Errorf("failed to parse include template: %w", err)
+		return nil, err
 	}
 	if normalize(bb) == normalize(gb) {
-		return nil, fmt.Errorf("failed to parse include template: %w: apart from comments it renders the same for blue and green, "+
+		return nil, fmt.Errorf("%w: apart from comments it renders the same for blue and green, "+
 			"so a switch would not move traffic; use {{.URL}}, {{.Host}}:{{.Port}}, {{.ContainerName}} or {{.ContainerIP}}",
 			ErrInvalidTemplate)
 	}
 	return t, nil
 }
+
+// MaxIncludeSize caps a rendered include (and a template's text): a real
+// include is a few lines, and a template that loops must not be able to
+// fill memory while inputs are checked.
+const MaxIncludeSize = 64 << 10
+
+// errIncludeTooBig stops a render that outgrows MaxIncludeSize.
+var errIncludeTooBig = fmt.Errorf("it renders more than %d bytes", MaxIncludeSize)
+
+// cappedBuffer is a buffer that refuses to grow past MaxIncludeSize;
+// text/template stops executing at the first failed write.
+type cappedBuffer struct{ bytes.Buffer }
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > MaxIncludeSize {
+		return 0, errIncludeTooBig
+	}
+	return b.Buffer.Write(p)
+}
+
+// checkRanges refuses a {{range}} over anything but a field ({{range
+// .Servers}}): a range over a number such as {{range 100000000000}} runs
+// for as long as it counts, writing or not.
+func checkRanges(tree *parse.Tree, n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkRanges(tree, c); err != nil {
+				return err
+			}
+		}
+	case *parse.RangeNode:
+		if !rangesOverField(n.Pipe) {
+			return fmt.Errorf("line %s: {{range}} may only go over a field such as .Servers, not %s", lineOf(n, tree), n.Pipe)
+		}
+		if err := checkRanges(tree, n.List); err != nil {
+			return err
+		}
+		return checkRanges(tree, n.ElseList)
+	case *parse.IfNode:
+		if err := checkRanges(tree, n.List); err != nil {
+			return err
+		}
+		return checkRanges(tree, n.ElseList)
+	case *parse.WithNode:
+		if err := checkRanges(tree, n.List); err != nil {
+			return err
+		}
+		return checkRanges(tree, n.ElseList)
+	}
+	return nil
+}
+
+func rangesOverField(p *parse.PipeNode) bool {
+	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return false
+	}
+	_, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
+	return ok
+}
+
+// lineOf is the template line n starts on.
+func lineOf(n parse.Node, tree *parse.Tree) string {
+	if tree == nil {
+		return "?"
+	}
+	loc, _ := tree.ErrorContext(n) // "include:3:5"
+	parts := strings.Split(loc, ":")
+	if len(parts) < 2 {
+		return "?"
+	}
+	return parts[1]
+}
+
+// templateError turns text/template's error into the template's own
+// terms: "line 2: unexpected ..." instead of "template: include:2: ...",
+// and an unknown field named with the valid ones instead of Go's "map has
+// no entry for key".
+func templateError(err error) string {
+	msg := err.Error()
+	if m := missingKeyRE.FindStringSubmatch(msg); m != nil {
+		line := ""
+		if l := templateLineRE.FindStringSubmatch(msg); l != nil {
+			line = "line " + l[1] + ": "
+		}
+		return fmt.Sprintf("%sunknown field .%s; valid fields are %s", line, m[1], strings.Join(fieldNames, ", "))
+	}
+	if l := templateLineRE.FindStringSubmatchIndex(msg); l != nil {
+		rest := strings.TrimPrefix(msg[l[1]:], ": ")
+		// Drop Go's "executing \"include\" at <.X>: " between line and cause.
+		if k := strings.Index(rest, ">: "); strings.HasPrefix(rest, "executing ") && k >= 0 {
+			rest = rest[k+3:]
+		}
+		return "line " + msg[l[2]:l[3]] + ": " + rest
+	}
+	return msg
+}
+
+// templateLineRE finds text/template's "template: include:<line>[:<col>]".
+var templateLineRE = regexp.MustCompile(`template: include:(\d+)(?::\d+)?`)
 
 // MustParseTemplate is ParseTemplate for templates built into the program,
 // such as DefaultTemplate, where an error is a bug.
@@ -219,11 +335,7 @@ var missingKeyRE = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
 // from any include this package wrote; a marker naming another color than
 // d.Color is an error.
 func (t *Template) Render(d TemplateData) ([]byte, error) {
-	out, err := t.render(d)
-	if err != nil {
-		return nil, fmt.Errorf("failed to render include template: %w", err)
-	}
-	return out, nil
+	return t.render(d)
 }
 
 func (t *Template) render(d TemplateData) ([]byte, error) {
@@ -231,13 +343,12 @@ func (t *Template) render(d TemplateData) ([]byte, error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
+	var buf cappedBuffer
 	if err := t.tmpl.Execute(&buf, d.values()); err != nil {
-		if m := missingKeyRE.FindStringSubmatch(err.Error()); m != nil {
-			return nil, fmt.Errorf("%w: unknown field .%s; valid fields are %s (%w)",
-				ErrInvalidTemplate, m[1], strings.Join(fieldNames, ", "), err)
+		if errors.Is(err, errIncludeTooBig) {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidTemplate, errIncludeTooBig)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrInvalidTemplate, err)
+		return nil, fmt.Errorf("%w: %s", ErrInvalidTemplate, templateError(err))
 	}
 	out := buf.Bytes()
 	m, found, err := ReadMarker(out)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -135,7 +136,7 @@ func TestParseTemplateErrors(t *testing.T) {
 		want []string
 	}{
 		{"empty", "  \n", []string{"it is empty", "set $service_url {{.URL}};"}},
-		{"syntax", "set $service_url {{.URL;\n", []string{"failed to parse include template", "include:1"}},
+		{"syntax", "set $service_url {{.URL;\n", []string{"invalid include template: line 1: bad character"}},
 		{"unknown field", "set $service_url http://{{.Host}}:{{.Prot}};\n",
 			[]string{"unknown field .Prot", "valid fields are .Color, .Host, .Port, .URL"}},
 		{"same for both colors", "set $service_url http://127.0.0.1:8080;\n",
@@ -219,4 +220,32 @@ func TestReadMarkerErrors(t *testing.T) {
 	_, found, err = ReadMarker(bytes.Repeat([]byte("set $a b;\n"), 3))
 	require.NoError(t, err)
 	assert.False(t, found)
+}
+
+// TestTemplateErrorsSayItOnce: a template error names the problem once,
+// in the template's terms, without Go's internals.
+func TestTemplateErrorsSayItOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, text string
+		want       string
+	}{
+		{"syntax", "set $service_url {{.URL;\n", "invalid include template: line 1: "},
+		{"unknown field", "set $service_url {{.URL}};\n# {{.Prot}}\n", "invalid include template: line 2: unknown field .Prot; valid fields are .Color"},
+		{"range over a number", "{{range 100000000000}}x{{end}}set $service_url {{.URL}};\n", "invalid include template: line 1: {{range}} may only go over a field"},
+		{"output without bound", "{{define \"x\"}}{{.URL}}{{.URL}}{{template \"x\"}}{{end}}{{template \"x\"}}\n", "invalid include template: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseTemplate(tt.text)
+			require.Error(t, err)
+			msg := err.Error()
+			assert.True(t, strings.HasPrefix(msg, tt.want), msg)
+			assert.Equal(t, 1, strings.Count(msg, "invalid include template"), msg)
+			for _, internal := range []string{"executing", "map has no entry", "template: include"} {
+				assert.NotContains(t, msg, internal)
+			}
+		})
+	}
 }
