@@ -1,0 +1,93 @@
+package ledger
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func entry(i int, r Result) Entry {
+	return Entry{DeployID: fmt.Sprintf("d%02d", i), Time: time.Unix(int64(i), 0).UTC(), Mode: "deploy", Result: r,
+		Images: map[string]Image{"web": {Ref: fmt.Sprintf("app:v%d", i), ID: "sha256:" + strings.Repeat("a", 64)}}}
+}
+
+func TestAppendKeepsTheNewestWithinTheLimit(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "bluegreen")
+	l, err := New(dir, "app", 3)
+	require.NoError(t, err)
+	entries, _, err := l.Entries()
+	require.NoError(t, err)
+	require.Empty(t, entries, "no history yet is not an error")
+	for i := 1; i <= 5; i++ {
+		require.NoError(t, l.Append(entry(i, Succeeded)))
+	}
+	entries, skipped, err := l.Entries()
+	require.NoError(t, err)
+	require.Zero(t, skipped)
+	require.Len(t, entries, 3)
+	require.Equal(t, "d03", entries[0].DeployID)
+	require.Equal(t, "d05", entries[2].DeployID)
+	require.Equal(t, "app:v5", entries[2].Images["web"].Ref)
+
+	got, err := l.Find("d04")
+	require.NoError(t, err)
+	require.Equal(t, "app:v4", got.Images["web"].Ref)
+	_, err = l.Find("d01")
+	require.ErrorIs(t, err, ErrNotFound)
+
+	for _, p := range []string{dir, filepath.Join(dir, "app")} {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), p)
+	}
+}
+
+// TestAKilledWriteLeavesAValidHistory: a run killed while writing leaves
+// a temp file and the old history; a hand-edited line is skipped; the next
+// run appends to what is valid.
+func TestAKilledWriteLeavesAValidHistory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := New(dir, "app", 10)
+	require.NoError(t, err)
+	require.NoError(t, l.Append(entry(1, Succeeded)))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app", ".history.jsonl.tmp-dead"), []byte(`{"deploy_id":"half`), 0o600))
+	f, err := os.OpenFile(l.Path(), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, _ = f.WriteString("not json\n")
+	f.Close()
+
+	require.NoError(t, l.Append(entry(2, Failed)))
+	entries, skipped, err := l.Entries()
+	require.NoError(t, err)
+	require.Zero(t, skipped, "the unparsable line was dropped on the rewrite")
+	require.Len(t, entries, 2)
+	temps, _ := filepath.Glob(filepath.Join(dir, "app", ".history.jsonl.tmp-*"))
+	require.Empty(t, temps)
+	require.Equal(t, []string{"d01"}, ids(LastSucceeded(entries, 3)))
+}
+
+func TestRefusesASharedDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o777))
+	l, err := New(dir, "app", 10)
+	require.NoError(t, err)
+	require.ErrorContains(t, l.Append(entry(1, Succeeded)), "is writable by group or others")
+	_, err = New(dir, "../etc", 10)
+	require.Error(t, err)
+}
+
+func ids(es []Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.DeployID)
+	}
+	return out
+}
