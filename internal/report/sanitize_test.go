@@ -1,0 +1,52 @@
+package report
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCleanLine(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"tab\tstays", "tab\tstays"},
+		{"é ✓ 日本語", "é ✓ 日本語"},
+		{"\x1b[31mred\x1b[0m", `\x1b[31mred\x1b[0m`},
+		{"a\rb\nc", `a\rb\nc`},
+		{"nul\x00 del\x7f", `nul\x00 del\x7f`},
+		{"c1 \u0085 \u009b", `c1 \u0085 \u009b`},
+		{"ls\u2028ps\u2029", `ls\u2028ps\u2029`},
+		{"bidi \u202e evil", `bidi \u202e evil`},
+		{"#\u00ad#[x]", `#\u00ad#[x]`},
+		{"vs \ufe0f tag \U000e0041", `vs \ufe0f tag \U000e0041`},
+		{"bad \xff\xfe utf8", `bad \xff\xfe utf8`},
+		{"x ##[error]y", `x ##\[error]y`},
+		{"###[", `###\[`},
+		{"::error::x", `\::error::x`},
+		{"   ::error::x", `   \::error::x`},
+		{"\u3000\u00a0::x::", "\u3000\u00a0\\::x::"},
+		{"a ::error::x", "a ::error::x"},
+		{":single", ":single"},
+	} {
+		require.Equal(t, tt.want, cleanLine(tt.in), "%q", tt.in)
+	}
+}
+
+func TestCleanLines(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"a", `\::b`, `c\rd`, ""}, cleanLines("a\r\n::b\nc\rd\n"))
+}
+
+func TestQuote(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, `"web"`, Quote("web"))
+	require.Equal(t, `"a\nb\x1b"`, Quote("a\nb\x1b"))
+	require.Equal(t, `"soft\u00adhyphen"`, Quote("soft\u00adhyphen"))
+	require.Equal(t, `"##\x5berror]x"`, Quote("##[error]x"))
+	long := strings.Repeat("é", 200) // 400 bytes
+	q := Quote(long)
+	require.True(t, strings.HasPrefix(q, `"`+strings.Repeat("é", 128)+`"`), q)
+	require.True(t, strings.HasSuffix(q, "… (144 more bytes)"), q)
+}
