@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -12,10 +14,18 @@ import (
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
+// touch creates an empty file, as the runner does for GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY before the step starts.
+func touch(t *testing.T, path string) string {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, nil, 0o644))
+	return path
+}
+
 func TestInActions(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	outFile, sumFile := filepath.Join(dir, "out"), filepath.Join(dir, "summary")
+	outFile, sumFile := touch(t, filepath.Join(dir, "out")), touch(t, filepath.Join(dir, "summary"))
 	var buf bytes.Buffer
 	r := New(&buf, envOf(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": outFile, "GITHUB_STEP_SUMMARY": sumFile}))
 	end := r.Phase("Start green")
@@ -29,11 +39,14 @@ func TestInActions(t *testing.T) {
 	require.NoError(t, r.Summary("### done\n"))
 
 	got := buf.String()
+	m := regexp.MustCompile(`::stop-commands::([0-9a-f]{32})\n`).FindStringSubmatch(got)
+	require.NotNil(t, m, got)
+	tok := m[1]
 	for _, want := range []string{
 		"::group::Start green\nstarting\n::endgroup::\n",
 		"::warning::careful: 1\n",
 		"::add-mask::s3cret\n",
-		"::group::Last log lines of web\nline 1\nline 2\n::endgroup::\n",
+		"::group::Last log lines of web\n::stop-commands::" + tok + "\nline 1\nline 2\n::" + tok + "::\n::endgroup::\n",
 		"::error title=Deploy failed%3A Health check::it broke\n", // property values escape ":"
 	} {
 		require.Contains(t, got, want)
@@ -69,4 +82,20 @@ func TestPlain(t *testing.T) {
 		"active-color=blue",
 		"",
 	}, "\n"), buf.String())
+}
+
+func TestBlockSaysWhatItCut(t *testing.T) {
+	t.Parallel()
+	var text strings.Builder
+	for i := range BlockMaxLines + 50 {
+		fmt.Fprintf(&text, "line %d\n", i)
+	}
+	var buf bytes.Buffer
+	New(&buf, envOf(nil)).Block("logs", text.String())
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	require.Equal(t, "--- logs", lines[0])
+	require.Equal(t, "    [50 earlier lines (390 bytes) not shown: only the last 200 lines and 64 KiB are printed]", lines[1])
+	require.Equal(t, "    line 50", lines[2])
+	require.Equal(t, "    line 249", lines[len(lines)-2])
+	require.Equal(t, "---", lines[len(lines)-1])
 }

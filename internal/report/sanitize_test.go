@@ -50,3 +50,32 @@ func TestQuote(t *testing.T) {
 	require.True(t, strings.HasPrefix(q, `"`+strings.Repeat("é", 128)+`"`), q)
 	require.True(t, strings.HasSuffix(q, "… (144 more bytes)"), q)
 }
+
+func TestTail(t *testing.T) {
+	t.Parallel()
+	lines, cutLines, cutBytes := tail("a\nb\r\nc\n\n")
+	require.Equal(t, []string{"a", "b", "c"}, lines)
+	require.Zero(t, cutLines)
+	require.Zero(t, cutBytes)
+
+	var b strings.Builder
+	for i := range 500 {
+		b.WriteString(strings.Repeat("x", i%10) + "\n")
+	}
+	lines, cutLines, cutBytes = tail(b.String())
+	require.Len(t, lines, BlockMaxLines)
+	require.Equal(t, 300, cutLines)
+	require.Equal(t, len(strings.TrimRight(b.String(), "\n"))-len(strings.Join(lines, "\n")), cutBytes)
+
+	huge := strings.Repeat("y", BlockMaxBytes-5) + "\n" + strings.Repeat("z", 10) + "\nend"
+	lines, cutLines, _ = tail(huge)
+	require.Equal(t, []string{strings.Repeat("z", 10), "end"}, lines, "a line cut in its middle is dropped whole")
+	require.Equal(t, 1, cutLines)
+
+	one := strings.Repeat("é", BlockMaxBytes)
+	lines, _, cutBytes = tail(one)
+	require.Len(t, lines, 1)
+	require.LessOrEqual(t, len(lines[0]), BlockMaxBytes)
+	require.True(t, strings.HasPrefix(lines[0], "é"), "cut at a rune boundary")
+	require.Equal(t, len(one)-len(lines[0]), cutBytes)
+}
