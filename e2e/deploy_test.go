@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -177,6 +178,7 @@ func TestBinaryReadsRunnerEnvironment(t *testing.T) {
 	f := newFixture(t, nil)
 	bin := binary(t)
 	out := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, os.WriteFile(out, nil, 0o644)) // the runner creates it; the action only appends
 	cmd := exec.Command(bin)
 	cmd.Dir = f.dir
 	cmd.Env = stage.Environ(f.inputs, nil, "APP_IMAGE="+f.image, "VERSION=bin", "GITHUB_OUTPUT="+out)

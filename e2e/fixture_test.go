@@ -108,6 +108,7 @@ type run struct {
 func (f *fixture) deploy(extraInputs map[string]string, env ...string) run {
 	f.t.Helper()
 	outFile := filepath.Join(f.t.TempDir(), "output")
+	require.NoError(f.t, os.WriteFile(outFile, nil, 0o644)) // the runner creates it; the action only appends
 	environ := stage.Environ(f.inputs, extraInputs, append([]string{"APP_IMAGE=" + f.image, "GITHUB_OUTPUT=" + outFile}, env...)...)
 	var out bytes.Buffer
 	w := io.MultiWriter(&out, testWriter{f.t})

@@ -124,6 +124,7 @@ func TestHostileTextByHand(t *testing.T) {
 	requireInert(t, log)
 	require.NotContains(t, log, "s3cr3t")
 	require.Contains(t, log, "    \\::set-output name=active-color::evil\n", "block lines are indented and defused")
+	require.Contains(t, log, "\nimage=\"::error::pwned\"\n", "an output that reads like a command is quoted")
 }
 
 // requireInert checks what no line we print may hold: "##[", a control or
