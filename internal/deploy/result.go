@@ -10,6 +10,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
+	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
 // Result is what a deploy did, for outputs and the job summary.
@@ -76,10 +77,10 @@ func (r *Result) Summary(project string) string {
 	b.WriteString("| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| Colors | %s → %s |\n", orNone(r.Previous), orNone(r.Active))
 	if r.Image != "" {
-		fmt.Fprintf(&b, "| Image | `%s` |\n", r.Image)
+		fmt.Fprintf(&b, "| Image | %s |\n", report.TableCell(report.CodeSpan(r.Image)))
 	}
 	if r.ActiveURL != "" {
-		fmt.Fprintf(&b, "| Serving | %s |\n", r.ActiveURL)
+		fmt.Fprintf(&b, "| Serving | %s |\n", report.TableCell(r.ActiveURL))
 	}
 	if r.HealthAttempts > 0 {
 		fmt.Fprintf(&b, "| Health probes | %d |\n", r.HealthAttempts)
@@ -92,7 +93,7 @@ func (r *Result) Summary(project string) string {
 		if p.Err != nil {
 			res = "**failed**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", p.Name, p.Duration.Round(time.Millisecond), res)
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", report.TableCell(p.Name), p.Duration.Round(time.Millisecond), res)
 	}
 	if r.Err != nil {
 		cause := r.Err
@@ -101,7 +102,7 @@ func (r *Result) Summary(project string) string {
 			cause = pe.Err
 			fmt.Fprintf(&b, "\n**Failed phase:** %s\n", pe.Phase)
 		}
-		fmt.Fprintf(&b, "\n**Cause**\n\n```\n%s\n```\n", cause)
+		fmt.Fprintf(&b, "\n**Cause**\n\n%s", report.Fence(cause.Error()))
 		if pe != nil && pe.Hint != "" {
 			fmt.Fprintf(&b, "\n**What to do:** %s\n", pe.Hint)
 		}
