@@ -55,6 +55,8 @@ func Main(ctx context.Context, opts Options) int {
 	env := config.EnvMap(opts.Environ)
 	getenv := func(k string) string { return env[k] }
 	rep := report.New(opts.Stdout, getenv)
+	// compose-go warns through logrus; its lines go through rep, cleaned.
+	defer rep.CaptureLogrus()()
 
 	cfg, err := config.Parse(getenv, opts.Cwd)
 	if cfg != nil {
