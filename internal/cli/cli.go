@@ -60,7 +60,7 @@ func Main(ctx context.Context, opts Options) int {
 
 	cfg, err := config.Parse(getenv, opts.Cwd)
 	if cfg != nil {
-		rep.Mask(cfg.Registry.Password)
+		rep.MaskBasicAuth(cfg.Registry.Username, cfg.Registry.Password)
 	}
 	if err != nil {
 		rep.Errorf("Invalid inputs", "%v", err)
