@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // Defaults, chosen to match the seed's deploy.sh where it had one and
@@ -43,16 +44,6 @@ const (
 	ModeStatus   Mode = "status"   // report the live color only; touch nothing
 )
 
-// PullPolicy says when images are pulled.
-type PullPolicy string
-
-// The pull policies, named as docker compose names them.
-const (
-	PullAlways  PullPolicy = "always"
-	PullMissing PullPolicy = "missing"
-	PullNever   PullPolicy = "never"
-)
-
 // Config is every input, parsed and checked.
 type Config struct {
 	Mode Mode
@@ -73,7 +64,7 @@ type Config struct {
 	EnvFile      string // absolute, or empty
 	Profiles     []string
 	Image        string // replaces the traffic service's image when set
-	Pull         PullPolicy
+	Pull         pull.Policy
 	Registry     Registry
 
 	Health Health

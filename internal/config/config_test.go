@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // workspace makes a directory with the given files and returns it.
@@ -53,7 +54,7 @@ func TestParseDefaults(t *testing.T) {
 	require.Equal(t, []string{"nginx", "-t"}, cfg.Nginx.TestCmd)
 	require.Equal(t, []string{"nginx", "-s", "reload"}, cfg.Nginx.ReloadCmd)
 	require.Equal(t, 30*time.Second, cfg.DrainTimeout)
-	require.Equal(t, PullMissing, cfg.Pull)
+	require.Equal(t, pull.Missing, cfg.Pull)
 }
 
 func TestParseSeedStyle(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/execx"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // Parse and the helpers that read one kind of input each.
@@ -65,7 +66,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	if strings.ContainsAny(cfg.Image, " \t") {
 		p.addf("image %q contains white space: give one image reference such as ghcr.io/acme/app:1.2.3", cfg.Image)
 	}
-	cfg.Pull = PullPolicy(p.choice("pull", string(PullMissing), string(PullAlways), string(PullMissing), string(PullNever)))
+	cfg.Pull = p.pullPolicy("pull", string(pull.Missing))
 	cfg.Registry = Registry{
 		Server:   p.in.Get("registry"),
 		Username: p.in.Get("registry-username"),
@@ -140,6 +141,21 @@ func (p *parser) choice(name, def string, valid ...string) string {
 	}
 	p.addf("%s %q is not valid: use one of %s", name, v, strings.Join(valid, ", "))
 	return def
+}
+
+// pullPolicy reads a policy as docker compose spells it, in any case.
+func (p *parser) pullPolicy(name, def string) pull.Policy {
+	v := strings.ToLower(p.str(name, def))
+	pol, err := pull.Parse(v)
+	if err != nil {
+		names := make([]string, len(pull.All))
+		for i, a := range pull.All {
+			names[i] = string(a)
+		}
+		p.addf("%s %q is not valid: use one of %s", name, v, strings.Join(names, ", "))
+		pol, _ = pull.Parse(def)
+	}
+	return pol
 }
 
 func (p *parser) boolean(name string, def bool) bool {

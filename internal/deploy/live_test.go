@@ -13,6 +13,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
@@ -24,7 +25,7 @@ type fakeEngine struct {
 
 var _ Engine = (*fakeEngine)(nil)
 
-func (f *fakeEngine) EnsureImages(context.Context, *types.Project, compose.PullPolicy, string) error {
+func (f *fakeEngine) EnsureImages(context.Context, *types.Project, pull.Policy, string) error {
 	return nil
 }
 func (f *fakeEngine) Up(context.Context, *types.Project) ([]compose.Container, error) {
