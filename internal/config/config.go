@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
@@ -85,7 +86,7 @@ type Config struct {
 // Health is how the new color is proven healthy.
 type Health struct {
 	Path         string
-	Accept       StatusSet
+	Accept       health.StatusSet
 	Retries      int
 	Interval     time.Duration
 	Timeout      time.Duration

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/execx"
+	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
@@ -238,12 +239,12 @@ func (p *parser) command(name, def string) []string {
 	return args
 }
 
-func (p *parser) statuses(name, def string) StatusSet {
+func (p *parser) statuses(name, def string) health.StatusSet {
 	v := p.str(name, def)
-	s, err := ParseStatusSet(v)
+	s, err := health.ParseStatusSet(v)
 	if err != nil {
 		p.addf("%s %q: %v", name, v, err)
-		s, _ = ParseStatusSet(def)
+		s, _ = health.ParseStatusSet(def)
 	}
 	return s
 }

@@ -1,4 +1,4 @@
-package config
+package health
 
 import (
 	"errors"
@@ -8,17 +8,22 @@ import (
 	"strings"
 )
 
-// The accepted health-check statuses.
-
-// StatusSet is the set of HTTP statuses a health check accepts.
+// StatusSet is the set of HTTP statuses a health check accepts; it is the
+// Accepter the action's health-status input configures.
 type StatusSet struct {
 	ranges [][2]int
 }
 
+var _ Accepter = StatusSet{}
+
 // ParseStatusSet reads "200", "200,204", "200-299" or "2xx".
 func ParseStatusSet(s string) (StatusSet, error) {
 	var set StatusSet
-	for _, part := range splitList(s) {
+	for _, part := range strings.FieldsFunc(s, isListSep) {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
 		lo, hi, err := parseStatusRange(part)
 		if err != nil {
 			return StatusSet{}, err
@@ -31,6 +36,10 @@ func ParseStatusSet(s string) (StatusSet, error) {
 	sort.Slice(set.ranges, func(i, j int) bool { return set.ranges[i][0] < set.ranges[j][0] })
 	return set, nil
 }
+
+// isListSep splits a list the way the action's list inputs are split:
+// at commas and line breaks.
+func isListSep(r rune) bool { return r == ',' || r == '\n' || r == '\r' }
 
 func parseStatusRange(part string) (int, int, error) {
 	bad := fmt.Errorf("%q is not an HTTP status: use a code (200), a list (200,204) or a range (200-299 or 2xx)", part)
