@@ -165,3 +165,49 @@ func TestParseDuration(t *testing.T) {
 	_, err := ParseDuration("two seconds")
 	require.Error(t, err)
 }
+
+func TestParseNginxContainerCommands(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "docker-compose.yml")
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		want   []string // parts of the one problem; none means valid
+	}{
+		{name: "defaults in a container", inputs: map[string]string{"INPUT_NGINX-CONTAINER": "web"}},
+		{name: "docker exec on the host", inputs: map[string]string{"INPUT_NGINX-TEST-COMMAND": "docker exec web nginx -t"}},
+		{
+			name:   "docker exec test command",
+			inputs: map[string]string{"INPUT_NGINX-CONTAINER": "web", "INPUT_NGINX-TEST-COMMAND": "docker exec web nginx -t"},
+			want:   []string{`nginx-test-command "docker exec web nginx -t"`, `inside container "web"`, `leave out the "docker exec …" prefix`, `the default is "nginx -t"`},
+		},
+		{
+			name:   "docker-compose reload command by path",
+			inputs: map[string]string{"INPUT_NGINX-CONTAINER": "web", "INPUT_NGINX-RELOAD-COMMAND": "/usr/bin/docker-compose exec web nginx -s reload"},
+			want:   []string{`nginx-reload-command "/usr/bin/docker-compose exec web nginx -s reload"`, `the default is "nginx -s reload"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := map[string]string{"INPUT_NGINX-INCLUDE-PATH": "/etc/nginx/conf.d/x.inc"}
+			if tt.inputs["INPUT_NGINX-CONTAINER"] == "" {
+				in["INPUT_NGINX-INCLUDE-PATH"] = filepath.Join(dir, "x.inc")
+			}
+			for k, v := range tt.inputs {
+				in[k] = v
+			}
+			_, err := Parse(env(in), dir)
+			if len(tt.want) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			var verr *ValidationError
+			require.ErrorAs(t, err, &verr)
+			require.Len(t, verr.Problems, 1, err.Error())
+			for _, w := range tt.want {
+				require.Contains(t, verr.Problems[0], w)
+			}
+		})
+	}
+}

@@ -105,6 +105,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	} else if !filepath.IsAbs(cfg.Nginx.IncludePath) {
 		p.addf("nginx-include-path %q must be an absolute path inside the nginx container %s", cfg.Nginx.IncludePath, cfg.Nginx.Container)
 	}
+	p.containerCommands(cfg.Nginx)
 	if cfg.Nginx.Template != "" {
 		if _, err := nginx.ParseTemplate(cfg.Nginx.Template); err != nil {
 			p.addf("nginx-include-template: %v", err)
@@ -237,6 +238,27 @@ func (p *parser) command(name, def string) []string {
 		return nil
 	}
 	return args
+}
+
+// containerCommands refuses a docker exec prefix on the nginx commands when
+// nginx-container is set: they already run inside that container through
+// the Docker API, and the runner's docker CLI is not in the action's image.
+func (p *parser) containerCommands(n Nginx) {
+	if n.Container == "" {
+		return
+	}
+	for _, c := range []struct {
+		input, def string
+		args       []string
+	}{{"nginx-test-command", DefaultTestCommand, n.TestCmd}, {"nginx-reload-command", DefaultReloadCommand, n.ReloadCmd}} {
+		if len(c.args) == 0 {
+			continue
+		}
+		if base := filepath.Base(c.args[0]); base == "docker" || base == "docker-compose" {
+			p.addf("%s %q: with nginx-container set it runs inside container %q through the Docker API, so leave out the %q prefix (the default is %q)",
+				c.input, strings.Join(c.args, " "), n.Container, c.args[0]+" exec …", c.def)
+		}
+	}
 }
 
 func (p *parser) statuses(name, def string) health.StatusSet {
