@@ -16,25 +16,6 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
-// Defaults, chosen to match the seed's deploy.sh where it had one and
-// kamal-proxy's otherwise.
-const (
-	DefaultComposeFile    = "docker-compose.yml"
-	DefaultBluePort       = 8081
-	DefaultGreenPort      = 8082
-	DefaultUpstreamHost   = "127.0.0.1"
-	DefaultHealthPath     = "/"
-	DefaultHealthStatus   = "200"
-	DefaultHealthRetries  = 15
-	DefaultHealthInterval = 2 * time.Second
-	DefaultHealthTimeout  = 5 * time.Second
-	DefaultIncludePath    = "/etc/nginx/conf.d/service-url.inc"
-	DefaultTestCommand    = "nginx -t"
-	DefaultReloadCommand  = "nginx -s reload"
-	DefaultDrainTimeout   = 30 * time.Second
-	DefaultLockTimeout    = 10 * time.Minute
-)
-
 // Mode is what a run does.
 type Mode string
 

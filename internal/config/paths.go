@@ -13,7 +13,7 @@ import (
 // derived from it or the repository, and each color's compose files.
 
 func (p *parser) workDir(getenv Getenv, cwd string) string {
-	dir := p.in.Get("working-directory")
+	dir := p.str("working-directory")
 	base := getenv("GITHUB_WORKSPACE")
 	if base == "" {
 		base = cwd
@@ -32,7 +32,7 @@ func (p *parser) workDir(getenv Getenv, cwd string) string {
 var projectNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 func (p *parser) projectName(getenv Getenv, workDir string) string {
-	if v := p.in.Get("project-name"); v != "" {
+	if v := p.str("project-name"); v != "" {
 		if !projectNameRE.MatchString(v) {
 			p.addf("project-name %q is not a valid compose project name: use lower-case letters, digits, - and _, starting with a letter or digit (for example spring-backend)", v)
 		}
@@ -64,19 +64,19 @@ func normalizeProjectName(s string) string {
 }
 
 func (p *parser) composeFiles(cfg *Config) {
-	blue := splitList(p.in.Get("blue-compose-file"))
-	green := splitList(p.in.Get("green-compose-file"))
-	shared := splitList(p.in.Get("compose-file"))
+	blue := splitList(p.str("blue-compose-file"))
+	green := splitList(p.str("green-compose-file"))
+	shared := splitList(p.str("compose-file"))
 	if (len(blue) == 0) != (len(green) == 0) {
 		p.addf("blue-compose-file and green-compose-file must be set together (seed style: docker-compose.blue.yml and docker-compose.green.yml), or neither to use compose-file for both colors")
+	}
+	if len(shared) == 0 { // only separators, such as ","
+		shared = splitList(declared("compose-file").Default)
 	}
 	if len(blue) > 0 && len(green) > 0 {
 		cfg.Files[color.Blue] = p.files("blue-compose-file", cfg.WorkDir, blue)
 		cfg.Files[color.Green] = p.files("green-compose-file", cfg.WorkDir, green)
 		return
-	}
-	if len(shared) == 0 {
-		shared = []string{DefaultComposeFile}
 	}
 	cfg.SingleFile = true
 	files := p.files("compose-file", cfg.WorkDir, shared)
