@@ -12,7 +12,6 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/execx"
 	"github.com/bluegreen-action/bluegreen/internal/health"
-	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
@@ -124,11 +123,9 @@ func (p *parser) nginx(cfg *Config) Nginx {
 		p.addf("nginx-include-path %q must be an absolute path inside the nginx container %s", n.IncludePath, n.Container)
 	}
 	p.containerCommands(n)
-	if n.Template != "" {
-		if _, err := nginx.ParseTemplate(n.Template); err != nil {
-			p.addf("nginx-include-template: %v", err)
-		}
-	}
+	// nginx-include-template is not parsed here: the deploy's preflight
+	// parses it with nginx's template rules and reports a bad one as an
+	// invalid input, so config need not depend on package nginx.
 	if v := n.VerifyURL; v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 		p.addf("verify-url %q must be an http:// or https:// URL (for example http://127.0.0.1/)", v)
 	}
