@@ -56,10 +56,10 @@ func Main(ctx context.Context, opts Options) int {
 	getenv := func(k string) string { return env[k] }
 	rep := report.New(opts.Stdout, getenv)
 
-	cfg, err := config.Parse(getenv, opts.Cwd)
-	if cfg != nil {
-		rep.Mask(cfg.Registry.Password)
+	for _, s := range config.Secrets(getenv) {
+		rep.Mask(s)
 	}
+	cfg, err := config.Parse(getenv, opts.Cwd)
 	if err != nil {
 		rep.Errorf("Invalid inputs", "%v", err)
 		return ExitInvalid
