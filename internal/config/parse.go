@@ -55,10 +55,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	if cfg.Ports[color.Blue] != 0 && cfg.Ports[color.Blue] == cfg.Ports[color.Green] {
 		p.addf("blue-port and green-port are both %d: each color needs its own host port (for example 8081 and 8082)", cfg.Ports[color.Blue])
 	}
-	cfg.UpstreamHost = p.str("upstream-host")
-	if strings.ContainsAny(cfg.UpstreamHost, " /;{}") {
-		p.addf("upstream-host %q is not a host name or IP address (for example 127.0.0.1)", cfg.UpstreamHost)
-	}
+	cfg.UpstreamHost = p.upstreamHost("upstream-host")
 	if v := p.str("env-file"); v != "" {
 		cfg.EnvFile = p.existingFile("env-file", abs(cfg.WorkDir, v))
 	}

@@ -1,0 +1,90 @@
+package config
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// problems parses inputs (INPUT_ names without the prefix, in lower case)
+// in a workspace with the default compose file and returns the problems.
+func problems(t *testing.T, inputs map[string]string, extra ...string) (*Config, []string) {
+	t.Helper()
+	dir := workspace(t, "docker-compose.yml")
+	m := map[string]string{"GITHUB_WORKSPACE": dir, "INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc")}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	for k, v := range inputs {
+		m["INPUT_"+strings.ToUpper(k)] = v
+	}
+	cfg, err := Parse(env(m), dir)
+	if err == nil {
+		return cfg, nil
+	}
+	var verr *ValidationError
+	require.ErrorAs(t, err, &verr)
+	return cfg, verr.Problems
+}
+
+// requireProblem checks that there is exactly one problem and that it has
+// every part of want, or that there is none when want is empty.
+func requireProblem(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if len(want) == 0 {
+		require.Empty(t, got)
+		return
+	}
+	require.Len(t, got, 1, strings.Join(got, "\n"))
+	for _, w := range want {
+		require.Contains(t, got[0], w)
+	}
+}
+
+func TestUpstreamHost(t *testing.T) {
+	t.Parallel()
+	refused := []string{"upstream-host ", "is not a host name or IP address", "for example host.docker.internal", "127.0.0.1 or ::1"}
+	tests := []struct {
+		in, want string // want is the stored host; empty when refused
+	}{
+		{in: "127.0.0.1", want: "127.0.0.1"},
+		{in: "localhost", want: "localhost"},
+		{in: "host.docker.internal", want: "host.docker.internal"},
+		{in: "app-1.example.com", want: "app-1.example.com"},
+		{in: "10.0.0.7", want: "10.0.0.7"},
+		{in: "::1", want: "::1"},
+		{in: "[::1]", want: "::1"},
+		{in: "2001:db8::8a2e:370:7334", want: "2001:db8::8a2e:370:7334"},
+		{in: "$http_x_backend"},
+		{in: "localhost#"},
+		{in: "a b"},
+		{in: "x;y"},
+		{in: "x/y"},
+		{in: "{x}"},
+		{in: "-host"},
+		{in: "host-"},
+		{in: "a..b"},
+		{in: "under_score"},
+		{in: strings.Repeat("a", 64) + ".com"},
+		{in: "10.0.0"},
+		{in: "127.0.0.256"},
+		{in: "[127.0.0.1]"},
+		{in: "fe80::1%eth0"},
+		{in: "127.0.0.1\n::error::pwned"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			cfg, got := problems(t, map[string]string{"upstream-host": tt.in})
+			if tt.want != "" {
+				requireProblem(t, got)
+				require.Equal(t, tt.want, cfg.UpstreamHost)
+				return
+			}
+			requireProblem(t, got, append([]string{"upstream-host " + strconv.Quote(tt.in)}, refused...)...)
+		})
+	}
+}
