@@ -1,11 +1,16 @@
 package config
 
 // Checks of the inputs that cross the trust boundary into names and
-// commands: the upstream host nginx is told to reach.
+// commands: the upstream host nginx is told to reach and the image a
+// service runs.
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
+	"unicode"
+
+	"github.com/distribution/reference"
 )
 
 // upstreamHost accepts an RFC 1123 host name or an IP address and returns
@@ -47,4 +52,34 @@ func isHostName(s string) bool {
 		}
 	}
 	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
+}
+
+// image checks the image input as Docker reads a reference. The reference
+// library's own messages print the value unquoted, so they are replaced by
+// a reason here.
+func (p *parser) image(name string) string {
+	v := p.str(name)
+	if v == "" {
+		return ""
+	}
+	if _, err := reference.ParseNormalizedNamed(v); err != nil {
+		p.addf("%s %q is not an image reference: %s; use [registry/]repository[:tag][@digest], for example ghcr.io/acme/app:1.2.3", name, v, referenceProblem(v, err))
+	}
+	return v
+}
+
+func referenceProblem(v string, err error) string {
+	switch {
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return "it contains a control character such as a newline"
+	case strings.ContainsFunc(v, unicode.IsSpace):
+		return "it contains white space"
+	case errors.Is(err, reference.ErrNameTooLong):
+		return err.Error()
+	case strings.Contains(err.Error(), "must be lowercase"):
+		return "the repository must be lower case (a tag may have capitals)"
+	case strings.Contains(err.Error(), "64-byte hexadecimal"):
+		return "that is an image ID, not a name"
+	}
+	return "it is not in Docker's reference format"
 }

@@ -88,3 +88,38 @@ func TestUpstreamHost(t *testing.T) {
 		})
 	}
 }
+
+func TestImage(t *testing.T) {
+	t.Parallel()
+	example := "for example ghcr.io/acme/app:1.2.3"
+	tests := []struct {
+		in   string
+		want []string // parts of the problem; none means valid
+	}{
+		{in: "ghcr.io/acme/app:1.2.3"},
+		{in: "nginx"},
+		{in: "localhost:5000/app:v1"},
+		{in: "app:TAG"},
+		{in: "ghcr.io/acme/app@sha256:" + strings.Repeat("a", 64)},
+		{in: "ghcr.io/acme/app:1.2.3\n::set-output name=x::y", want: []string{"control character such as a newline", example}},
+		{in: "ghcr.io/acme/app 1.2.3", want: []string{"contains white space", example}},
+		{in: "ghcr.io/Acme/app:1", want: []string{"repository must be lower case", example}},
+		{in: "app@sha256:abc", want: []string{"not in Docker's reference format", example}},
+		{in: "app:", want: []string{"not in Docker's reference format"}},
+		{in: "ghcr.io/" + strings.Repeat("a", 256), want: []string{"must not be more than 255 characters", example}},
+		{in: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", want: []string{"image ID, not a name"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			cfg, got := problems(t, map[string]string{"image": tt.in})
+			if len(tt.want) == 0 {
+				requireProblem(t, got)
+				require.Equal(t, tt.in, cfg.Image)
+				return
+			}
+			requireProblem(t, got, append([]string{"image " + strconv.Quote(tt.in) + " is not an image reference"}, tt.want...)...)
+			require.NotContains(t, got[0], "\n", "the value is quoted, never raw")
+		})
+	}
+}

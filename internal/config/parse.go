@@ -60,10 +60,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 		cfg.EnvFile = p.existingFile("env-file", abs(cfg.WorkDir, v))
 	}
 	cfg.Profiles = splitList(p.str("profiles"))
-	cfg.Image = p.str("image")
-	if strings.ContainsAny(cfg.Image, " \t") {
-		p.addf("image %q contains white space: give one image reference such as ghcr.io/acme/app:1.2.3", cfg.Image)
-	}
+	cfg.Image = p.image("image")
 	cfg.Pull = p.pullPolicy("pull")
 	cfg.Registry = Registry{
 		Server:   p.str("registry"),
