@@ -1,8 +1,9 @@
 package config
 
 // Checks of the inputs that cross the trust boundary into names and
-// commands: the upstream host nginx is told to reach and the image a
-// service runs.
+// commands: the upstream host nginx is told to reach, the image a service
+// runs, and the project name every container, network and lock file is
+// named after.
 
 import (
 	"errors"
@@ -12,6 +13,13 @@ import (
 
 	"github.com/distribution/reference"
 )
+
+// MaxProjectNameLen caps project-name. Containers are named
+// <project-name>-green-<service>-1, and nginx and Docker's DNS reach a
+// container by that name, which as a DNS label holds at most 63
+// characters; 48 leaves room for the color and a short service name. (The
+// lock file, bluegreen-<project-name>.lock, would fail at 241.)
+const MaxProjectNameLen = 48
 
 // upstreamHost accepts an RFC 1123 host name or an IP address and returns
 // it bare: an IPv6 address given in brackets loses them, because the URL
@@ -82,4 +90,22 @@ func referenceProblem(v string, err error) string {
 		return "that is an image ID, not a name"
 	}
 	return "it is not in Docker's reference format"
+}
+
+// projectNameLength refuses a project name longer than MaxProjectNameLen.
+// from is what a derived name came from ("repository", "directory"), and
+// empty for a name set in project-name: a derived name is fixed by setting
+// project-name, not by shortening it.
+func (p *parser) projectNameLength(v, from string) {
+	if len(v) <= MaxProjectNameLen {
+		return
+	}
+	example := strings.TrimRight(v[:MaxProjectNameLen], "-_")
+	if from != "" {
+		p.addf("project-name is not set, and the name derived from the %s, %q, is %d characters long: set project-name to at most %d characters (for example %q), because containers are named <project-name>-green-<service>-1 and a name DNS resolves holds at most 63",
+			from, v, len(v), MaxProjectNameLen, example)
+		return
+	}
+	p.addf("project-name %q is %d characters long: use at most %d (for example %q), because containers are named <project-name>-green-<service>-1 and a name DNS resolves holds at most 63",
+		v, len(v), MaxProjectNameLen, example)
 }

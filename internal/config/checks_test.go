@@ -123,3 +123,30 @@ func TestImage(t *testing.T) {
 		})
 	}
 }
+
+func TestProjectNameLength(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 49)
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		repo   string
+		want   []string
+	}{
+		{name: "at the cap", inputs: map[string]string{"project-name": strings.Repeat("a", 48)}},
+		{name: "over the cap", inputs: map[string]string{"project-name": long},
+			want: []string{`project-name "` + long + `" is 49 characters long`, "use at most 48", `for example "` + strings.Repeat("a", 48) + `"`, "<project-name>-green-<service>-1", "63"}},
+		{name: "300 characters", inputs: map[string]string{"project-name": strings.Repeat("x", 300)},
+			want: []string{"is 300 characters long", "use at most 48"}},
+		{name: "derived from the repository", repo: "acme/" + strings.Repeat("b", 60),
+			want: []string{"project-name is not set", `derived from the repository, "` + strings.Repeat("b", 60) + `"`, "set project-name to at most 48 characters"}},
+		{name: "derived, short", repo: "acme/app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, got := problems(t, tt.inputs, "GITHUB_REPOSITORY", tt.repo)
+			requireProblem(t, got, tt.want...)
+		})
+	}
+}

@@ -35,19 +35,22 @@ func (p *parser) projectName(getenv Getenv, workDir string) string {
 	if v := p.str("project-name"); v != "" {
 		if !projectNameRE.MatchString(v) {
 			p.addf("project-name %q is not a valid compose project name: use lower-case letters, digits, - and _, starting with a letter or digit (for example spring-backend)", v)
+		} else {
+			p.projectNameLength(v, "")
 		}
 		return v
 	}
-	name := ""
+	from, name := "repository", ""
 	if repo := getenv("GITHUB_REPOSITORY"); repo != "" {
 		name = repo[strings.LastIndex(repo, "/")+1:]
 	} else {
-		name = filepath.Base(workDir)
+		from, name = "directory", filepath.Base(workDir)
 	}
 	name = normalizeProjectName(name)
 	if name == "" {
 		p.addf("project-name is empty and cannot be derived from the repository or directory name: set project-name (for example spring-backend)")
 	}
+	p.projectNameLength(name, from)
 	return name
 }
 
