@@ -162,7 +162,7 @@ func TestBadInputsTouchNothing(t *testing.T) {
 		"compose-file":    "nope.yml",
 	})
 	require.Equal(t, 2, r.code, r.out)
-	for _, want := range []string{"blue-port and green-port are both 9000", `health-interval "soon"`, "nope.yml does not exist"} {
+	for _, want := range []string{"blue-port and green-port are both 9000", `health-interval "soon"`, `"nope.yml" does not exist`} {
 		require.Contains(t, r.out, want)
 	}
 	require.Equal(t, before, f.include())

@@ -109,7 +109,7 @@ func TestParseListsEveryProblem(t *testing.T) {
 	require.ErrorAs(t, err, &verr)
 	require.ErrorIs(t, err, ErrInvalid)
 	want := []string{
-		"compose-file " + filepath.Join(dir, "missing.yml") + " does not exist",
+		`compose-file "missing.yml" does not exist in "` + dir + `": was the repository checked out (actions/checkout) before this step?`,
 		"blue-port and green-port are both 9000",
 		`health-interval "soon" is not a duration`,
 		`health-retries "-1" is not a positive whole number`,
@@ -118,7 +118,7 @@ func TestParseListsEveryProblem(t *testing.T) {
 		`pull "sometimes" is not valid: use one of always, missing, never`,
 		`mode "yolo" is not valid: use one of deploy, rollback, status`,
 		`project-name "My App" is not a valid compose project name`,
-		`nginx-include-path "/nonexistent-dir/x.inc": its directory /nonexistent-dir does not exist`,
+		`nginx-include-path "/nonexistent-dir/x.inc": its directory "/nonexistent-dir" does not exist`,
 		`keep-previous "maybe" is not a boolean`,
 		`nginx-test-command "nginx -t \"" cannot be read as a command`,
 		"registry-username and registry-password must be given together",
@@ -143,12 +143,117 @@ func TestParseComposeFileList(t *testing.T) {
 
 func TestParseOnlyOneColorFile(t *testing.T) {
 	t.Parallel()
-	dir := workspace(t, "docker-compose.blue.yml")
-	_, err := Parse(env(map[string]string{
-		"INPUT_BLUE-COMPOSE-FILE":  "docker-compose.blue.yml",
-		"INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc"),
-	}), dir)
-	require.ErrorContains(t, err, "blue-compose-file and green-compose-file must be set together")
+	for _, in := range []string{"INPUT_BLUE-COMPOSE-FILE", "INPUT_GREEN-COMPOSE-FILE"} {
+		// No docker-compose.yml: its absence must not be reported as well.
+		dir := workspace(t, "docker-compose.blue.yml")
+		_, err := Parse(env(map[string]string{
+			in:                         "docker-compose.blue.yml",
+			"INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc"),
+		}), dir)
+		var verr *ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Len(t, verr.Problems, 1, err.Error())
+		require.Contains(t, verr.Problems[0], "blue-compose-file and green-compose-file must be set together")
+	}
+}
+
+func TestParseMissingFiles(t *testing.T) {
+	t.Parallel()
+	checkout := "was the repository checked out (actions/checkout) before this step?"
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		want   func(dir string) []string
+	}{
+		{
+			name:   "default compose file",
+			inputs: map[string]string{},
+			want: func(dir string) []string {
+				return []string{`compose-file "docker-compose.yml" does not exist in "` + dir + `"`, checkout}
+			},
+		},
+		{
+			name:   "compose file in a subdirectory",
+			inputs: map[string]string{"INPUT_COMPOSE-FILE": "deploy/compose.yml"},
+			want: func(dir string) []string {
+				return []string{`compose-file "deploy/compose.yml" does not exist in "` + filepath.Join(dir, "deploy") + `"`, checkout}
+			},
+		},
+		{
+			name:   "color file",
+			inputs: map[string]string{"INPUT_BLUE-COMPOSE-FILE": "blue.yml", "INPUT_GREEN-COMPOSE-FILE": "docker-compose.yml"},
+			want: func(dir string) []string {
+				return []string{`blue-compose-file "blue.yml" does not exist in "` + dir + `"`, checkout}
+			},
+		},
+		{
+			name:   "env file",
+			inputs: map[string]string{"INPUT_COMPOSE-FILE": "docker-compose.yml", "INPUT_ENV-FILE": ".env.prod"},
+			want: func(dir string) []string {
+				return []string{`env-file ".env.prod" does not exist in "` + dir + `"`, checkout, "relative paths are read from working-directory"}
+			},
+		},
+		{
+			name:   "directory",
+			inputs: map[string]string{"INPUT_COMPOSE-FILE": "sub"},
+			want: func(dir string) []string {
+				return []string{`compose-file "sub" is a directory ("` + filepath.Join(dir, "sub") + `"), not a file`}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := workspace(t)
+			if tt.name != "default compose file" && tt.name != "compose file in a subdirectory" {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte("services: {}\n"), 0o644))
+			}
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+			in := map[string]string{"GITHUB_WORKSPACE": dir, "INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc")}
+			for k, v := range tt.inputs {
+				in[k] = v
+			}
+			_, err := Parse(env(in), dir)
+			var verr *ValidationError
+			require.ErrorAs(t, err, &verr)
+			require.Len(t, verr.Problems, 1, err.Error())
+			for _, w := range tt.want(dir) {
+				require.Contains(t, strings.ToLower(verr.Problems[0]), strings.ToLower(w))
+			}
+		})
+	}
+}
+
+func TestParseDurationProblems(t *testing.T) {
+	t.Parallel()
+	syntax := "use Go syntax such as 500ms, 2s or 1m30s, or plain seconds such as 30"
+	tests := []struct {
+		input, value string
+		want         []string // parts of the problem; none means valid
+		notWant      string
+	}{
+		{input: "health-timeout", value: "0", want: []string{`health-timeout "0" must be positive`, "for example 5s"}, notWant: "is not a duration"},
+		{input: "health-interval", value: "0s", want: []string{`health-interval "0s" must be positive`, "for example 2s"}, notWant: syntax},
+		{input: "health-interval", value: "-2s", want: []string{`health-interval "-2s" must be positive`}},
+		{input: "drain-timeout", value: "-1", want: []string{`drain-timeout "-1" must not be negative`, "give 0 or a positive duration (for example 30s)"}, notWant: "is not a duration"},
+		{input: "stop-timeout", value: "-5s", want: []string{`stop-timeout "-5s" must not be negative`, "for example 10s"}},
+		{input: "startup-delay", value: "-1", want: []string{`startup-delay "-1" must not be negative`, "for example 10s"}},
+		{input: "drain-timeout", value: "0"},
+		{input: "observe-seconds", value: "1.5"},
+		{input: "health-timeout", value: "soon", want: []string{`health-timeout "soon" is not a duration`, syntax}},
+		{input: "lock-timeout", value: "NaN", want: []string{`lock-timeout "NaN" is not a duration`}},
+		{input: "lock-timeout", value: "1e300", want: []string{`lock-timeout "1e300" is not a duration`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.input+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			_, got := problems(t, map[string]string{tt.input: tt.value})
+			requireProblem(t, got, tt.want...)
+			if tt.notWant != "" {
+				require.NotContains(t, got[0], tt.notWant)
+			}
+		})
+	}
 }
 
 func TestParseDuration(t *testing.T) {

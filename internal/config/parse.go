@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,7 +59,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	}
 	cfg.UpstreamHost = p.upstreamHost("upstream-host")
 	if v := p.str("env-file"); v != "" {
-		cfg.EnvFile = p.existingFile("env-file", abs(cfg.WorkDir, v))
+		cfg.EnvFile = p.existingFile("env-file", v, abs(cfg.WorkDir, v))
 	}
 	cfg.Profiles = splitList(p.str("profiles"))
 	cfg.Image = p.image("image")
@@ -111,10 +113,10 @@ func (p *parser) nginx(cfg *Config) Nginx {
 	if n.Container == "" {
 		n.IncludePath = abs(cfg.WorkDir, n.IncludePath)
 		if dir := filepath.Dir(n.IncludePath); !isDir(dir) && cfg.Mode != ModeStatus {
-			p.addf("nginx-include-path %q: its directory %s does not exist (the seed uses /etc/nginx/conf.d/service-url.inc)", n.IncludePath, dir)
+			p.addf("nginx-include-path %q: its directory %q does not exist (the seed uses /etc/nginx/conf.d/service-url.inc)", n.IncludePath, dir)
 		}
 	} else if !filepath.IsAbs(n.IncludePath) {
-		p.addf("nginx-include-path %q must be an absolute path inside the nginx container %s", n.IncludePath, n.Container)
+		p.addf("nginx-include-path %q must be an absolute path inside the nginx container %q (for example /etc/nginx/conf.d/service-url.inc)", n.IncludePath, n.Container)
 	}
 	p.containerCommands(n)
 	// nginx-include-template is not parsed here: the deploy's preflight
@@ -191,23 +193,29 @@ func (p *parser) positiveInt(name string) int {
 }
 
 // duration reads Go syntax ("1m30s", "500ms") or plain seconds ("30",
-// "1.5"); an empty value with an empty default is zero.
+// "1.5"); an empty value with an empty default is zero. A value that
+// parses but is out of range is told so, not sent back to the syntax.
 func (p *parser) duration(name string, positive bool) time.Duration {
-	v := p.str(name)
+	v, def := p.str(name), declared(name).Default
 	if v == "" {
 		return 0
 	}
+	example := def
+	if d, _ := ParseDuration(def); d <= 0 {
+		example = "10s"
+	}
 	d, err := ParseDuration(v)
-	if err == nil && d < 0 {
-		err = errors.New("negative")
-	}
-	if err == nil && positive && d == 0 {
-		err = errors.New("zero")
-	}
-	if err != nil {
+	switch {
+	case err != nil:
 		p.addf("%s %q is not a duration: use Go syntax such as 500ms, 2s or 1m30s, or plain seconds such as 30", name, v)
-		d, _ = ParseDuration(declared(name).Default)
+	case positive && d <= 0:
+		p.addf("%s %q must be positive: give a duration above zero (for example %s)", name, v, example)
+	case d < 0:
+		p.addf("%s %q must not be negative: give 0 or a positive duration (for example %s)", name, v, example)
+	default:
+		return d
 	}
+	d, _ = ParseDuration(def)
 	return d
 }
 
@@ -215,6 +223,9 @@ func (p *parser) duration(name string, positive bool) time.Duration {
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(f) || math.Abs(f) > float64(math.MaxInt64/int64(time.Second)) {
+			return 0, fmt.Errorf("failed to read duration %q: out of range", s)
+		}
 		return time.Duration(f * float64(time.Second)), nil
 	}
 	return time.ParseDuration(s)
@@ -261,13 +272,22 @@ func (p *parser) statuses(name string) health.StatusSet {
 	return s
 }
 
-func (p *parser) existingFile(name, path string) string {
+// existingFile checks that the file an input names exists; value is the
+// input as given, path where it was looked for. A missing file most often
+// means the job did not check the repository out before this step.
+func (p *parser) existingFile(name, value, path string) string {
 	st, err := os.Stat(path)
+	var pe *fs.PathError
 	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		p.addf("%s %q does not exist in %q: was the repository checked out (actions/checkout) before this step? Relative paths are read from working-directory",
+			name, value, filepath.Dir(path))
+	case errors.As(err, &pe):
+		p.addf("%s %q cannot be read in %q: %v", name, value, filepath.Dir(path), pe.Err)
 	case err != nil:
-		p.addf("%s %s does not exist (paths are relative to the working directory)", name, path)
+		p.addf("%s %q cannot be read: %v", name, value, err)
 	case st.IsDir():
-		p.addf("%s %s is a directory, not a file", name, path)
+		p.addf("%s %q is a directory (%q), not a file", name, value, path)
 	}
 	return path
 }

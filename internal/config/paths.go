@@ -24,7 +24,7 @@ func (p *parser) workDir(getenv Getenv, cwd string) string {
 		dir = abs(base, dir)
 	}
 	if !isDir(dir) {
-		p.addf("working-directory %q is not a directory", dir)
+		p.addf("working-directory %q is not a directory: was the repository checked out (actions/checkout) before this step? It is relative to the workspace", dir)
 	}
 	return filepath.Clean(dir)
 }
@@ -71,7 +71,10 @@ func (p *parser) composeFiles(cfg *Config) {
 	green := splitList(p.str("green-compose-file"))
 	shared := splitList(p.str("compose-file"))
 	if (len(blue) == 0) != (len(green) == 0) {
+		// Only this: compose-file is not what the user meant, so its
+		// default's absence would only mislead.
 		p.addf("blue-compose-file and green-compose-file must be set together (seed style: docker-compose.blue.yml and docker-compose.green.yml), or neither to use compose-file for both colors")
+		return
 	}
 	if len(shared) == 0 { // only separators, such as ","
 		shared = splitList(declared("compose-file").Default)
@@ -90,7 +93,7 @@ func (p *parser) composeFiles(cfg *Config) {
 func (p *parser) files(name, dir string, list []string) []string {
 	out := make([]string, 0, len(list))
 	for _, f := range list {
-		out = append(out, p.existingFile(name, abs(dir, f)))
+		out = append(out, p.existingFile(name, f, abs(dir, f)))
 	}
 	return out
 }
