@@ -150,3 +150,20 @@ func TestProjectNameLength(t *testing.T) {
 		})
 	}
 }
+
+// TestProblemsQuoteValues sets every input to a value that would start a
+// workflow command if it reached the job log raw, and checks that no
+// problem carries a line break: each echoed value is quoted with %q.
+func TestProblemsQuoteValues(t *testing.T) {
+	t.Parallel()
+	for _, in := range Inputs {
+		t.Run(in.Name, func(t *testing.T) {
+			t.Parallel()
+			_, got := problems(t, map[string]string{in.Name: "bad\n::error::injected\r\n::add-mask::x"})
+			for _, p := range got {
+				require.NotContains(t, p, "\n", "input %s: problem has a raw line break: %s", in.Name, p)
+				require.NotContains(t, p, "\r", "input %s: problem has a raw line break: %s", in.Name, p)
+			}
+		})
+	}
+}
