@@ -53,10 +53,12 @@ func newSwitcher(ctx context.Context, docker nginx.DockerAPI, cfg *config.Config
 }
 
 // nginxExitCode is the exit code for a failure to set up the nginx switch:
-// a setup the user must change (inputs, a single-file mount) touches
-// nothing and is an invalid input; anything else is a failed deploy.
+// a setup the user must change (a single-file mount, an include outside
+// the container's mounts) touches nothing and is an invalid input; anything
+// else is a failed deploy. Input problems never get here: config.Parse
+// reports them first.
 func nginxExitCode(err error) int {
-	if errors.Is(err, config.ErrInvalid) || errors.Is(err, nginx.ErrSingleFileMount) || errors.Is(err, nginx.ErrIncludeNotMounted) {
+	if errors.Is(err, nginx.ErrSingleFileMount) || errors.Is(err, nginx.ErrIncludeNotMounted) {
 		return ExitInvalid
 	}
 	return ExitFailed
