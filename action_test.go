@@ -55,19 +55,27 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// TestActionInputsMatchConfig holds action.yml and internal/config
-// together: every input the config reads is declared, nothing else is, and
-// each declared default is the one the config applies when the input is
-// empty. The runner passes every default as INPUT_*; a default that
+// TestActionInputsMatchConfig holds action.yml and config.Inputs together
+// field by field: the same names, and each declared default the one the
+// table gives. The runner passes every default as INPUT_*; a default that
 // differed from the config's would silently change the behaviour the docs
-// promise.
+// promise. It also checks that Parse applies the table's default: an input
+// set to it reads the same as an empty one.
 func TestActionInputsMatchConfig(t *testing.T) {
 	t.Parallel()
 	a := readAction(t)
-	require.Equal(t, config.InputNames(), keys(a.Inputs), "action.yml inputs must be exactly config.InputNames()")
+	require.Equal(t, config.InputNames(), keys(a.Inputs), "action.yml inputs must be exactly config.Inputs")
+	for _, in := range config.Inputs {
+		decl, ok := a.Inputs[in.Name]
+		require.True(t, ok, "action.yml does not declare input %s", in.Name)
+		require.NotEmpty(t, strings.TrimSpace(decl.Description), "input %s has no description", in.Name)
+		require.False(t, decl.Required, "input %s: no input is required; each has a default", in.Name)
+		require.NotNil(t, decl.Default, "input %s declares no default; give the config's (%q)", in.Name, in.Default)
+		require.Equal(t, in.Default, *decl.Default, "input %s: action.yml's default is not config.Inputs'", in.Name)
+	}
 
 	ws := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(ws, config.DefaultComposeFile), []byte("services: {}\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(ws, "docker-compose.yml"), []byte("services: {}\n"), 0o644))
 	parse := func(inputs map[string]string) (*config.Config, string) {
 		getenv := func(k string) string {
 			if k == "GITHUB_WORKSPACE" {
@@ -86,15 +94,10 @@ func TestActionInputsMatchConfig(t *testing.T) {
 		return cfg, msg
 	}
 	baseCfg, baseErr := parse(nil)
-
-	for _, name := range keys(a.Inputs) {
-		in := a.Inputs[name]
-		require.NotEmpty(t, strings.TrimSpace(in.Description), "input %s has no description", name)
-		require.False(t, in.Required, "input %s: no input is required; each has a default", name)
-		require.NotNil(t, in.Default, "input %s declares no default; give the config's (or \"\")", name)
-		cfg, errMsg := parse(map[string]string{name: *in.Default})
-		require.Equal(t, baseErr, errMsg, "input %s: default %q is read differently from an empty input", name, *in.Default)
-		require.True(t, reflect.DeepEqual(baseCfg, cfg), "input %s: action.yml's default %q is not the config's default", name, *in.Default)
+	for _, in := range config.Inputs {
+		cfg, errMsg := parse(map[string]string{in.Name: in.Default})
+		require.Equal(t, baseErr, errMsg, "input %s: default %q is read differently from an empty input", in.Name, in.Default)
+		require.True(t, reflect.DeepEqual(baseCfg, cfg), "input %s: default %q is not what Parse applies to an empty input", in.Name, in.Default)
 	}
 }
 

@@ -157,16 +157,23 @@ func TestBadInputsTouchNothing(t *testing.T) {
 	f := newFixture(t, nil)
 	before := f.include()
 	r := f.deploy(map[string]string{
-		"blue-port":              "9000",
-		"green-port":             "9000",
-		"health-interval":        "soon",
-		"compose-file":           "nope.yml",
-		"nginx-include-template": "{{.Nope",
+		"blue-port":       "9000",
+		"green-port":      "9000",
+		"health-interval": "soon",
+		"compose-file":    "nope.yml",
 	})
 	require.Equal(t, 2, r.code, r.out)
-	for _, want := range []string{"blue-port and green-port are both 9000", `health-interval "soon"`, "nope.yml does not exist", "nginx-include-template"} {
+	for _, want := range []string{"blue-port and green-port are both 9000", `health-interval "soon"`, `"nope.yml" does not exist`} {
 		require.Contains(t, r.out, want)
 	}
+	require.Equal(t, before, f.include())
+	require.Empty(t, f.all("blue"))
+
+	// The include template is parsed by the deploy's preflight, with the
+	// compose files, before anything is touched.
+	r = f.deploy(map[string]string{"nginx-include-template": "{{.Nope"})
+	require.Equal(t, 2, r.code, r.out)
+	require.Contains(t, r.out, "nginx-include-template")
 	require.Equal(t, before, f.include())
 	require.Empty(t, f.all("blue"))
 }

@@ -58,6 +58,9 @@ func Main(ctx context.Context, opts Options) int {
 	// compose-go warns through logrus; its lines go through rep, cleaned.
 	defer rep.CaptureLogrus()()
 
+	for _, s := range config.Secrets(getenv) {
+		rep.Mask(s)
+	}
 	cfg, err := config.Parse(getenv, opts.Cwd)
 	if cfg != nil {
 		rep.MaskBasicAuth(cfg.Registry.Username, cfg.Registry.Password)

@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
@@ -34,19 +32,6 @@ func newSwitcher(ctx context.Context, docker nginx.DockerAPI, cfg *config.Config
 	if name == "" {
 		return sw, nil, nil
 	}
-	var problems []string
-	for _, c := range []struct {
-		input string
-		args  []string
-	}{{"nginx-test-command", cfg.Nginx.TestCmd}, {"nginx-reload-command", cfg.Nginx.ReloadCmd}} {
-		if len(c.args) > 0 && (filepath.Base(c.args[0]) == "docker" || filepath.Base(c.args[0]) == "docker-compose") {
-			problems = append(problems, fmt.Sprintf("%s %q: with nginx-container set it runs inside container %s through the Docker API, so leave out the %q prefix (the default is %q)",
-				c.input, strings.Join(c.args, " "), name, c.args[0]+" exec …", map[string]string{"nginx-test-command": config.DefaultTestCommand, "nginx-reload-command": config.DefaultReloadCommand}[c.input]))
-		}
-	}
-	if len(problems) > 0 {
-		return nil, nil, &config.ValidationError{Problems: problems}
-	}
 	ct, err := nginx.OpenContainer(ctx, docker, name, opts.Procfs)
 	if err != nil {
 		return nil, nil, err
@@ -68,10 +53,12 @@ func newSwitcher(ctx context.Context, docker nginx.DockerAPI, cfg *config.Config
 }
 
 // nginxExitCode is the exit code for a failure to set up the nginx switch:
-// a setup the user must change (inputs, a single-file mount) touches
-// nothing and is an invalid input; anything else is a failed deploy.
+// a setup the user must change (a single-file mount, an include outside
+// the container's mounts) touches nothing and is an invalid input; anything
+// else is a failed deploy. Input problems never get here: config.Parse
+// reports them first.
 func nginxExitCode(err error) int {
-	if errors.Is(err, config.ErrInvalid) || errors.Is(err, nginx.ErrSingleFileMount) || errors.Is(err, nginx.ErrIncludeNotMounted) {
+	if errors.Is(err, nginx.ErrSingleFileMount) || errors.Is(err, nginx.ErrIncludeNotMounted) {
 		return ExitInvalid
 	}
 	return ExitFailed

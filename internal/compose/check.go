@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // ErrUnsupported is what an *UnsupportedError matches with errors.Is, so a
@@ -314,8 +316,7 @@ func checkRestart(_ *types.Project, s types.ServiceConfig) []Problem {
 }
 
 func checkPullPolicy(_ *types.Project, s types.ServiceConfig) []Problem {
-	switch s.PullPolicy {
-	case types.PullPolicyAlways, types.PullPolicyNever, types.PullPolicyMissing, types.PullPolicyIfNotPresent:
+	if _, err := pull.Parse(s.PullPolicy); err == nil {
 		return nil
 	}
 	return []Problem{{Service: s.Name, Key: "pull_policy", Hint: fmt.Sprintf("pull_policy %q is not supported: use always, missing or never (or set the action's pull policy)", s.PullPolicy)}}

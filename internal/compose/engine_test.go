@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
@@ -554,16 +555,16 @@ func TestEnsureImages(t *testing.T) {
 	tests := []struct {
 		name    string
 		p       *types.Project
-		policy  PullPolicy
+		policy  pull.Policy
 		is      error
 		mention []string
 	}{
-		{"present, missing", load(img, ""), PullMissing, nil, nil},
-		{"present, never", load(img, ""), PullNever, nil, nil},
-		{"absent, never", load(missing, ""), PullNever, ErrImageMissing, []string{"service web", missing, "pull policy is never"}},
-		{"absent, missing", load(missing, ""), PullMissing, ErrPullFailed, []string{"service web", missing, "registry"}},
+		{"present, missing", load(img, ""), pull.Missing, nil, nil},
+		{"present, never", load(img, ""), pull.Never, nil, nil},
+		{"absent, never", load(missing, ""), pull.Never, ErrImageMissing, []string{"service web", missing, "pull policy is never"}},
+		{"absent, missing", load(missing, ""), pull.Missing, ErrPullFailed, []string{"service web", missing, "registry"}},
 		{"absent, service pull_policy never", load(missing, "never"), "", ErrImageMissing, []string{"service web"}},
-		{"present, always", load(img, ""), PullAlways, ErrPullFailed, []string{img}},
+		{"present, always", load(img, ""), pull.Always, ErrPullFailed, []string{img}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

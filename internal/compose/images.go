@@ -10,18 +10,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
-)
 
-// PullPolicy says when EnsureImages pulls, like docker compose up --pull.
-type PullPolicy string
-
-const (
-	// PullAlways pulls every image, so a moved tag (latest) is picked up.
-	PullAlways PullPolicy = "always"
-	// PullMissing pulls only images that are not present locally.
-	PullMissing PullPolicy = "missing"
-	// PullNever uses local images only, e.g. built earlier in the job.
-	PullNever PullPolicy = "never"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 var (
@@ -32,26 +22,12 @@ var (
 	ErrPullFailed = errors.New("image pull failed")
 )
 
-// ParsePullPolicy reads a pull policy; empty means PullMissing, docker
-// compose's default.
-func ParsePullPolicy(s string) (PullPolicy, error) {
-	switch s {
-	case "", string(PullMissing), types.PullPolicyIfNotPresent:
-		return PullMissing, nil
-	case string(PullAlways):
-		return PullAlways, nil
-	case string(PullNever):
-		return PullNever, nil
-	}
-	return "", fmt.Errorf("unknown pull policy %q: valid policies are always, missing and never", s)
-}
-
 // EnsureImages makes sure every service's image is present locally,
 // pulling per policy. An empty policy lets each service's pull_policy
 // decide (default missing), as docker compose does without --pull.
 // registryAuth is the base64 X-Registry-Auth value, "" for anonymous pulls;
 // it travels in a header and never on a command line.
-func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy PullPolicy, registryAuth string) error {
+func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy pull.Policy, registryAuth string) error {
 	pulled := map[string]bool{}
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
@@ -65,24 +41,24 @@ func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy Pull
 		if err := e.ensureImage(ctx, name, s.Image, pol, registryAuth); err != nil {
 			return err
 		}
-		pulled[s.Image] = pol == PullAlways
+		pulled[s.Image] = pol == pull.Always
 	}
 	return nil
 }
 
-func servicePolicy(s types.ServiceConfig, policy PullPolicy) (PullPolicy, error) {
+func servicePolicy(s types.ServiceConfig, policy pull.Policy) (pull.Policy, error) {
 	if policy != "" {
-		return ParsePullPolicy(string(policy))
+		return pull.Parse(string(policy))
 	}
-	pol, err := ParsePullPolicy(s.PullPolicy)
+	pol, err := pull.Parse(s.PullPolicy)
 	if err != nil {
 		return "", fmt.Errorf("failed to read pull_policy of service %s: %w", s.Name, err)
 	}
 	return pol, nil
 }
 
-func (e *Engine) ensureImage(ctx context.Context, service, ref string, policy PullPolicy, registryAuth string) error {
-	if policy != PullAlways {
+func (e *Engine) ensureImage(ctx context.Context, service, ref string, policy pull.Policy, registryAuth string) error {
+	if policy != pull.Always {
 		_, err := e.Docker.ImageInspect(ctx, ref)
 		if err == nil {
 			return nil
@@ -90,7 +66,7 @@ func (e *Engine) ensureImage(ctx context.Context, service, ref string, policy Pu
 		if !cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("failed to inspect image %s of service %s: %w", ref, service, err)
 		}
-		if policy == PullNever {
+		if policy == pull.Never {
 			return fmt.Errorf("failed to find image %s of service %s: %w and the pull policy is never: build or load it in an earlier step, or allow pulling", ref, service, ErrImageMissing)
 		}
 	}

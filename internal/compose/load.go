@@ -68,6 +68,9 @@ func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
 	}
 	p, err := popts.LoadProject(ctx)
 	if err != nil {
+		if safe := redact(err); safe != err {
+			return nil, safe
+		}
 		return nil, loadError(ctx, opts, files, workDir, envFiles, err)
 	}
 	if len(p.Services) == 0 {
@@ -78,8 +81,8 @@ func Load(ctx context.Context, opts LoadOptions) (*types.Project, error) {
 }
 
 // resolveFiles makes the file paths absolute and checks that each one is a
-// readable file, so that the error names the file rather than a later
-// loader message that may not.
+// regular file no larger than MaxFileSize, so that the error names the file
+// rather than a later loader message that may not.
 func resolveFiles(opts LoadOptions) ([]string, string, error) {
 	if len(opts.Files) == 0 {
 		return nil, "", fmt.Errorf("failed to load compose project: %w: pass at least one file", ErrNoFiles)
@@ -93,12 +96,8 @@ func resolveFiles(opts LoadOptions) ([]string, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("failed to resolve compose file %s: %w", f, err)
 		}
-		st, err := os.Stat(abs)
-		if err != nil {
-			return nil, "", fmt.Errorf("failed to read compose file %s: %w", abs, err)
-		}
-		if st.IsDir() {
-			return nil, "", fmt.Errorf("failed to read compose file %s: it is a directory, not a file", abs)
+		if err := checkFile("compose file", abs); err != nil {
+			return nil, "", err
 		}
 		files = append(files, abs)
 	}
@@ -124,6 +123,9 @@ func resolveEnvFiles(opts LoadOptions, workDir string) ([]string, error) {
 		}
 		def := filepath.Join(workDir, ".env")
 		if st, err := os.Stat(def); err == nil && !st.IsDir() {
+			if err := checkFile("env file", def); err != nil {
+				return nil, err
+			}
 			return []string{def}, nil
 		}
 		return nil, nil
@@ -133,8 +135,8 @@ func resolveEnvFiles(opts LoadOptions, workDir string) ([]string, error) {
 		if !filepath.IsAbs(f) {
 			f = filepath.Join(workDir, f)
 		}
-		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("failed to read env file %s: %w", f, err)
+		if err := checkFile("env file", f); err != nil {
+			return nil, err
 		}
 		out = append(out, f)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // workspace makes a directory with the given files and returns it.
@@ -53,7 +54,7 @@ func TestParseDefaults(t *testing.T) {
 	require.Equal(t, []string{"nginx", "-t"}, cfg.Nginx.TestCmd)
 	require.Equal(t, []string{"nginx", "-s", "reload"}, cfg.Nginx.ReloadCmd)
 	require.Equal(t, 30*time.Second, cfg.DrainTimeout)
-	require.Equal(t, PullMissing, cfg.Pull)
+	require.Equal(t, pull.Missing, cfg.Pull)
 }
 
 func TestParseSeedStyle(t *testing.T) {
@@ -89,27 +90,26 @@ func TestParseListsEveryProblem(t *testing.T) {
 	t.Parallel()
 	dir := workspace(t)
 	_, err := Parse(env(map[string]string{
-		"INPUT_COMPOSE-FILE":           "missing.yml",
-		"INPUT_BLUE-PORT":              "9000",
-		"INPUT_GREEN-PORT":             "9000",
-		"INPUT_HEALTH-INTERVAL":        "soon",
-		"INPUT_HEALTH-RETRIES":         "-1",
-		"INPUT_HEALTH-STATUS":          "ok",
-		"INPUT_HEALTH-PATH":            "health",
-		"INPUT_PULL":                   "sometimes",
-		"INPUT_MODE":                   "yolo",
-		"INPUT_PROJECT-NAME":           "My App",
-		"INPUT_NGINX-INCLUDE-PATH":     "/nonexistent-dir/x.inc",
-		"INPUT_KEEP-PREVIOUS":          "maybe",
-		"INPUT_NGINX-TEST-COMMAND":     `nginx -t "`,
-		"INPUT_REGISTRY-USERNAME":      "bob",
-		"INPUT_NGINX-INCLUDE-TEMPLATE": "set $service_url {{.Nope}};",
+		"INPUT_COMPOSE-FILE":       "missing.yml",
+		"INPUT_BLUE-PORT":          "9000",
+		"INPUT_GREEN-PORT":         "9000",
+		"INPUT_HEALTH-INTERVAL":    "soon",
+		"INPUT_HEALTH-RETRIES":     "-1",
+		"INPUT_HEALTH-STATUS":      "ok",
+		"INPUT_HEALTH-PATH":        "health",
+		"INPUT_PULL":               "sometimes",
+		"INPUT_MODE":               "yolo",
+		"INPUT_PROJECT-NAME":       "My App",
+		"INPUT_NGINX-INCLUDE-PATH": "/nonexistent-dir/x.inc",
+		"INPUT_KEEP-PREVIOUS":      "maybe",
+		"INPUT_NGINX-TEST-COMMAND": `nginx -t "`,
+		"INPUT_REGISTRY-USERNAME":  "bob",
 	}), dir)
 	var verr *ValidationError
 	require.ErrorAs(t, err, &verr)
 	require.ErrorIs(t, err, ErrInvalid)
 	want := []string{
-		"compose-file " + filepath.Join(dir, "missing.yml") + " does not exist",
+		`compose-file "missing.yml" does not exist in "` + dir + `": was the repository checked out (actions/checkout) before this step?`,
 		"blue-port and green-port are both 9000",
 		`health-interval "soon" is not a duration`,
 		`health-retries "-1" is not a positive whole number`,
@@ -118,11 +118,10 @@ func TestParseListsEveryProblem(t *testing.T) {
 		`pull "sometimes" is not valid: use one of always, missing, never`,
 		`mode "yolo" is not valid: use one of deploy, rollback, status`,
 		`project-name "My App" is not a valid compose project name`,
-		`nginx-include-path "/nonexistent-dir/x.inc": its directory /nonexistent-dir does not exist`,
+		`nginx-include-path "/nonexistent-dir/x.inc": its directory "/nonexistent-dir" does not exist`,
 		`keep-previous "maybe" is not a boolean`,
 		`nginx-test-command "nginx -t \"" cannot be read as a command`,
 		"registry-username and registry-password must be given together",
-		"nginx-include-template:",
 	}
 	require.Len(t, verr.Problems, len(want), strings.Join(verr.Problems, "\n"))
 	for _, w := range want {
@@ -144,12 +143,117 @@ func TestParseComposeFileList(t *testing.T) {
 
 func TestParseOnlyOneColorFile(t *testing.T) {
 	t.Parallel()
-	dir := workspace(t, "docker-compose.blue.yml")
-	_, err := Parse(env(map[string]string{
-		"INPUT_BLUE-COMPOSE-FILE":  "docker-compose.blue.yml",
-		"INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc"),
-	}), dir)
-	require.ErrorContains(t, err, "blue-compose-file and green-compose-file must be set together")
+	for _, in := range []string{"INPUT_BLUE-COMPOSE-FILE", "INPUT_GREEN-COMPOSE-FILE"} {
+		// No docker-compose.yml: its absence must not be reported as well.
+		dir := workspace(t, "docker-compose.blue.yml")
+		_, err := Parse(env(map[string]string{
+			in:                         "docker-compose.blue.yml",
+			"INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc"),
+		}), dir)
+		var verr *ValidationError
+		require.ErrorAs(t, err, &verr)
+		require.Len(t, verr.Problems, 1, err.Error())
+		require.Contains(t, verr.Problems[0], "blue-compose-file and green-compose-file must be set together")
+	}
+}
+
+func TestParseMissingFiles(t *testing.T) {
+	t.Parallel()
+	checkout := "was the repository checked out (actions/checkout) before this step?"
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		want   func(dir string) []string
+	}{
+		{
+			name:   "default compose file",
+			inputs: map[string]string{},
+			want: func(dir string) []string {
+				return []string{`compose-file "docker-compose.yml" does not exist in "` + dir + `"`, checkout}
+			},
+		},
+		{
+			name:   "compose file in a subdirectory",
+			inputs: map[string]string{"INPUT_COMPOSE-FILE": "deploy/compose.yml"},
+			want: func(dir string) []string {
+				return []string{`compose-file "deploy/compose.yml" does not exist in "` + filepath.Join(dir, "deploy") + `"`, checkout}
+			},
+		},
+		{
+			name:   "color file",
+			inputs: map[string]string{"INPUT_BLUE-COMPOSE-FILE": "blue.yml", "INPUT_GREEN-COMPOSE-FILE": "docker-compose.yml"},
+			want: func(dir string) []string {
+				return []string{`blue-compose-file "blue.yml" does not exist in "` + dir + `"`, checkout}
+			},
+		},
+		{
+			name:   "env file",
+			inputs: map[string]string{"INPUT_COMPOSE-FILE": "docker-compose.yml", "INPUT_ENV-FILE": ".env.prod"},
+			want: func(dir string) []string {
+				return []string{`env-file ".env.prod" does not exist in "` + dir + `"`, checkout, "relative paths are read from working-directory"}
+			},
+		},
+		{
+			name:   "directory",
+			inputs: map[string]string{"INPUT_COMPOSE-FILE": "sub"},
+			want: func(dir string) []string {
+				return []string{`compose-file "sub" is a directory ("` + filepath.Join(dir, "sub") + `"), not a file`}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := workspace(t)
+			if tt.name != "default compose file" && tt.name != "compose file in a subdirectory" {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte("services: {}\n"), 0o644))
+			}
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+			in := map[string]string{"GITHUB_WORKSPACE": dir, "INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc")}
+			for k, v := range tt.inputs {
+				in[k] = v
+			}
+			_, err := Parse(env(in), dir)
+			var verr *ValidationError
+			require.ErrorAs(t, err, &verr)
+			require.Len(t, verr.Problems, 1, err.Error())
+			for _, w := range tt.want(dir) {
+				require.Contains(t, strings.ToLower(verr.Problems[0]), strings.ToLower(w))
+			}
+		})
+	}
+}
+
+func TestParseDurationProblems(t *testing.T) {
+	t.Parallel()
+	syntax := "use Go syntax such as 500ms, 2s or 1m30s, or plain seconds such as 30"
+	tests := []struct {
+		input, value string
+		want         []string // parts of the problem; none means valid
+		notWant      string
+	}{
+		{input: "health-timeout", value: "0", want: []string{`health-timeout "0" must be positive`, "for example 5s"}, notWant: "is not a duration"},
+		{input: "health-interval", value: "0s", want: []string{`health-interval "0s" must be positive`, "for example 2s"}, notWant: syntax},
+		{input: "health-interval", value: "-2s", want: []string{`health-interval "-2s" must be positive`}},
+		{input: "drain-timeout", value: "-1", want: []string{`drain-timeout "-1" must not be negative`, "give 0 or a positive duration (for example 30s)"}, notWant: "is not a duration"},
+		{input: "stop-timeout", value: "-5s", want: []string{`stop-timeout "-5s" must not be negative`, "for example 10s"}},
+		{input: "startup-delay", value: "-1", want: []string{`startup-delay "-1" must not be negative`, "for example 10s"}},
+		{input: "drain-timeout", value: "0"},
+		{input: "observe-seconds", value: "1.5"},
+		{input: "health-timeout", value: "soon", want: []string{`health-timeout "soon" is not a duration`, syntax}},
+		{input: "lock-timeout", value: "NaN", want: []string{`lock-timeout "NaN" is not a duration`}},
+		{input: "lock-timeout", value: "1e300", want: []string{`lock-timeout "1e300" is not a duration`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.input+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			_, got := problems(t, map[string]string{tt.input: tt.value})
+			requireProblem(t, got, tt.want...)
+			if tt.notWant != "" {
+				require.NotContains(t, got[0], tt.notWant)
+			}
+		})
+	}
 }
 
 func TestParseDuration(t *testing.T) {
@@ -165,34 +269,48 @@ func TestParseDuration(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestParseStatusSet(t *testing.T) {
+func TestParseNginxContainerCommands(t *testing.T) {
 	t.Parallel()
+	dir := workspace(t, "docker-compose.yml")
 	tests := []struct {
-		in      string
-		yes, no []int
-		err     bool
+		name   string
+		inputs map[string]string
+		want   []string // parts of the one problem; none means valid
 	}{
-		{in: "200", yes: []int{200}, no: []int{201, 199}},
-		{in: "2xx", yes: []int{200, 299}, no: []int{300}},
-		{in: "200,204", yes: []int{200, 204}, no: []int{201}},
-		{in: "200-204", yes: []int{200, 202, 204}, no: []int{205}},
-		{in: "204-200", err: true},
-		{in: "99", err: true},
-		{in: "", err: true},
-		{in: "6xx", err: true},
+		{name: "defaults in a container", inputs: map[string]string{"INPUT_NGINX-CONTAINER": "web"}},
+		{name: "docker exec on the host", inputs: map[string]string{"INPUT_NGINX-TEST-COMMAND": "docker exec web nginx -t"}},
+		{
+			name:   "docker exec test command",
+			inputs: map[string]string{"INPUT_NGINX-CONTAINER": "web", "INPUT_NGINX-TEST-COMMAND": "docker exec web nginx -t"},
+			want:   []string{`nginx-test-command "docker exec web nginx -t"`, `inside container "web"`, `leave out the "docker exec …" prefix`, `the default is "nginx -t"`},
+		},
+		{
+			name:   "docker-compose reload command by path",
+			inputs: map[string]string{"INPUT_NGINX-CONTAINER": "web", "INPUT_NGINX-RELOAD-COMMAND": "/usr/bin/docker-compose exec web nginx -s reload"},
+			want:   []string{`nginx-reload-command "/usr/bin/docker-compose exec web nginx -s reload"`, `the default is "nginx -s reload"`},
+		},
 	}
 	for _, tt := range tests {
-		s, err := ParseStatusSet(tt.in)
-		if tt.err {
-			require.Error(t, err, tt.in)
-			continue
-		}
-		require.NoError(t, err, tt.in)
-		for _, c := range tt.yes {
-			require.True(t, s.Contains(c), "%s should accept %d", tt.in, c)
-		}
-		for _, c := range tt.no {
-			require.False(t, s.Contains(c), "%s should refuse %d", tt.in, c)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := map[string]string{"INPUT_NGINX-INCLUDE-PATH": "/etc/nginx/conf.d/x.inc"}
+			if tt.inputs["INPUT_NGINX-CONTAINER"] == "" {
+				in["INPUT_NGINX-INCLUDE-PATH"] = filepath.Join(dir, "x.inc")
+			}
+			for k, v := range tt.inputs {
+				in[k] = v
+			}
+			_, err := Parse(env(in), dir)
+			if len(tt.want) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			var verr *ValidationError
+			require.ErrorAs(t, err, &verr)
+			require.Len(t, verr.Problems, 1, err.Error())
+			for _, w := range tt.want {
+				require.Contains(t, verr.Problems[0], w)
+			}
+		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
@@ -31,7 +32,7 @@ const logTail = 50
 
 // Engine is the part of the compose engine a deploy uses.
 type Engine interface {
-	EnsureImages(ctx context.Context, p *types.Project, policy compose.PullPolicy, registryAuth string) error
+	EnsureImages(ctx context.Context, p *types.Project, policy pull.Policy, registryAuth string) error
 	Up(ctx context.Context, p *types.Project) ([]compose.Container, error)
 	List(ctx context.Context, project string) ([]compose.Container, error)
 	Inspect(ctx context.Context, id string) (compose.Container, error)

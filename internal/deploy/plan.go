@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ type plan struct {
 	Service           string // the service that takes traffic
 	HostPort          int    // published on the host (blue-port / green-port)
 	ContainerPort     int    // the port the app listens on inside its container
-	URL               string // http://<upstream-host>:<HostPort>
+	URL               string // http://<upstream-host>:<HostPort>, an IPv6 host in brackets
 	Image             string
 	ContainerName     string // expected name of the traffic container
 	DockerHealthcheck bool   // the service defines a Docker healthcheck
@@ -122,7 +123,7 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 		Environment: env,
 		Profiles:    cfg.Profiles,
 	})
-	p := &plan{Color: c, HostPort: port, URL: fmt.Sprintf("http://%s:%d", cfg.UpstreamHost, port)}
+	p := &plan{Color: c, HostPort: port, URL: "http://" + net.JoinHostPort(cfg.UpstreamHost, strconv.Itoa(port))}
 	if err != nil {
 		return p, []string{fmt.Sprintf("%s (%s): %v", input, strings.Join(files, ", "), err)}
 	}

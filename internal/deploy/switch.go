@@ -76,7 +76,7 @@ func (r *run) templateData(p *plan, traffic compose.Container) nginx.TemplateDat
 func (r *run) drain(ctx context.Context, reload *nginx.Reload, c color.Color) error {
 	upstream := ""
 	if c != color.None {
-		upstream = r.cfg.UpstreamHost + ":" + strconv.Itoa(r.plans[c].HostPort)
+		upstream = net.JoinHostPort(r.cfg.UpstreamHost, strconv.Itoa(r.plans[c].HostPort))
 		// nginx in a container on a user network connects to the color's
 		// container address, not to the host port.
 		if ip, shared := nginx.UpstreamIP(findService(r.live.Running[c], r.plans[c].Service).IPs, r.d.NginxNetworks); shared {

@@ -16,6 +16,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // Call is one recorded call to a fake: its method and its subject (a
@@ -122,7 +123,7 @@ func fakeContainer(project, service, image string) compose.Container {
 }
 
 // EnsureImages pretends every image is present.
-func (f *FakeEngine) EnsureImages(ctx context.Context, p *types.Project, _ compose.PullPolicy, _ string) error {
+func (f *FakeEngine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ string) error {
 	return f.enter(ctx, "EnsureImages", p.Name, true)
 }
 

@@ -11,13 +11,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/bluegreen-action/bluegreen/internal/config"
 )
 
-func accept(t *testing.T, s string) config.StatusSet {
+func accept(t *testing.T, s string) StatusSet {
 	t.Helper()
-	set, err := config.ParseStatusSet(s)
+	set, err := ParseStatusSet(s)
 	require.NoError(t, err)
 	return set
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
@@ -33,8 +34,10 @@ const outputFlush = 5 * time.Second
 // container of the daemon, the deploy runs here (Done is false).
 func launch(ctx context.Context, env map[string]string, opts Options) Outcome {
 	rep := report.New(opts.Stdout, func(k string) string { return env[k] })
-	// The helper masks it too, but its first lines pass through here.
-	rep.Mask(strings.TrimSpace(env["INPUT_REGISTRY-PASSWORD"]))
+	// The helper masks them too, but its first lines pass through here.
+	for _, s := range config.Secrets(func(k string) string { return env[k] }) {
+		rep.Mask(s)
+	}
 	fail := func(format string, args ...any) Outcome {
 		rep.Errorf("Hoist to the host", format, args...)
 		return Outcome{Done: true, Code: exitFailed}
