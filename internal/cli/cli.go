@@ -103,9 +103,9 @@ func Main(ctx context.Context, opts Options) int {
 			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
 			NginxNetworks: nginxNetworks,
 		},
-		Report:       rep,
-		Env:          env,
-		RegistryAuth: auth,
+		Report:   rep,
+		Env:      env,
+		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
 	}
 	res, err := d.Run(ctx)
 	if opts.OnResult != nil {

@@ -569,7 +569,7 @@ func TestEnsureImages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := e.EnsureImages(ctxTimeout(t, time.Minute), tc.p, tc.policy, "")
+			err := e.EnsureImages(ctxTimeout(t, time.Minute), tc.p, tc.policy, Credentials{})
 			if tc.is == nil {
 				if err != nil {
 					t.Fatalf("EnsureImages = %v", err)

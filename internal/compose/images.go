@@ -25,9 +25,9 @@ var (
 // EnsureImages makes sure every service's image is present locally,
 // pulling per policy. An empty policy lets each service's pull_policy
 // decide (default missing), as docker compose does without --pull.
-// registryAuth is the base64 X-Registry-Auth value, "" for anonymous pulls;
-// it travels in a header and never on a command line.
-func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy pull.Policy, registryAuth string) error {
+// creds are sent only with pulls from their own registry (see
+// Credentials.For); they travel in a header, never on a command line.
+func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy pull.Policy, creds Credentials) error {
 	pulled := map[string]bool{}
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
@@ -38,7 +38,7 @@ func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy pull
 		if pulled[s.Image] {
 			continue
 		}
-		if err := e.ensureImage(ctx, name, s.Image, pol, registryAuth); err != nil {
+		if err := e.ensureImage(ctx, name, s.Image, pol, creds.For(s.Image)); err != nil {
 			return err
 		}
 		pulled[s.Image] = pol == pull.Always

@@ -32,7 +32,7 @@ const logTail = 50
 
 // Engine is the part of the compose engine a deploy uses.
 type Engine interface {
-	EnsureImages(ctx context.Context, p *types.Project, policy pull.Policy, registryAuth string) error
+	EnsureImages(ctx context.Context, p *types.Project, policy pull.Policy, creds compose.Credentials) error
 	Up(ctx context.Context, p *types.Project) ([]compose.Container, error)
 	List(ctx context.Context, project string) ([]compose.Container, error)
 	Inspect(ctx context.Context, id string) (compose.Container, error)
@@ -103,8 +103,9 @@ type Deployer struct {
 	// Env is the environment compose files are interpolated with (the
 	// process environment; BLUEGREEN_COLOR and BLUEGREEN_PORT are added).
 	Env map[string]string
-	// RegistryAuth is the X-Registry-Auth value for pulls ("" for none).
-	RegistryAuth string
+	// Registry is the login for pulls from the registry input's registry;
+	// pulls from any other registry go without it.
+	Registry compose.Credentials
 	// CleanupTimeout bounds each step that undoes a failed or cancelled
 	// deploy (default DefaultCleanupTimeout), so that a Docker daemon that
 	// stops answering cannot hang the deploy forever.

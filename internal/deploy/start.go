@@ -27,7 +27,7 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 			return compose.Container{}, fmt.Errorf("failed to remove leftovers of %s: %w", project, err)
 		}
 	}
-	if err := r.d.Engine.EnsureImages(ctx, p.Project, r.cfg.Pull, r.d.RegistryAuth); err != nil {
+	if err := r.d.Engine.EnsureImages(ctx, p.Project, r.cfg.Pull, r.d.Registry); err != nil {
 		return compose.Container{}, err
 	}
 	r.d.Report.Infof("starting %s: service %s, image %s, published on %s", project, p.Service, p.Image, p.URL)

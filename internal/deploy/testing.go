@@ -123,7 +123,7 @@ func fakeContainer(project, service, image string) compose.Container {
 }
 
 // EnsureImages pretends every image is present.
-func (f *FakeEngine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ string) error {
+func (f *FakeEngine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ compose.Credentials) error {
 	return f.enter(ctx, "EnsureImages", p.Name, true)
 }
 
