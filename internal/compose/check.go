@@ -61,90 +61,116 @@ type serviceCheck func(p *types.Project, s types.ServiceConfig) []Problem
 // value. A populated key that is not listed here is rejected, so a key that
 // compose-go adds in a later version is rejected until someone maps it.
 var serviceKeys = map[string]serviceCheck{
-	"name":              nil,
-	"image":             nil,
-	"container_name":    nil,
-	"command":           nil,
-	"entrypoint":        nil,
-	"environment":       nil,
-	"env_file":          nil, // compose-go has merged it into environment
-	"label_file":        nil, // compose-go has merged it into labels
-	"labels":            nil,
-	"ports":             checkPorts,
-	"expose":            nil,
-	"restart":           checkRestart,
-	"depends_on":        checkDependsOn,
-	"profiles":          nil, // applied by Load
-	"attach":            nil, // only says whether `up` prints the logs
-	"pull_policy":       checkPullPolicy,
-	"scale":             checkScale,
-	"deploy":            checkDeploy,
-	"networks":          checkServiceNetworks,
-	"network_mode":      checkNetworkMode,
-	"volumes":           checkVolumes,
-	"tmpfs":             nil,
-	"read_only":         nil,
-	"healthcheck":       checkHealthcheck,
-	"extra_hosts":       nil,
-	"user":              nil,
-	"group_add":         nil,
-	"working_dir":       nil,
-	"hostname":          nil,
-	"domainname":        nil,
-	"dns":               nil,
-	"dns_opt":           nil,
-	"dns_search":        nil,
-	"cap_add":           nil,
-	"cap_drop":          nil,
-	"privileged":        nil,
-	"ulimits":           checkUlimits,
-	"sysctls":           nil,
-	"logging":           checkLogging,
-	"stop_signal":       nil,
-	"stop_grace_period": nil,
-	"init":              nil,
-	"tty":               nil,
-	"stdin_open":        nil,
-	"mem_limit":         nil,
-	"mem_reservation":   nil,
-	"memswap_limit":     nil,
-	"cpus":              nil,
-	"cpu_shares":        nil,
-	"cpuset":            nil,
-	"pids_limit":        nil,
-	"oom_score_adj":     nil,
-	"shm_size":          nil,
-	"devices":           checkDevices,
+	"name":                nil,
+	"image":               nil,
+	"build":               checkBuild,
+	"container_name":      checkContainerName,
+	"command":             nil,
+	"entrypoint":          nil,
+	"environment":         nil,
+	"env_file":            nil, // compose-go has merged it into environment
+	"label_file":          nil, // compose-go has merged it into labels
+	"labels":              nil,
+	"ports":               checkPorts,
+	"expose":              nil,
+	"restart":             checkRestart,
+	"depends_on":          checkDependsOn,
+	"profiles":            nil, // applied by Load
+	"attach":              nil, // only says whether `up` prints the logs
+	"develop":             nil, // only read by docker compose watch; Warnings says so
+	"pull_policy":         checkPullPolicy,
+	"scale":               nil, // checkReplicas, for deploy.replicas too
+	"deploy":              checkDeploy,
+	"networks":            checkServiceNetworks,
+	"network_mode":        checkNetworkMode,
+	"links":               checkLinks,
+	"external_links":      checkExternalLinks,
+	"volumes":             checkVolumes,
+	"volumes_from":        checkVolumesFrom,
+	"volume_driver":       nil,
+	"secrets":             checkServiceSecrets,
+	"configs":             checkServiceConfigs,
+	"tmpfs":               nil,
+	"read_only":           nil,
+	"healthcheck":         checkHealthcheck,
+	"extra_hosts":         nil,
+	"user":                nil,
+	"group_add":           nil,
+	"working_dir":         nil,
+	"hostname":            nil,
+	"domainname":          nil,
+	"dns":                 nil,
+	"dns_opt":             nil,
+	"dns_search":          nil,
+	"cap_add":             nil,
+	"cap_drop":            nil,
+	"privileged":          nil,
+	"security_opt":        checkSecurityOpt,
+	"ipc":                 checkNamespace("ipc"),
+	"pid":                 checkNamespace("pid"),
+	"uts":                 checkNamespace("uts"),
+	"cgroup":              checkNamespace("cgroup"),
+	"userns_mode":         checkNamespace("userns_mode"),
+	"runtime":             nil,
+	"storage_opt":         nil,
+	"ulimits":             checkUlimits,
+	"sysctls":             nil,
+	"logging":             checkLogging,
+	"stop_signal":         nil,
+	"stop_grace_period":   nil,
+	"init":                nil,
+	"tty":                 nil,
+	"stdin_open":          nil,
+	"mem_limit":           nil,
+	"mem_reservation":     nil,
+	"memswap_limit":       nil,
+	"mem_swappiness":      nil,
+	"oom_kill_disable":    nil,
+	"oom_score_adj":       nil,
+	"cpus":                nil,
+	"cpu_shares":          nil,
+	"cpu_period":          nil,
+	"cpu_quota":           nil,
+	"cpu_rt_period":       nil,
+	"cpu_rt_runtime":      nil,
+	"cpuset":              nil,
+	"cgroup_parent":       nil,
+	"pids_limit":          nil,
+	"shm_size":            nil,
+	"blkio_config":        checkBlkio,
+	"devices":             checkDevices,
+	"device_cgroup_rules": nil,
+	"gpus":                checkGpus,
 }
 
-// unsupportedHints says what to do instead for the keys users most often
-// have; any other unmapped key gets defaultHint.
+// unsupportedHints says why a key cannot run and what to do instead. Every
+// key here is one docker compose v2 refuses too, or one that needs
+// something a single Docker host does not have (a swarm, Windows, Docker
+// Desktop, a newer Engine API); any other unmapped key gets defaultHint.
 var unsupportedHints = map[string]string{
-	"build":          "build is not supported: build the image in an earlier workflow step and set image:",
-	"dockerfile":     "build is not supported: build the image in an earlier workflow step and set image:",
-	"secrets":        "secrets are not supported: bind-mount the file read-only with volumes:, or pass the value through environment:",
-	"configs":        "configs are not supported: bind-mount the file read-only with volumes:",
-	"links":          "links are not supported: services reach each other by service name on the project network",
-	"external_links": "external_links is not supported: attach the service to the other project's network (networks: with external: true) and use its name",
-	"volumes_from":   "volumes_from is not supported: mount the same volume in both services",
-	"develop":        "develop is only used by docker compose watch: keep it in an override file that is not passed to the action",
-	"pre_start":      "lifecycle hooks are not supported: run the command from the image's entrypoint",
-	"post_start":     "lifecycle hooks are not supported: run the command from the image's entrypoint",
-	"pre_stop":       "lifecycle hooks are not supported: handle the stop signal in the application",
-	"log_driver":     "log_driver is the legacy spelling: use logging: {driver: ...}",
-	"log_opt":        "log_opt is the legacy spelling: use logging: {options: ...}",
-	"net":            "net is the legacy spelling: use network_mode:",
-	"gpus":           "gpus are not supported: run GPU workloads outside the blue-green project",
-	"provider":       "provider services are not supported: run the provider outside the blue-green project",
-	"models":         "models are not supported: run the model runner outside the blue-green project",
-	"mac_address":    "a fixed MAC address is not supported: blue and green would need different ones",
-	"platform":       "platform is not supported: pull the image for the host's platform (a multi-arch tag does this)",
-	"annotations":    "annotations are not supported by Docker Engine API 1.41: use labels:",
-	"use_api_socket": "use_api_socket is not supported: bind-mount /var/run/docker.sock with volumes: if the service needs it",
+	"dockerfile":         "dockerfile belongs under build: write build: {context: ., dockerfile: <file>}",
+	"pre_start":          "lifecycle hooks are not supported: run the command from the image's entrypoint",
+	"post_start":         "lifecycle hooks are not supported: run the command from the image's entrypoint",
+	"pre_stop":           "lifecycle hooks are not supported: handle the stop signal in the application",
+	"log_driver":         "log_driver is the legacy spelling: use logging: {driver: ...}",
+	"log_opt":            "log_opt is the legacy spelling: use logging: {options: ...}",
+	"net":                "net is the legacy spelling: use network_mode:",
+	"provider":           "provider services need Docker Desktop's provider plugins, which a server does not have: run the provider outside the blue-green project",
+	"models":             "models need Docker Model Runner, which a server does not have: run the model server as an ordinary service with image:",
+	"mac_address":        "a fixed MAC address cannot work here: blue and green run side by side during a deploy and would both claim it; remove it",
+	"platform":           "platform is not supported: pull the image for the host's platform (a multi-arch tag does this)",
+	"annotations":        "annotations need Docker Engine API 1.43 and bluegreen speaks 1.41: use labels:",
+	"use_api_socket":     "use_api_socket is not supported: bind-mount /var/run/docker.sock with volumes: if the service needs it",
+	"cpu_count":          "cpu_count only applies to Windows containers (Linux engines discard it): use cpus:",
+	"cpu_percent":        "cpu_percent only applies to Windows containers (Linux engines discard it): use cpus:",
+	"isolation":          "isolation only applies to Windows containers: remove it",
+	"credential_spec":    "credential_spec only applies to Windows containers: remove it",
+	"umask":              "umask has no Docker Engine API setting: set it in the image's entrypoint",
+	"pull_refresh_after": "pull_refresh_after is not supported: use pull_policy always, missing or never",
 }
 
 func defaultHint(key string) string {
-	return key + " is not supported by bluegreen yet: remove it, or ask for it to be mapped"
+	return key + " is a compose key bluegreen does not map yet, so it cannot say how it would run: remove it, or ask for it to be mapped"
 }
 
 // hintFor returns the specific hint for an unsupported key, or the default.
@@ -169,6 +195,7 @@ func Check(p *types.Project) error {
 	for _, name := range sortedKeys(p.Volumes) {
 		problems = append(problems, checkVolumeDefinition(name, p.Volumes[name])...)
 	}
+	problems = append(problems, checkFileObjects(p)...)
 	if len(problems) == 0 {
 		return nil
 	}
@@ -176,7 +203,7 @@ func Check(p *types.Project) error {
 }
 
 // topLevelKeys are the top-level sections Up handles.
-var topLevelKeys = map[string]bool{"name": true, "services": true, "networks": true, "volumes": true}
+var topLevelKeys = map[string]bool{"name": true, "services": true, "networks": true, "volumes": true, "secrets": true, "configs": true}
 
 func checkTopLevel(p *types.Project) []Problem {
 	var problems []Problem
@@ -187,9 +214,9 @@ func checkTopLevel(p *types.Project) []Problem {
 }
 
 func checkService(p *types.Project, s types.ServiceConfig) []Problem {
-	var problems []Problem
-	if s.Image == "" {
-		problems = append(problems, Problem{Service: s.Name, Key: "image", Hint: "image is required: build the image in an earlier workflow step and set image:"})
+	problems := checkReplicas(s)
+	if s.Image == "" && s.Build == nil {
+		problems = append(problems, Problem{Service: s.Name, Key: "image", Hint: "a service needs image: or build: to have something to run: set one of them"})
 	}
 	for _, key := range populatedKeys(reflect.ValueOf(s), nil) {
 		check, supported := serviceKeys[key]
@@ -316,53 +343,102 @@ func checkRestart(_ *types.Project, s types.ServiceConfig) []Problem {
 }
 
 func checkPullPolicy(_ *types.Project, s types.ServiceConfig) []Problem {
+	if s.PullPolicy == types.PullPolicyBuild {
+		if s.Build == nil {
+			return []Problem{{Service: s.Name, Key: "pull_policy", Hint: "pull_policy build needs a build: section to build from: add one, or use always, missing or never"}}
+		}
+		return nil
+	}
 	if _, err := pull.Parse(s.PullPolicy); err == nil {
 		return nil
 	}
-	return []Problem{{Service: s.Name, Key: "pull_policy", Hint: fmt.Sprintf("pull_policy %q is not supported: use always, missing or never (or set the action's pull policy)", s.PullPolicy)}}
+	return []Problem{{Service: s.Name, Key: "pull_policy", Hint: fmt.Sprintf("pull_policy %q is not supported: use always, missing, never or build (bluegreen keeps no record of when an image was pulled, which daily, weekly and every_<duration> need)", s.PullPolicy)}}
 }
 
-func checkScale(_ *types.Project, s types.ServiceConfig) []Problem {
-	if s.Scale == nil || *s.Scale == 1 {
+// checkReplicas refuses what several containers of one service cannot
+// share on one host: a fixed container name, or a fixed host port.
+func checkReplicas(s types.ServiceConfig) []Problem {
+	n := replicas(s)
+	if n < 0 {
+		return []Problem{{Service: s.Name, Key: "scale", Hint: fmt.Sprintf("scale %d is not a number of containers: use 0 or more", n)}}
+	}
+	if n <= 1 {
 		return nil
 	}
-	return []Problem{{Service: s.Name, Key: "scale", Hint: fmt.Sprintf("scale %d is not supported: each color runs exactly one container per service", *s.Scale)}}
+	var problems []Problem
+	if s.ContainerName != "" {
+		problems = append(problems, Problem{Service: s.Name, Key: "container_name", Hint: fmt.Sprintf("container_name %q cannot name %d containers (scale/deploy.replicas): remove container_name, or run one replica", s.ContainerName, n)})
+	}
+	for _, pc := range s.Ports {
+		if pc.Published == "" || strings.Contains(pc.Published, "-") {
+			continue
+		}
+		problems = append(problems, Problem{Service: s.Name, Key: "ports", Hint: fmt.Sprintf("host port %s can be published by only one of the %d replicas: publish a range with one port per replica (for example \"%s-%d:%d\") or no host port", pc.Published, n, pc.Published, atoiOr(pc.Published, 0)+n-1, pc.Target)})
+	}
+	return problems
+}
+
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+// replicas is the number of containers a service runs: scale, or
+// deploy.replicas, or 1 (compose-go has already made the two agree).
+func replicas(s types.ServiceConfig) int {
+	return s.GetScale()
 }
 
 // deployKeys are the deploy keys docker compose maps onto a plain
-// container; the rest only mean something to swarm.
+// container. swarmOnlyDeployKeys are the ones docker compose ignores
+// because they only mean something to a swarm; bluegreen ignores them too,
+// and Warnings says so once per key.
 var (
-	deployKeys        = map[string]bool{"mode": true, "replicas": true, "resources": true, "restart_policy": true}
-	resourcesKeys     = map[string]bool{"limits": true, "reservations": true}
-	limitKeys         = map[string]bool{"cpus": true, "memory": true, "pids": true}
-	reservationKeys   = map[string]bool{"memory": true}
-	restartPolicyKeys = map[string]bool{"condition": true, "max_attempts": true}
+	deployKeys          = map[string]bool{"mode": true, "replicas": true, "resources": true, "restart_policy": true}
+	swarmOnlyDeployKeys = map[string]bool{"labels": true, "placement": true, "update_config": true, "rollback_config": true, "endpoint_mode": true}
+	resourcesKeys       = map[string]bool{"limits": true, "reservations": true}
+	limitKeys           = map[string]bool{"cpus": true, "memory": true, "pids": true}
+	reservationKeys     = map[string]bool{"memory": true, "devices": true}
+	swarmOnlyReserved   = map[string]bool{"cpus": true, "generic_resources": true}
+	restartPolicyKeys   = map[string]bool{"condition": true, "max_attempts": true}
+	swarmOnlyRestart    = map[string]bool{"delay": true, "window": true}
+	deviceRequestKeys   = map[string]bool{"capabilities": true, "driver": true, "count": true, "device_ids": true, "options": true}
 )
 
-func swarmOnly(key string) string {
-	return key + " only applies to swarm services and docker compose ignores it: remove it"
+// allow merges key sets.
+func allow(sets ...map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, set := range sets {
+		for k := range set {
+			out[k] = true
+		}
+	}
+	return out
 }
 
 func checkDeploy(_ *types.Project, s types.ServiceConfig) []Problem {
 	d := s.Deploy
-	problems := rejectKeys(s.Name, "deploy", *d, deployKeys, swarmOnly)
-	if d.Mode != "" && d.Mode != "replicated" {
-		problems = append(problems, Problem{Service: s.Name, Key: "deploy.mode", Hint: fmt.Sprintf("deploy.mode %q is not supported: each color runs one container per service (mode replicated)", d.Mode)})
+	problems := rejectKeys(s.Name, "deploy", *d, allow(deployKeys, swarmOnlyDeployKeys), defaultHint)
+	switch d.Mode {
+	case "", "replicated", "global":
+	default:
+		problems = append(problems, Problem{Service: s.Name, Key: "deploy.mode", Hint: fmt.Sprintf("deploy.mode %q is not supported: jobs need a swarm; use replicated (or global, which is one container on one host)", d.Mode)})
 	}
-	if d.Replicas != nil && *d.Replicas != 1 {
-		problems = append(problems, Problem{Service: s.Name, Key: "deploy.replicas", Hint: fmt.Sprintf("deploy.replicas %d is not supported: each color runs exactly one container per service; remove it or set 1", *d.Replicas)})
-	}
-	problems = append(problems, rejectKeys(s.Name, "deploy.resources", d.Resources, resourcesKeys, swarmOnly)...)
+	problems = append(problems, rejectKeys(s.Name, "deploy.resources", d.Resources, resourcesKeys, defaultHint)...)
 	if d.Resources.Limits != nil {
 		problems = append(problems, rejectKeys(s.Name, "deploy.resources.limits", *d.Resources.Limits, limitKeys, defaultHint)...)
 	}
-	if d.Resources.Reservations != nil {
-		problems = append(problems, rejectKeys(s.Name, "deploy.resources.reservations", *d.Resources.Reservations, reservationKeys, defaultHint)...)
+	if r := d.Resources.Reservations; r != nil {
+		problems = append(problems, rejectKeys(s.Name, "deploy.resources.reservations", *r, allow(reservationKeys, swarmOnlyReserved), defaultHint)...)
+		for _, dev := range r.Devices {
+			problems = append(problems, rejectKeys(s.Name, "deploy.resources.reservations.devices", dev, deviceRequestKeys, defaultHint)...)
+		}
 	}
 	if d.RestartPolicy != nil {
-		problems = append(problems, rejectKeys(s.Name, "deploy.restart_policy", *d.RestartPolicy, restartPolicyKeys, func(key string) string {
-			return key + " has no Docker Engine equivalent and docker compose ignores it: remove it"
-		})...)
+		problems = append(problems, rejectKeys(s.Name, "deploy.restart_policy", *d.RestartPolicy, allow(restartPolicyKeys, swarmOnlyRestart), defaultHint)...)
 		switch d.RestartPolicy.Condition {
 		case "", "none", "no", "on-failure", "any", "always", "unless-stopped":
 		default:
@@ -371,6 +447,38 @@ func checkDeploy(_ *types.Project, s types.ServiceConfig) []Problem {
 	}
 	return problems
 }
+
+func checkGpus(_ *types.Project, s types.ServiceConfig) []Problem {
+	var problems []Problem
+	for _, g := range s.Gpus {
+		problems = append(problems, rejectKeys(s.Name, "gpus", g, deviceRequestKeys, defaultHint)...)
+	}
+	return problems
+}
+
+var (
+	blkioKeys         = map[string]bool{"weight": true, "weight_device": true, "device_read_bps": true, "device_read_iops": true, "device_write_bps": true, "device_write_iops": true}
+	weightDeviceKeys  = map[string]bool{"path": true, "weight": true}
+	throttleDeviceKey = map[string]bool{"path": true, "rate": true}
+)
+
+func checkBlkio(_ *types.Project, s types.ServiceConfig) []Problem {
+	b := s.BlkioConfig
+	problems := rejectKeys(s.Name, "blkio_config", *b, blkioKeys, defaultHint)
+	for _, w := range b.WeightDevice {
+		problems = append(problems, rejectKeys(s.Name, "blkio_config.weight_device", w, weightDeviceKeys, defaultHint)...)
+	}
+	for _, list := range [][]types.ThrottleDevice{b.DeviceReadBps, b.DeviceReadIOps, b.DeviceWriteBps, b.DeviceWriteIOps} {
+		for _, d := range list {
+			problems = append(problems, rejectKeys(s.Name, "blkio_config", d, throttleDeviceKey, defaultHint)...)
+		}
+	}
+	return problems
+}
+
+// checkContainerName refuses a container_name on a service that runs
+// several containers (checkScale says it); alone it is mapped.
+func checkContainerName(_ *types.Project, _ types.ServiceConfig) []Problem { return nil }
 
 // serviceNetworkKeys are the per-service network settings mapped to the
 // endpoint on API 1.41.
@@ -388,12 +496,31 @@ func checkServiceNetworks(_ *types.Project, s types.ServiceConfig) []Problem {
 	return problems
 }
 
-func checkNetworkMode(_ *types.Project, s types.ServiceConfig) []Problem {
-	switch s.NetworkMode {
-	case "bridge", "host", "none":
+func checkNetworkMode(p *types.Project, s types.ServiceConfig) []Problem {
+	mode := s.NetworkMode
+	switch {
+	case mode == "bridge", mode == "host", mode == "none":
 		return nil
+	case strings.HasPrefix(mode, types.ServicePrefix), strings.HasPrefix(mode, types.ContainerPrefix):
+		var problems []Problem
+		if ref, ok := strings.CutPrefix(mode, types.ServicePrefix); ok {
+			problems = append(problems, checkServiceRef(p, s, "network_mode", ref)...)
+		}
+		// The container joins another one's network stack: what would
+		// configure its own is refused by Docker at create; say it first.
+		why := fmt.Sprintf("with network_mode %q the container shares that container's network stack", mode)
+		if len(s.Ports) > 0 || len(s.Expose) > 0 {
+			problems = append(problems, Problem{Service: s.Name, Key: "ports", Hint: why + ", so it cannot publish or expose ports of its own: publish them on the service whose network it joins"})
+		}
+		if s.Hostname != "" {
+			problems = append(problems, Problem{Service: s.Name, Key: "hostname", Hint: why + ", hostname included: remove hostname"})
+		}
+		if len(s.DNS) > 0 || len(s.DNSSearch) > 0 || len(s.DNSOpts) > 0 || len(s.ExtraHosts) > 0 {
+			problems = append(problems, Problem{Service: s.Name, Key: "dns", Hint: why + ", DNS settings and extra_hosts included: set them on the service whose network it joins"})
+		}
+		return problems
 	}
-	return []Problem{{Service: s.Name, Key: "network_mode", Hint: fmt.Sprintf("network_mode %q is not supported: use networks: (or network_mode host, bridge or none)", s.NetworkMode)}}
+	return []Problem{{Service: s.Name, Key: "network_mode", Hint: fmt.Sprintf("network_mode %q is not supported: use networks:, or network_mode host, bridge, none, service:<name> or container:<name>", mode)}}
 }
 
 var (

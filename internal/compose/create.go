@@ -1,14 +1,19 @@
 package compose
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/docker/api/types/blkiodev"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
@@ -17,16 +22,20 @@ import (
 	"github.com/docker/go-connections/nat"
 )
 
-// createSpec is everything needed to create one service's container: the
-// three ContainerCreate bodies and the networks to connect before start.
+// createSpec is everything needed to create one container of a service:
+// the three ContainerCreate bodies, the networks to connect before start,
+// and the secret and config contents to write into it before start.
 // Engines before API 1.44 take a single endpoint at create time, so every
 // network after the primary one is connected separately.
 type createSpec struct {
+	Service    string
+	Number     int
 	Name       string
 	Config     *container.Config
 	Host       *container.HostConfig
 	Networking *network.NetworkingConfig
 	Connect    []networkEndpoint
+	Copy       []fileCopy
 }
 
 // networkEndpoint is a network to connect a created container to.
@@ -35,11 +44,15 @@ type networkEndpoint struct {
 	Endpoint *network.EndpointSettings
 }
 
-// buildCreateSpec maps a checked service onto Docker create calls the way
-// docker compose's getCreateConfigs does. apiVersion is the negotiated
-// Engine API version; it decides what older engines cannot be sent.
-func buildCreateSpec(p *types.Project, s types.ServiceConfig, imageID, apiVersion string) (createSpec, error) {
-	labels, err := containerLabels(p, s, imageID)
+// buildCreateSpec maps a checked service onto the create calls of its
+// container number (1 for the first) the way docker compose's
+// getCreateConfigs does. apiVersion is the negotiated Engine API version;
+// it decides what older engines cannot be sent. References to other
+// services (network_mode, ipc and pid service:<name>, volumes_from) are
+// left as service:<name> for resolveServiceRefs, since the container they
+// name does not exist yet.
+func buildCreateSpec(p *types.Project, s types.ServiceConfig, number int, imageID, apiVersion string) (createSpec, error) {
+	labels, err := containerLabels(p, s, number, imageID)
 	if err != nil {
 		return createSpec{}, err
 	}
@@ -47,7 +60,11 @@ func buildCreateSpec(p *types.Project, s types.ServiceConfig, imageID, apiVersio
 	if err != nil {
 		return createSpec{}, err
 	}
-	name := containerName(p.Name, s)
+	securityOpt, unconfined, err := securityOpts(p, s)
+	if err != nil {
+		return createSpec{}, err
+	}
+	name := containerName(p.Name, s, number)
 	cfg := &container.Config{
 		Hostname:     s.Hostname,
 		Domainname:   s.DomainName,
@@ -72,18 +89,33 @@ func buildCreateSpec(p *types.Project, s types.ServiceConfig, imageID, apiVersio
 		cfg.Entrypoint = strslice.StrSlice(s.Entrypoint)
 	}
 	binds, mounts := volumeMounts(p, s)
+	fileMounts, copies, err := fileObjects(p, s)
+	if err != nil {
+		return createSpec{}, err
+	}
+	mounts = appendUnlessTarget(s, mounts, fileMounts)
 	host := &container.HostConfig{
 		Binds:          binds,
 		Mounts:         mounts,
+		VolumesFrom:    volumesFrom(s),
+		VolumeDriver:   s.VolumeDriver,
 		PortBindings:   portBindings(s),
 		RestartPolicy:  restartPolicy(s),
 		CapAdd:         strslice.StrSlice(s.CapAdd),
 		CapDrop:        strslice.StrSlice(s.CapDrop),
+		SecurityOpt:    securityOpt,
 		DNS:            s.DNS,
 		DNSOptions:     s.DNSOpts,
 		DNSSearch:      s.DNSSearch,
 		ExtraHosts:     extraHosts(s.ExtraHosts),
 		GroupAdd:       s.GroupAdd,
+		IpcMode:        container.IpcMode(s.Ipc),
+		PidMode:        container.PidMode(s.Pid),
+		UTSMode:        container.UTSMode(s.Uts),
+		UsernsMode:     container.UsernsMode(s.UserNSMode),
+		CgroupnsMode:   container.CgroupnsMode(s.Cgroup),
+		Runtime:        s.Runtime,
+		StorageOpt:     s.StorageOpt,
 		OomScoreAdj:    int(s.OomScoreAdj),
 		Privileged:     s.Privileged,
 		ReadonlyRootfs: s.ReadOnly,
@@ -94,9 +126,193 @@ func buildCreateSpec(p *types.Project, s types.ServiceConfig, imageID, apiVersio
 		LogConfig:      logConfig(s.Logging),
 		Resources:      resources(s),
 	}
-	spec := createSpec{Name: name, Config: cfg, Host: host}
-	networkSettings(p, s, name, &spec)
+	if unconfined {
+		host.MaskedPaths = []string{}
+		host.ReadonlyPaths = []string{}
+	}
+	spec := createSpec{Service: s.Name, Number: number, Name: name, Config: cfg, Host: host, Copy: copies}
+	links := serviceLinks(p, s, number)
+	host.Links = links
+	networkSettings(p, s, name, links, &spec)
 	return spec, nil
+}
+
+// securityOpts maps security_opt as docker compose does: a seccomp
+// profile given as a file is read (relative to the project directory) and
+// sent as its compacted JSON, since the engine takes the profile itself,
+// not a path; systempaths=unconfined becomes empty masked and read-only
+// path lists.
+func securityOpts(p *types.Project, s types.ServiceConfig) ([]string, bool, error) {
+	var out []string
+	unconfined := false
+	for _, opt := range s.SecurityOpt {
+		if opt == "systempaths=unconfined" {
+			unconfined = true
+			continue
+		}
+		key, value, err := splitSecurityOpt(opt)
+		if err != nil {
+			return nil, false, fmt.Errorf("failed to read security_opt of service %s: %w", s.Name, err)
+		}
+		if key != "seccomp" || value == "unconfined" || value == "builtin" {
+			out = append(out, opt)
+			continue
+		}
+		path := value
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(p.WorkingDir, path)
+		}
+		data, err := readSmallFile(path, MaxFileSize)
+		if err != nil {
+			return nil, false, fmt.Errorf("failed to read the seccomp profile of service %s: %w", s.Name, err)
+		}
+		var b bytes.Buffer
+		if err := json.Compact(&b, data); err != nil {
+			return nil, false, fmt.Errorf("failed to read the seccomp profile %s of service %s: it is not JSON: %w", path, s.Name, err)
+		}
+		out = append(out, "seccomp="+b.String())
+	}
+	return out, unconfined, nil
+}
+
+// readSmallFile reads a regular file of at most limit bytes.
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	if err := checkFile("file", path); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("file %s is larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+// volumesFrom maps volumes_from: a container is named as it is; a service
+// stays service:<name> until resolveServiceRefs knows its container.
+func volumesFrom(s types.ServiceConfig) []string {
+	var out []string
+	for _, v := range s.VolumesFrom {
+		ref, mode, err := parseVolumesFrom(v)
+		if err != nil {
+			continue // Check refused it
+		}
+		entry := ref.container
+		if ref.service != "" {
+			entry = types.ServicePrefix + ref.service
+		}
+		if mode != "" {
+			entry += ":" + mode
+		}
+		out = append(out, entry)
+	}
+	return out
+}
+
+// resolveServiceRefs replaces service:<name> in network_mode, ipc, pid and
+// volumes_from by the container that the named service runs (its first
+// one), as docker compose does; id returns it.
+func resolveServiceRefs(h *container.HostConfig, id func(service string) (string, bool)) error {
+	resolve := func(key, value string) (string, error) {
+		name, ok := strings.CutPrefix(value, types.ServicePrefix)
+		if !ok {
+			return value, nil
+		}
+		svc, rest, _ := strings.Cut(name, ":")
+		cid, ok := id(svc)
+		if !ok {
+			return "", fmt.Errorf("%s refers to service %s, whose container was not created", key, svc)
+		}
+		if key == "volumes_from" {
+			if rest != "" {
+				return cid + ":" + rest, nil
+			}
+			return cid, nil
+		}
+		return types.ContainerPrefix + cid, nil
+	}
+	var err error
+	var v string
+	if v, err = resolve("network_mode", string(h.NetworkMode)); err != nil {
+		return err
+	}
+	h.NetworkMode = container.NetworkMode(v)
+	if v, err = resolve("ipc", string(h.IpcMode)); err != nil {
+		return err
+	}
+	h.IpcMode = container.IpcMode(v)
+	if v, err = resolve("pid", string(h.PidMode)); err != nil {
+		return err
+	}
+	h.PidMode = container.PidMode(v)
+	for i, from := range h.VolumesFrom {
+		if h.VolumesFrom[i], err = resolve("volumes_from", from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serviceRefs lists the services whose containers must exist before this
+// service's are created: Docker resolves network_mode, ipc, pid,
+// volumes_from and legacy links when it creates a container.
+func serviceRefs(s types.ServiceConfig) []string {
+	set := map[string]bool{}
+	for _, v := range []string{s.NetworkMode, s.Ipc, s.Pid} {
+		if name, ok := strings.CutPrefix(v, types.ServicePrefix); ok {
+			set[name] = true
+		}
+	}
+	for _, v := range s.VolumesFrom {
+		if ref, _, err := parseVolumesFrom(v); err == nil && ref.service != "" {
+			set[ref.service] = true
+		}
+	}
+	for _, l := range s.Links {
+		name, _, _ := strings.Cut(l, ":")
+		set[name] = true
+	}
+	delete(set, s.Name)
+	return sortedKeys(set)
+}
+
+// serviceLinks maps links and external_links the way docker compose does
+// (its getLinks, after docker-compose v1): each container of a linked
+// service is linked under the alias, under <service>-<n> and under
+// <project>-<service>-<n>, n being this container's number; an external
+// link is passed as written.
+func serviceLinks(p *types.Project, s types.ServiceConfig, number int) []string {
+	var links []string
+	for _, l := range s.Links {
+		svc, alias, ok := strings.Cut(l, ":")
+		if !ok {
+			alias = svc
+		}
+		target, found := p.Services[svc]
+		if !found {
+			continue // Check refused it
+		}
+		n := strconv.Itoa(number)
+		for i := 1; i <= max(replicas(target), 1); i++ {
+			name := containerName(p.Name, target, i)
+			links = append(links, name+":"+alias, name+":"+svc+"-"+n, name+":"+p.Name+"-"+svc+"-"+n)
+		}
+	}
+	for _, l := range s.ExternalLinks {
+		name, alias, ok := strings.Cut(l, ":")
+		if !ok {
+			alias = name
+		}
+		links = append(links, name+":"+alias)
+	}
+	return links
 }
 
 // envList renders the environment as KEY=VALUE, sorted for a stable
@@ -263,13 +479,35 @@ func logConfig(l *types.LoggingConfig) container.LogConfig {
 // service-level ones as in docker compose.
 func resources(s types.ServiceConfig) container.Resources {
 	r := container.Resources{
-		Memory:            int64(s.MemLimit),
-		MemoryReservation: int64(s.MemReservation),
-		MemorySwap:        int64(s.MemSwapLimit),
-		NanoCPUs:          int64(s.CPUS * 1e9),
-		CPUShares:         s.CPUShares,
-		CpusetCpus:        s.CPUSet,
-		Ulimits:           ulimits(s.Ulimits),
+		CgroupParent:       s.CgroupParent,
+		Memory:             int64(s.MemLimit),
+		MemoryReservation:  int64(s.MemReservation),
+		MemorySwap:         int64(s.MemSwapLimit),
+		NanoCPUs:           int64(s.CPUS * 1e9),
+		CPUShares:          s.CPUShares,
+		CPUPeriod:          s.CPUPeriod,
+		CPUQuota:           s.CPUQuota,
+		CPURealtimePeriod:  s.CPURTPeriod,
+		CPURealtimeRuntime: s.CPURTRuntime,
+		CpusetCpus:         s.CPUSet,
+		DeviceCgroupRules:  s.DeviceCgroupRules,
+		Ulimits:            ulimits(s.Ulimits),
+	}
+	if s.MemSwappiness != 0 {
+		swappiness := int64(s.MemSwappiness)
+		r.MemorySwappiness = &swappiness
+	}
+	if s.OomKillDisable {
+		disable := true
+		r.OomKillDisable = &disable
+	}
+	blkio(s.BlkioConfig, &r)
+	for _, g := range s.Gpus {
+		r.DeviceRequests = append(r.DeviceRequests, container.DeviceRequest{
+			Driver: g.Driver, Count: int(g.Count), DeviceIDs: g.IDs,
+			Capabilities: [][]string{append(append([]string{}, g.Capabilities...), "gpu")},
+			Options:      g.Options,
+		})
 	}
 	if s.PidsLimit != 0 {
 		pids := s.PidsLimit
@@ -297,9 +535,39 @@ func deployResources(d types.Resources, r *container.Resources) {
 			r.PidsLimit = &pids
 		}
 	}
-	if res := d.Reservations; res != nil && res.MemoryBytes != 0 {
-		r.MemoryReservation = int64(res.MemoryBytes)
+	if res := d.Reservations; res != nil {
+		if res.MemoryBytes != 0 {
+			r.MemoryReservation = int64(res.MemoryBytes)
+		}
+		for _, dev := range res.Devices {
+			r.DeviceRequests = append(r.DeviceRequests, container.DeviceRequest{
+				Driver: dev.Driver, Count: int(dev.Count), DeviceIDs: dev.IDs,
+				Capabilities: [][]string{dev.Capabilities}, Options: dev.Options,
+			})
+		}
 	}
+}
+
+// blkio maps blkio_config; the engine checks that the devices exist.
+func blkio(b *types.BlkioConfig, r *container.Resources) {
+	if b == nil {
+		return
+	}
+	r.BlkioWeight = b.Weight
+	for _, w := range b.WeightDevice {
+		r.BlkioWeightDevice = append(r.BlkioWeightDevice, &blkiodev.WeightDevice{Path: w.Path, Weight: w.Weight})
+	}
+	throttle := func(list []types.ThrottleDevice) []*blkiodev.ThrottleDevice {
+		var out []*blkiodev.ThrottleDevice
+		for _, t := range list {
+			out = append(out, &blkiodev.ThrottleDevice{Path: t.Path, Rate: uint64(t.Rate)})
+		}
+		return out
+	}
+	r.BlkioDeviceReadBps = throttle(b.DeviceReadBps)
+	r.BlkioDeviceReadIOps = throttle(b.DeviceReadIOps)
+	r.BlkioDeviceWriteBps = throttle(b.DeviceWriteBps)
+	r.BlkioDeviceWriteIOps = throttle(b.DeviceWriteIOps)
 }
 
 func ulimits(m map[string]*types.UlimitsConfig) []*container.Ulimit {
@@ -371,7 +639,7 @@ func volumeName(p *types.Project, source string) string {
 // networkSettings attaches the container: network_mode as given, or the
 // highest-priority network at create time and the others after, each with
 // the container name, the service name and the configured aliases.
-func networkSettings(p *types.Project, s types.ServiceConfig, name string, spec *createSpec) {
+func networkSettings(p *types.Project, s types.ServiceConfig, name string, links []string, spec *createSpec) {
 	if s.NetworkMode != "" {
 		spec.Host.NetworkMode = container.NetworkMode(s.NetworkMode)
 		return
@@ -383,7 +651,7 @@ func networkSettings(p *types.Project, s types.ServiceConfig, name string, spec 
 	}
 	for i, key := range keys {
 		netName := p.Networks[key].Name
-		ep := endpointSettings(s, name, s.Networks[key])
+		ep := endpointSettings(s, name, links, s.Networks[key])
 		if i == 0 {
 			spec.Host.NetworkMode = container.NetworkMode(netName)
 			spec.Networking = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{netName: ep}}
@@ -393,8 +661,8 @@ func networkSettings(p *types.Project, s types.ServiceConfig, name string, spec 
 	}
 }
 
-func endpointSettings(s types.ServiceConfig, name string, cfg *types.ServiceNetworkConfig) *network.EndpointSettings {
-	ep := &network.EndpointSettings{Aliases: []string{name, s.Name}}
+func endpointSettings(s types.ServiceConfig, name string, links []string, cfg *types.ServiceNetworkConfig) *network.EndpointSettings {
+	ep := &network.EndpointSettings{Aliases: []string{name, s.Name}, Links: links}
 	if cfg == nil {
 		return ep
 	}
