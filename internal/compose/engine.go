@@ -16,12 +16,22 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
+
+	"github.com/bluegreen-action/bluegreen/internal/build"
 )
 
 // Engine runs compose projects on one Docker daemon. Docker is the Engine
 // API client; create it with client.WithAPIVersionNegotiation(), since the
 // hosts we deploy to run engines as old as 20.10 (API 1.41).
-type Engine struct{ Docker client.APIClient }
+type Engine struct {
+	Docker client.APIClient
+	// Build says when EnsureImages builds a service that has build:
+	// (default build.Auto, as docker compose up).
+	Build build.Policy
+	// Progress receives build output and notes about pulls and builds;
+	// nil discards them.
+	Progress Progress
+}
 
 // Container is what the deploy needs to know about one container of a
 // project, taken from an inspect so that it is current.

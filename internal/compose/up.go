@@ -194,6 +194,7 @@ func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string]
 	specs := map[string][]createSpec{}
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
+		s.Image = imageOf(p, s)
 		img, err := e.Docker.ImageInspect(ctx, s.Image)
 		if err != nil {
 			if cerrdefs.IsNotFound(err) {
