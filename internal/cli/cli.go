@@ -97,7 +97,7 @@ func Main(ctx context.Context, opts Options) int {
 	d := &deploy.Deployer{
 		Config: cfg,
 		Target: deploy.Target{
-			Engine:        &compose.Engine{Docker: docker},
+			Engine:        &compose.Engine{Docker: docker, Build: cfg.Build, Progress: rep},
 			Nginx:         sw,
 			Drain:         nginx.Drain,
 			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},

@@ -48,8 +48,8 @@ type Progress interface {
 
 type nopProgress struct{}
 
-func (nopProgress) Infof(string, ...any)          {}
-func (nopProgress) Warnf(string, ...any)          {}
+func (nopProgress) Infof(string, ...any)         {}
+func (nopProgress) Warnf(string, ...any)         {}
 func (nopProgress) Stream(string) io.WriteCloser { return nopCloser{io.Discard} }
 
 type nopCloser struct{ io.Writer }
@@ -293,13 +293,13 @@ func isRemoteContext(c string) bool {
 
 // buildMessage is one line of the builder's JSON stream.
 type buildMessage struct {
-	Stream      string          `json:"stream"`
-	Status      string          `json:"status"`
-	ID          string          `json:"id"`
-	Progress    string          `json:"progress"`
-	Error       string          `json:"error"`
+	Stream      string                   `json:"stream"`
+	Status      string                   `json:"status"`
+	ID          string                   `json:"id"`
+	Progress    string                   `json:"progress"`
+	Error       string                   `json:"error"`
 	ErrorDetail struct{ Message string } `json:"errorDetail"`
-	Aux         json.RawMessage `json:"aux"`
+	Aux         json.RawMessage          `json:"aux"`
 }
 
 // maxBuildError caps the builder's error message in our error.

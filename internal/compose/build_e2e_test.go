@@ -45,7 +45,11 @@ func (r *recorder) Stream(title string) io.WriteCloser {
 	return &recorderStream{pw, done}
 }
 func (r *recorder) add(l string) { r.mu.Lock(); r.lines = append(r.lines, l); r.mu.Unlock() }
-func (r *recorder) text() string  { r.mu.Lock(); defer r.mu.Unlock(); return strings.Join(r.lines, "\n") }
+func (r *recorder) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n")
+}
 
 type recorderStream struct {
 	*io.PipeWriter

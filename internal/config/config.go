@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/build"
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
@@ -47,6 +48,7 @@ type Config struct {
 	Profiles     []string
 	Image        string // replaces the traffic service's image when set
 	Pull         pull.Policy
+	Build        build.Policy // when services that have build: are built on the host
 	Registry     Registry
 
 	Health Health

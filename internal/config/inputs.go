@@ -32,6 +32,7 @@ var Inputs = []Input{
 	{Name: "profiles", Default: ""},
 	{Name: "image", Default: ""},
 	{Name: "pull", Default: "missing"},
+	{Name: "build", Default: "auto"},
 	{Name: "registry", Default: ""},
 	{Name: "registry-username", Default: ""},
 	{Name: "registry-password", Default: ""},

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/build"
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/execx"
 	"github.com/bluegreen-action/bluegreen/internal/health"
@@ -64,6 +65,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	cfg.Profiles = splitList(p.str("profiles"))
 	cfg.Image = p.image("image")
 	cfg.Pull = p.pullPolicy("pull")
+	cfg.Build = build.Policy(p.choice("build", string(build.Auto), string(build.Always), string(build.Never)))
 	cfg.Registry = Registry{
 		Server:   p.str("registry"),
 		Username: p.str("registry-username"),

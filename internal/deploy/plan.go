@@ -128,6 +128,7 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 		return p, []string{fmt.Sprintf("%s (%s): %v", input, strings.Join(files, ", "), err)}
 	}
 	p.Project = project
+	compose.TagBuilds(project, r.res.DeployID) // a service with only build: gets <project>-<service>:<deploy id>
 	var problems []string
 	if err := compose.Check(project); err != nil {
 		var u *compose.UnsupportedError
