@@ -31,6 +31,9 @@ type Engine struct {
 	// Progress receives build output and notes about pulls and builds;
 	// nil discards them.
 	Progress Progress
+	// Procfs is the host's /proc, read to say what holds a host port that
+	// no container publishes (default /proc).
+	Procfs string
 }
 
 // Container is what the deploy needs to know about one container of a
