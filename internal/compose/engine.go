@@ -56,6 +56,10 @@ type Container struct {
 	// PublishedPorts are the host ports bound to the container, sorted.
 	// Before start they are the configured ones; after, the actual ones.
 	PublishedPorts []uint16
+	// TCPPorts maps each published container TCP port to the host port
+	// it is bound to, once the container runs: which port of a range each
+	// replica got.
+	TCPPorts map[int]int
 	// DependsOn lists the services this one was started after, from the
 	// com.docker.compose.depends_on label (empty for docker-compose v1).
 	DependsOn []string
@@ -172,11 +176,29 @@ func fromInspect(info container.InspectResponse) Container {
 			}
 		}
 		c.PublishedPorts = hostPorts(ns.Ports)
+		c.TCPPorts = tcpPorts(ns.Ports)
 	}
 	if len(c.PublishedPorts) == 0 && info.ContainerJSONBase != nil && info.HostConfig != nil && !c.Running {
 		c.PublishedPorts = hostPorts(info.HostConfig.PortBindings)
 	}
 	return c
+}
+
+// tcpPorts maps container TCP ports to the first host port bound to each.
+func tcpPorts(m nat.PortMap) map[int]int {
+	out := map[int]int{}
+	for port, bindings := range m {
+		if port.Proto() != "tcp" {
+			continue
+		}
+		for _, b := range bindings {
+			if n, err := strconv.Atoi(b.HostPort); err == nil && n != 0 {
+				out[port.Int()] = n
+				break
+			}
+		}
+	}
+	return out
 }
 
 // hostPorts collects the distinct host ports of a port map, sorted. A

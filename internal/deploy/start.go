@@ -60,23 +60,45 @@ func containerNames(cs []compose.Container) string {
 }
 
 // waitHealthy probes the new color's health URL while watching its
-// container: an exit or restart ends the wait at once with the exit code
+// container, each container of the traffic service in turn when it runs
+// replicas: an exit or restart ends the wait at once with the exit code
 // and the last log lines.
 func (r *run) waitHealthy(ctx context.Context, p *plan, traffic compose.Container) error {
+	servers, err := r.servers(ctx, p, traffic)
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		if len(servers) > 1 {
+			r.d.Report.Infof("    %s on %s", s.Container.Name, s.URL)
+		}
+		if err := r.waitServerHealthy(ctx, p, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitServerHealthy is waitHealthy for one container of the service. A
+// container whose image or compose file defines a Docker healthcheck must
+// also be healthy by Docker's account.
+func (r *run) waitServerHealthy(ctx context.Context, p *plan, s server) error {
+	traffic := s.Container
 	h := r.cfg.Health
 	checker := r.checker(p)
+	checker.URL = s.URL + h.Path
 	watch := func(ctx context.Context) error { return r.watchContainer(ctx, traffic) }
 	res, err := checker.Wait(ctx, watch, func(a health.Attempt) {
 		r.d.Report.Infof("    probe %s", a)
 	})
-	r.res.HealthAttempts = len(res.Attempts)
+	r.res.HealthAttempts += len(res.Attempts)
 	if err != nil {
 		if errors.Is(err, health.ErrUnhealthy) {
 			return withHint(err, "check that the app listens on port %d inside the container and answers %s with %s (health-path, health-status), and its log lines above", p.ContainerPort, h.Path, h.Accept)
 		}
 		return err
 	}
-	if p.DockerHealthcheck {
+	if p.DockerHealthcheck || traffic.Health != "" {
 		return r.waitDockerHealthy(ctx, traffic)
 	}
 	return nil

@@ -29,12 +29,29 @@ type TemplateData struct {
 	ContainerName string
 	ContainerIP   string
 	ContainerPort int
+	// Servers are every container of the traffic service, for {{range
+	// .Servers}}: several when it runs replicas, each published on its
+	// own host port. Left empty, it is the one server the fields above
+	// describe.
+	Servers []Server
+}
+
+// Server is one container of the color's traffic service; its fields mean
+// what TemplateData's fields of the same names mean.
+type Server struct {
+	Host          string
+	Port          int
+	URL           string
+	ContainerName string
+	ContainerIP   string
+	ContainerPort int
 }
 
 // fieldNames lists the template's vocabulary for error messages.
 var fieldNames = []string{
 	".Color", ".Host", ".Port", ".URL", ".DeployID", ".Project", ".Service",
 	".ContainerName", ".ContainerIP", ".ContainerPort",
+	".Servers (each with .Host, .Port, .URL, .ContainerName, .ContainerIP, .ContainerPort)",
 }
 
 // values turns d into the map the template executes on. A map rather than the
@@ -45,16 +62,45 @@ func (d TemplateData) values() map[string]any {
 		"Color": d.Color, "Host": d.Host, "Port": d.Port, "URL": d.URL,
 		"DeployID": d.DeployID, "Project": d.Project, "Service": d.Service,
 		"ContainerName": d.ContainerName, "ContainerIP": d.ContainerIP,
-		"ContainerPort": d.ContainerPort,
+		"ContainerPort": d.ContainerPort, "Servers": serverValues(d.Servers),
 	}
 }
 
-// withURL fills URL from Host and Port when the caller left it empty.
-func (d TemplateData) withURL() TemplateData {
-	if d.URL == "" && d.Host != "" && d.Port != 0 {
-		d.URL = "http://" + net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
+// serverValues turns servers into maps, so that missingkey=error applies
+// inside {{range .Servers}} too.
+func serverValues(servers []Server) []map[string]any {
+	out := make([]map[string]any, len(servers))
+	for i, s := range servers {
+		out[i] = map[string]any{
+			"Host": s.Host, "Port": s.Port, "URL": s.URL,
+			"ContainerName": s.ContainerName, "ContainerIP": s.ContainerIP, "ContainerPort": s.ContainerPort,
+		}
 	}
+	return out
+}
+
+// withURL fills URL from Host and Port when the caller left it empty, and
+// Servers with the one server the fields describe when it is empty.
+func (d TemplateData) withURL() TemplateData {
+	d.URL = urlOf(d.URL, d.Host, d.Port)
+	if len(d.Servers) == 0 {
+		d.Servers = []Server{{Host: d.Host, Port: d.Port, URL: d.URL, ContainerName: d.ContainerName, ContainerIP: d.ContainerIP, ContainerPort: d.ContainerPort}}
+		return d
+	}
+	servers := make([]Server, len(d.Servers))
+	for i, s := range d.Servers {
+		s.URL = urlOf(s.URL, s.Host, s.Port)
+		servers[i] = s
+	}
+	d.Servers = servers
 	return d
+}
+
+func urlOf(url, host string, port int) string {
+	if url == "" && host != "" && port != 0 {
+		return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	return url
 }
 
 // validate rejects data that would make an include we cannot read back
@@ -69,6 +115,12 @@ func (d TemplateData) validate() error {
 		{"Color", d.Color}, {"Host", d.Host}, {"URL", d.URL}, {"DeployID", d.DeployID},
 		{"Project", d.Project}, {"Service", d.Service},
 		{"ContainerName", d.ContainerName}, {"ContainerIP", d.ContainerIP},
+	}
+	for i, s := range d.Servers {
+		n := fmt.Sprintf("Servers[%d].", i)
+		fields = append(fields, []struct{ name, value string }{
+			{n + "Host", s.Host}, {n + "URL", s.URL}, {n + "ContainerName", s.ContainerName}, {n + "ContainerIP", s.ContainerIP},
+		}...)
 	}
 	for _, f := range fields {
 		if strings.ContainsFunc(f.value, unicode.IsControl) {
@@ -107,11 +159,13 @@ const markerLocation = "location = " + MarkerPath + " { default_type text/plain;
 // defines upstream name. Unlike proxy_pass $service_url, an upstream block
 // keeps connections to the color alive and needs no resolver for host
 // names; the location must set proxy_http_version 1.1 and clear the
-// Connection header for the keepalive to be used.
+// Connection header for the keepalive to be used. It has one server line
+// per container of the traffic service, so a service with replicas is
+// balanced across them.
 func UpstreamTemplate(name string) string {
 	return markerTemplate +
 		"upstream " + name + " {\n" +
-		"    server {{.Host}}:{{.Port}};\n" +
+		"{{range .Servers}}    server {{.Host}}:{{.Port}};\n{{end}}" +
 		"    keepalive 16;\n" +
 		"}\n"
 }
