@@ -25,7 +25,9 @@ type socketUse struct {
 	Process                     string // "pid 123 (curl)", or "" when not found
 }
 
-func (u socketUse) listening() bool { return u.State == "LISTEN" || (u.Proto == "udp" && u.Remote == "") }
+func (u socketUse) listening() bool {
+	return u.State == "LISTEN" || (u.Proto == "udp" && u.Remote == "")
+}
 
 // tcpStates are the kernel's TCP state numbers (include/net/tcp_states.h).
 var tcpStates = map[string]string{
