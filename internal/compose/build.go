@@ -190,7 +190,7 @@ func (e *Engine) buildImage(ctx context.Context, p *types.Project, s types.Servi
 	}
 	e.progress().Infof("built %s (%s) for service %s in %s from a %s build context", ref, shortID(id), s.Name, time.Since(start).Round(100*time.Millisecond), humanBytes(sent.Load()))
 	if generatedImage(p, s) {
-		e.pruneBuilds(ctx, p, s, ref)
+		e.pruneBuilds(ctx, p, s, id)
 	}
 	return nil
 }
@@ -363,7 +363,8 @@ func buildKitHint(msg string) string {
 // pruneBuilds removes the per-deploy images of a service that earlier
 // deploys built and that no container uses any more: the running color's
 // and a kept previous color's images stay, since their containers use
-// them. Failures only cost disk space, so they are not errors.
+// them, and so does keep, the id of the image just built. Failures only
+// cost disk space, so they are not errors.
 func (e *Engine) pruneBuilds(ctx context.Context, p *types.Project, s types.ServiceConfig, keep string) {
 	list, err := e.Docker.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("label", LabelProject+"="+p.Name),
@@ -382,11 +383,11 @@ func (e *Engine) pruneBuilds(ctx context.Context, p *types.Project, s types.Serv
 	prefix := defaultImageName(p.Name, s.Name) + ":"
 	var removed []string
 	for _, img := range list {
-		if used[img.ID] {
+		if used[img.ID] || img.ID == keep {
 			continue
 		}
 		for _, tag := range img.RepoTags {
-			if tag == keep || !strings.HasPrefix(tag, prefix) {
+			if !strings.HasPrefix(tag, prefix) {
 				continue
 			}
 			if _, err := e.Docker.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true}); err == nil {

@@ -34,8 +34,8 @@ func buildHint(key string) string {
 	if !ok {
 		return defaultHint(key)
 	}
-	return fmt.Sprintf("%s (%s) need BuildKit; bluegreen builds on the deploying host through the Docker Engine API's classic builder, "+
-		"which cannot receive them (docker compose's classic builder refuses them too): "+
+	return fmt.Sprintf("%s (%s) needs BuildKit; bluegreen builds on the deploying host through the Docker Engine API's classic builder, "+
+		"which cannot take it (docker compose's classic builder refuses them too): "+
 		"build the image in an earlier workflow step (for example docker/build-push-action) and set image:", key, what)
 }
 

@@ -3,6 +3,7 @@ package compose
 import (
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 )
@@ -63,28 +64,34 @@ func singular(kind string) string {
 // checkFileObjects checks the definitions of the secrets and configs that
 // enabled services use; compose-go keeps unused ones, which never run.
 func checkFileObjects(p *types.Project) []Problem {
-	usedSecrets, usedConfigs := map[string]bool{}, map[string]bool{}
-	for _, s := range p.Services {
-		for _, r := range s.Secrets {
-			usedSecrets[r.Source] = true
+	usedSecrets, usedConfigs := map[string][]string{}, map[string][]string{}
+	for _, name := range p.ServiceNames() {
+		for _, r := range p.Services[name].Secrets {
+			usedSecrets[r.Source] = append(usedSecrets[r.Source], name)
 		}
-		for _, r := range s.Configs {
-			usedConfigs[r.Source] = true
+		for _, r := range p.Services[name].Configs {
+			usedConfigs[r.Source] = append(usedConfigs[r.Source], name)
 		}
 	}
 	var problems []Problem
 	for _, name := range sortedKeys(usedSecrets) {
-		problems = append(problems, checkFileObject("secrets", name, types.FileObjectConfig(p.Secrets[name]))...)
+		problems = append(problems, checkFileObject("secrets", name, usedSecrets[name], types.FileObjectConfig(p.Secrets[name]))...)
 	}
 	for _, name := range sortedKeys(usedConfigs) {
-		problems = append(problems, checkFileObject("configs", name, types.FileObjectConfig(p.Configs[name]))...)
+		problems = append(problems, checkFileObject("configs", name, usedConfigs[name], types.FileObjectConfig(p.Configs[name]))...)
 	}
 	return problems
 }
 
-func checkFileObject(kind, name string, def types.FileObjectConfig) []Problem {
+// checkFileObject checks the definition of a secret or config that
+// services uses; its problems are top-level, and say who uses it.
+func checkFileObject(kind, name string, services []string, def types.FileObjectConfig) []Problem {
 	key := kind + "." + name
-	swarm := fmt.Sprintf("lives in a swarm's %s store, which a single Docker host does not have (docker compose refuses it too): use file: or environment:", singular(kind))
+	sources := "file: or environment:"
+	if kind == "configs" {
+		sources = "file:, environment: or content:"
+	}
+	swarm := fmt.Sprintf("lives in a swarm's %s store, which a single Docker host does not have (docker compose refuses it too): give it a %s source instead (used by service %s)", singular(kind), sources, strings.Join(services, ", "))
 	var problems []Problem
 	for _, k := range populatedKeys(reflect.ValueOf(def), fileObjectKeys) {
 		switch k {
@@ -93,7 +100,7 @@ func checkFileObject(kind, name string, def types.FileObjectConfig) []Problem {
 		case "driver", "driver_opts", "template_driver":
 			problems = append(problems, Problem{Key: key + "." + k, Hint: fmt.Sprintf("a %s with a %s %s", singular(kind), k, swarm)})
 		default:
-			problems = append(problems, Problem{Key: key + "." + k, Hint: defaultHint(key + "." + k)})
+			problems = append(problems, Problem{Key: key + "." + k, Hint: defaultHint(key+"."+k) + " (used by service " + strings.Join(services, ", ") + ")"})
 		}
 	}
 	return problems

@@ -51,15 +51,15 @@ func TestCheckRejectsUnsupportedKeys(t *testing.T) {
 		key     string
 		hint    string
 	}{
-		{"build secrets", svc("build:\n  context: .\n  secrets: [npmrc]") + "secrets:\n  npmrc:\n    file: ./npmrc\n", "web", "build.secrets", "need BuildKit"},
+		{"build secrets", svc("build:\n  context: .\n  secrets: [npmrc]") + "secrets:\n  npmrc:\n    file: ./npmrc\n", "web", "build.secrets", "needs BuildKit"},
 		{"build ssh", svc("build:\n  context: .\n  ssh: [default]"), "web", "build.ssh", "docker/build-push-action"},
 		{"build additional_contexts", svc("build:\n  context: .\n  additional_contexts:\n    src: ../src"), "web", "build.additional_contexts", "classic builder"},
-		{"build privileged", svc("build:\n  context: .\n  privileged: true"), "web", "build.privileged", "need BuildKit"},
-		{"build cache_to", svc("build:\n  context: .\n  cache_to: [type=local,dest=/tmp/c]"), "web", "build.cache_to", "need BuildKit"},
+		{"build privileged", svc("build:\n  context: .\n  privileged: true"), "web", "build.privileged", "needs BuildKit"},
+		{"build cache_to", svc("build:\n  context: .\n  cache_to: [type=local,dest=/tmp/c]"), "web", "build.cache_to", "needs BuildKit"},
 		{"build platforms", svc("build:\n  context: .\n  platforms: [linux/amd64, linux/arm64]"), "web", "build.platforms", "multi-platform image"},
 		{"external secret", svc("secrets: [token]") + "secrets:\n  token:\n    external: true\n", "", "secrets.token.external", "swarm's secret store"},
 		{"external config", svc("configs: [conf]") + "configs:\n  conf:\n    external: true\n", "", "configs.conf.external", "swarm's config store"},
-		{"secret driver", svc("secrets: [token]") + "secrets:\n  token:\n    file: ./token\n    driver: vault\n", "", "secrets.token.driver", "use file: or environment:"},
+		{"secret driver", svc("secrets: [token]") + "secrets:\n  token:\n    file: ./token\n    driver: vault\n", "", "secrets.token.driver", "give it a file: or environment: source"},
 		{"config template_driver", svc("configs: [conf]") + "configs:\n  conf:\n    file: ./conf\n    template_driver: golang\n", "", "configs.conf.template_driver", "swarm"},
 		{"environment secret on read_only", svc("read_only: true\nsecrets: [token]") + "secrets:\n  token:\n    environment: TOKEN\n", "web", "secrets.token", "remove read_only"},
 		{"environment secret unset", svc("secrets: [token]") + "secrets:\n  token:\n    environment: NOT_SET_ANYWHERE_42\n", "web", "secrets.token", "NOT_SET_ANYWHERE_42, which is not set"},

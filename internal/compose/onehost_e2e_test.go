@@ -4,6 +4,8 @@ package compose
 
 import (
 	"archive/tar"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
@@ -23,6 +27,22 @@ func TestUpOneHostKeys(t *testing.T) {
 	img := testenv.AppImage(t)
 	project := newProjectName(t)
 	e, cli := newEngine(t, project)
+	// A container outside the project, on a network the web service joins,
+	// for external_links.
+	shared, legacy := project+"-shared", project+"-legacy-cache"
+	ctx := ctxTimeout(t, 2*time.Minute)
+	if _, err := cli.NetworkCreate(ctx, shared, network.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.NetworkRemove(context.Background(), shared) })
+	resp, err := cli.ContainerCreate(ctx, &container.Config{Image: img, Env: []string{"MODE=worker"}}, &container.HostConfig{NetworkMode: container.NetworkMode(shared)}, nil, nil, legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.ContainerRemove(context.Background(), resp.ID, container.RemoveOptions{Force: true}) })
+	if err := cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	dir := writeProject(t, map[string]string{
 		"compose.yml": fmt.Sprintf(`
 services:
@@ -36,6 +56,8 @@ services:
     environment: {MODE: worker}
     security_opt: [no-new-privileges:true, "seccomp=./seccomp.json"]
     links: ["db:database"]
+    external_links: ["%[2]s:cache"]
+    networks: [default, shared]
     volumes_from: ["db:ro"]
     ipc: service:db
     secrets:
@@ -66,7 +88,11 @@ configs:
     content: "x=1\n"
 volumes:
   data:
-`, img),
+networks:
+  shared:
+    name: %[3]s
+    external: true
+`, img, legacy, shared),
 		"seccomp.json": `{"defaultAction": "SCMP_ACT_ALLOW"}`,
 		"token":        "file-token",
 	})
@@ -74,7 +100,6 @@ volumes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := ctxTimeout(t, 2*time.Minute)
 	cs, err := e.Up(ctx, p)
 	if err != nil {
 		t.Fatalf("Up: %v", err)
@@ -106,8 +131,21 @@ volumes:
 	}
 	eq(t, "sidecar network mode", string(side.HostConfig.NetworkMode), "container:"+web.ID)
 	ep := info.NetworkSettings.Networks[project+"_default"]
-	if ep == nil || len(ep.Links) == 0 || !strings.Contains(strings.Join(ep.Links, ","), "database") {
-		t.Errorf("web's endpoint links = %+v, want the database alias", ep)
+	if ep == nil || len(ep.Links) == 0 || !strings.Contains(strings.Join(ep.Links, ","), "database") || !strings.Contains(strings.Join(ep.Links, ","), legacy+":cache") {
+		t.Errorf("web's endpoint links = %+v, want the database alias and the external link", ep)
+	}
+
+	// An external link to a container the service shares no network with
+	// would resolve to nothing: Up refuses it before creating anything.
+	lonely := loadYAML(t, fmt.Sprintf("services:\n  web:\n    image: %s\n    external_links: [%s]\n", img, legacy))
+	lonely.Name = project + "-lonely"
+	if _, err := e.Up(ctx, lonely); !errors.Is(err, ErrExternalLink) || !strings.Contains(err.Error(), "share no network") {
+		t.Errorf("Up with an external link across networks = %v, want ErrExternalLink", err)
+	}
+	missing := loadYAML(t, fmt.Sprintf("services:\n  web:\n    image: %s\n    external_links: [%s-nope]\n", img, project))
+	missing.Name = project + "-missing"
+	if _, err := e.Up(ctx, missing); !errors.Is(err, ErrExternalLink) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("Up with an external link to nothing = %v, want ErrExternalLink", err)
 	}
 	for _, f := range []struct {
 		path, content string
