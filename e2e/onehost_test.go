@@ -343,3 +343,25 @@ func removeBuiltImages(f *fixture) {
 		}
 	}
 }
+
+// TestDeployRefusesWhatCannotRunOnOneHost: a swarm stack file fails the
+// inputs (exit 2) before anything starts, each problem naming the
+// service (or saying top-level), the key, why and what to do.
+func TestDeployRefusesWhatCannotRunOnOneHost(t *testing.T) {
+	t.Parallel()
+	stack, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "testdata", "compose", "refused-swarm", "compose.yml"))
+	require.NoError(t, err)
+	file := strings.Replace(string(stack), "services:\n", "services:\n  web:\n    image: ${APP_IMAGE}\n    ports: [\"${BLUEGREEN_PORT}:8080\"]\n", 1)
+	f := newFixture(t, map[string]string{"docker-compose.yml": file})
+	r := f.deploy(nil)
+	require.Equal(t, 2, r.code, r.out)
+	for _, want := range []string{
+		`compose-file: service "migrate": deploy.mode: deploy.mode "replicated-job" is not supported: jobs need a swarm`,
+		`compose-file: top-level secrets.jwt_key.external: an external secret lives in a swarm's secret store`,
+		"(used by service api)",
+	} {
+		require.Contains(t, r.out, want)
+	}
+	require.Empty(t, f.all("blue"))
+	require.Empty(t, f.all("green"))
+}

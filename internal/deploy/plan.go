@@ -134,7 +134,7 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 		var u *compose.UnsupportedError
 		if errors.As(err, &u) {
 			for _, pr := range u.Problems {
-				problems = append(problems, fmt.Sprintf("%s: service %s: %s: %s", input, pr.Service, pr.Key, pr.Hint))
+				problems = append(problems, fmt.Sprintf("%s: %s", input, pr)) // service "web": key: hint, or top-level key: hint
 			}
 		} else {
 			problems = append(problems, fmt.Sprintf("%s: %v", input, err))
