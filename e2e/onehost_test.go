@@ -329,8 +329,10 @@ func readFile(t *testing.T, f *fixture, color, path string) string {
 	return string(b)
 }
 
-// removeBuiltImages removes the images the deploys built.
+// removeBuiltImages removes the images the deploys built, after the
+// containers that use them.
 func removeBuiltImages(f *fixture) {
+	f.cleanup()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, c := range []string{"blue", "green"} {

@@ -58,8 +58,10 @@ type recorderStream struct {
 
 func (s *recorderStream) Close() error { err := s.PipeWriter.Close(); <-s.done; return err }
 
-// removeImagesOf removes every image built for project.
+// removeImagesOf removes every image built for project, after the
+// project's containers.
 func removeImagesOf(cli *client.Client, project string) {
+	removeProject(cli, project)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	list, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+project))})

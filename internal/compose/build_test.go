@@ -50,7 +50,7 @@ func tarNames(t *testing.T, rc io.ReadCloser) (map[string]string, []string) {
 
 func TestContextTarHonoursDockerignore(t *testing.T) {
 	t.Parallel()
-	dir := writeProject(t, map[string]string{
+	dir := writeFiles(t, map[string]string{
 		".dockerignore":        "# build output and secrets\nnode_modules\n*.log\n.env\nDockerfile\nlogs/\n!logs/keep.log\ndocs/**/*.md\n",
 		"Dockerfile":           "FROM scratch\n",
 		"main.go":              "package main",
@@ -87,7 +87,7 @@ func TestContextTarHonoursDockerignore(t *testing.T) {
 
 func TestContextTarAddsInlineDockerfile(t *testing.T) {
 	t.Parallel()
-	dir := writeProject(t, map[string]string{"app": "bin"})
+	dir := writeFiles(t, map[string]string{"app": "bin"})
 	rc, err := contextTar(dir, inlineDockerfile, []byte("FROM scratch\nCOPY app /app\n"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestContextTarAddsInlineDockerfile(t *testing.T) {
 
 func TestDockerfileOf(t *testing.T) {
 	t.Parallel()
-	root := writeProject(t, map[string]string{
+	root := writeFiles(t, map[string]string{
 		"app/Dockerfile":        "FROM scratch\n",
 		"app/docker/Dockerfile": "FROM scratch\n",
 		"shared/Dockerfile":     "FROM scratch\nCOPY . /\n",
@@ -137,7 +137,7 @@ func TestDockerfileOf(t *testing.T) {
 
 func TestBuildOptionsMapBuildKeys(t *testing.T) {
 	t.Parallel()
-	dir := writeProject(t, map[string]string{"compose.yml": `services:
+	dir := writeFiles(t, map[string]string{"compose.yml": `services:
   web:
     build:
       context: .
@@ -201,4 +201,21 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// writeFiles writes files into a fresh directory and returns it, for the
+// tests that need no Docker daemon.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 )
 
 // Kinds of conformance projects, told by a marker file in the directory.
@@ -78,15 +80,19 @@ func addOneHostFields(v map[string]any, info container.InspectResponse) {
 	endpointLinks := map[string][]string{}
 	for name, ep := range info.NetworkSettings.Networks {
 		if len(ep.Links) > 0 {
-			endpointLinks[name] = sorted(ep.Links)
+			links := append([]string(nil), ep.Links...)
+			sort.Strings(links)
+			endpointLinks[name] = links
 		}
 	}
+	links := append([]string(nil), hc.Links...)
+	sort.Strings(links)
 	if h, ok := v["Hostname"].(string); ok && shortIDRE.MatchString(h) {
 		v["Hostname"] = "<container id>"
 	}
 	v["NetworkMode"] = withoutIDs(string(hc.NetworkMode))
 	v["VolumesFrom"] = from
-	v["Links"] = sorted(hc.Links)
+	v["Links"] = links
 	v["EndpointLinks"] = endpointLinks
 	v["IpcMode"] = withoutIDs(string(hc.IpcMode))
 	v["PidMode"] = withoutIDs(string(hc.PidMode))
@@ -125,7 +131,7 @@ func builtImage(ref, project, service string) bool {
 
 // ensureConformanceImages builds or pulls the project's images as a deploy
 // does, and removes the images either tool built for it when the test
-// ends.
+// ends, after the project's containers (an image in use is only untagged).
 func ensureConformanceImages(t *testing.T, cli *client.Client, e *Engine, p *types.Project) {
 	t.Helper()
 	names := map[string]bool{}
@@ -139,6 +145,7 @@ func ensureConformanceImages(t *testing.T, cli *client.Client, e *Engine, p *typ
 		}
 	}
 	t.Cleanup(func() {
+		sandbox.RemoveProject(cli, p.Name)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		for name := range names {
@@ -149,7 +156,9 @@ func ensureConformanceImages(t *testing.T, cli *client.Client, e *Engine, p *typ
 			_, _ = cli.ImageRemove(ctx, img.ID, image.RemoveOptions{Force: true, PruneChildren: true})
 		}
 	})
-	if err := e.EnsureImages(ctxTimeout(t, 3*time.Minute), p, "", Credentials{}); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := e.EnsureImages(ctx, p, "", Credentials{}); err != nil {
 		t.Fatalf("EnsureImages: %v", err)
 	}
 }

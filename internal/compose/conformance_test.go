@@ -141,13 +141,17 @@ var knownDifferences = []knownDifference{
 				return false
 			}
 			for network, ol := range o {
-				var want []string
+				want := map[string]bool{}
 				for _, l := range asSlice(p[network]) {
-					want = append(want, strings.ReplaceAll(l.(string), "_", "-"))
+					want[strings.ReplaceAll(l.(string), "_", "-")] = true
 				}
-				sort.Strings(want)
-				if compact(ol) != compact(want) || !strings.Contains(compact(ol), "<project>-") {
+				if len(asSlice(ol)) != len(want) {
 					return false
+				}
+				for _, l := range asSlice(ol) {
+					if !want[l.(string)] || !strings.HasPrefix(l.(string), "<project>-") {
+						return false
+					}
 				}
 			}
 			return true
@@ -170,12 +174,16 @@ var knownDifferences = []knownDifference{
 		Reason: "for `healthcheck: {disable: false}` docker-compose v1 turns the check off whenever the key disable is present; docker compose v2 turns it off only for disable: true, and so do we, so the image's own HEALTHCHECK stays.",
 		Match: func(ours, peer any) bool {
 			o, p := ours.(map[string]any), peer.(map[string]any)
-			if o == nil || p == nil || compact(p["Test"]) != `["NONE"]` || compact(o["Test"]) == `["NONE"]` {
+			none := []string{"NONE"}
+			if o == nil || p == nil || !jsonEqual(p["Test"], none) || o["Test"] == nil || jsonEqual(o["Test"], none) {
 				return false
 			}
-			delete(o, "Test")
-			delete(p, "Test")
-			return jsonEqual(o, p)
+			for k := range o {
+				if k != "Test" && !jsonEqual(o[k], p[k]) {
+					return false
+				}
+			}
+			return len(o) == len(p)
 		},
 	},
 	{

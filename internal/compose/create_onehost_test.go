@@ -16,7 +16,7 @@ import (
 // the files its secrets and seccomp profile point at.
 func oneHostProject(t *testing.T) *types.Project {
 	t.Helper()
-	dir := writeProject(t, map[string]string{
+	dir := writeFiles(t, map[string]string{
 		"compose.yml": `services:
   web:
     image: example/web:1
@@ -192,7 +192,7 @@ func TestCreateSpecSeccompProfileErrors(t *testing.T) {
 			if tc.profile != "" {
 				files["seccomp.json"] = tc.profile
 			}
-			dir := writeProject(t, files)
+			dir := writeFiles(t, files)
 			p := mustLoad(t, LoadOptions{ProjectName: "x", Files: []string{filepath.Join(dir, "compose.yml")}})
 			_, err := buildCreateSpec(p, p.Services["web"], 1, "", "1.41")
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "seccomp profile") {
