@@ -47,6 +47,7 @@ type fixture struct {
 	bluePort  int
 	greenPort int
 	lockDir   string
+	stateDir  string
 	inputs    map[string]string
 }
 
@@ -62,6 +63,7 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 		bluePort:  testenv.FreePort(t),
 		greenPort: testenv.FreePort(t),
 		lockDir:   t.TempDir(),
+		stateDir:  t.TempDir(),
 	}
 	f.nginx = testenv.StartNginx(t, testenv.NginxOptions{})
 	if files == nil {
@@ -114,7 +116,7 @@ func (f *fixture) deploy(extraInputs map[string]string, env ...string) run {
 	w := io.MultiWriter(&out, testWriter{f.t})
 	start := time.Now()
 	var res *deploy.Result
-	code := cli.Main(context.Background(), cli.Options{Environ: environ, Cwd: f.dir, Stdout: w, LockDir: f.lockDir, OnResult: func(r *deploy.Result) { res = r }})
+	code := cli.Main(context.Background(), cli.Options{Environ: environ, Cwd: f.dir, Stdout: w, LockDir: f.lockDir, StateDir: f.stateDir, OnResult: func(r *deploy.Result) { res = r }})
 	return run{code: code, out: out.String(), took: time.Since(start), outputs: readOutputs(f.t, outFile), result: res}
 }
 

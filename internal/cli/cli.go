@@ -18,6 +18,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
@@ -37,6 +38,9 @@ type Options struct {
 	// LockDir overrides deploy.DefaultLockDir; the BLUEGREEN_LOCK_DIR
 	// environment variable does the same for the binary.
 	LockDir string
+	// StateDir overrides ledger.DefaultDir, where each project's history
+	// lives; the BLUEGREEN_STATE_DIR environment variable does the same.
+	StateDir string
 	// Procfs overrides /proc for observing nginx (tests).
 	Procfs string
 	// OnResult, when set, receives the deploy's Result (tests, benchmarks).
@@ -70,6 +74,18 @@ func Main(ctx context.Context, opts Options) int {
 		return ExitInvalid
 	}
 
+	history, err := ledger.New(firstNonEmpty(opts.StateDir, env["BLUEGREEN_STATE_DIR"]), cfg.ProjectName, cfg.Operate.HistoryLimit)
+	if err != nil {
+		rep.Errorf("Invalid inputs", "%v", err)
+		return ExitInvalid
+	}
+	if cfg.Mode == config.ModeHistory {
+		// The history is a file on this host: no Docker, no nginx.
+		d := &deploy.Deployer{Config: cfg, Target: deploy.Target{History: history}, Report: rep}
+		res, err := d.Run(ctx)
+		return finish(rep, cfg, opts, res, err)
+	}
+
 	docker, err := client.NewClientWithOpts(client.WithHost(dockerHost(env)), client.WithAPIVersionNegotiation())
 	if err != nil {
 		rep.Errorf("Docker", "failed to create a Docker client: %v", err)
@@ -101,13 +117,23 @@ func Main(ctx context.Context, opts Options) int {
 			Nginx:         sw,
 			Drain:         nginx.Drain,
 			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
+			History:       history,
 			NginxNetworks: nginxNetworks,
 		},
 		Report:   rep,
 		Env:      env,
 		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
 	}
+	if path := cfg.Operate.PreviewIncludePath; path != "" {
+		d.Preview = &nginx.Switcher{IncludePath: path, TestCmd: cfg.Nginx.TestCmd, ReloadCmd: cfg.Nginx.ReloadCmd, Procfs: opts.Procfs, Logf: rep.Infof, Warnf: rep.Warnf}
+	}
 	res, err := d.Run(ctx)
+	return finish(rep, cfg, opts, res, err)
+}
+
+// finish hands a run's result to the runner: outputs, the job summary,
+// the failure said once, the exit code.
+func finish(rep *report.Reporter, cfg *config.Config, opts Options, res *deploy.Result, err error) int {
 	if opts.OnResult != nil {
 		opts.OnResult(res)
 	}
@@ -127,8 +153,13 @@ func Main(ctx context.Context, opts Options) int {
 		return ExitFailed
 	}
 	switch {
+	case cfg.Mode == config.ModeHistory:
 	case cfg.Mode == config.ModeStatus:
 		rep.Infof("live color: %s", orNone(res.Active))
+	case cfg.Mode == config.ModeStage:
+		rep.Infof("staged %s on %s in %s (deploy %s); nginx still serves %s", res.Staged, res.PreviewURL, res.Elapsed.Round(time.Millisecond), res.DeployID, orNone(res.Active))
+	case cfg.Mode == config.ModeAbort:
+		rep.Infof("nothing staged any more; nginx still serves %s", orNone(res.Active))
 	case res.Previous == color.None:
 		rep.Infof("deployed %s on %s in %s (first deploy)", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond))
 	default:

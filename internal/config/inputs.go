@@ -39,6 +39,7 @@ var Inputs = []Input{
 	{Name: "health-status", Default: "200"},
 	{Name: "health-retries", Default: "15"},
 	{Name: "health-interval", Default: "2s"},
+	{Name: "health-start-interval", Default: "100ms"},
 	{Name: "health-timeout", Default: "5s"},
 	{Name: "startup-delay", Default: "0s"},
 	{Name: "nginx-include-path", Default: "/etc/nginx/conf.d/service-url.inc"},
@@ -52,6 +53,12 @@ var Inputs = []Input{
 	{Name: "lock-timeout", Default: "10m"},
 	{Name: "keep-previous", Default: "false"},
 	{Name: "observe-seconds", Default: "0"},
+	{Name: "deploy-id", Default: ""},
+	{Name: "to", Default: "previous"},
+	{Name: "history-limit", Default: "50"},
+	{Name: "retain-images", Default: "3"},
+	{Name: "nginx-preview-include-path", Default: ""},
+	{Name: "nginx-preview-include-template", Default: ""},
 }
 
 // InputNames lists the names in Inputs, sorted.

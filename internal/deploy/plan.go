@@ -2,9 +2,13 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +33,8 @@ type plan struct {
 	Image             string
 	ContainerName     string // expected name of the traffic container
 	DockerHealthcheck bool   // the service defines a Docker healthcheck
+	// ComposeHash is a hash of the color's compose files, for the history.
+	ComposeHash string
 }
 
 // defaultStopGrace is Docker's stop timeout for a service that sets no
@@ -128,6 +134,7 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 		return p, []string{fmt.Sprintf("%s (%s): %v", input, strings.Join(files, ", "), err)}
 	}
 	p.Project = project
+	p.ComposeHash = hashFiles(files)
 	var problems []string
 	if err := compose.Check(project); err != nil {
 		var u *compose.UnsupportedError
@@ -297,4 +304,19 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
+}
+
+// hashFiles is a short hash of the files' contents ("" when one cannot be
+// read): two deploys of one image with different settings differ in it.
+func hashFiles(files []string) string {
+	h := sha256.New()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return ""
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -7,6 +7,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +42,8 @@ type FakeEngine struct {
 	// starting, healthy, unhealthy).
 	Health string
 	Hook   Hook
+	// images are the images present, by reference and by id.
+	images map[string]compose.ImageInfo
 }
 
 var _ Engine = (*FakeEngine)(nil)
@@ -77,6 +80,15 @@ func (f *FakeEngine) Run(project, service, image string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.containers[project] = append(f.containers[project], fakeContainer(project, service, image))
+}
+
+// Label marks project's containers as made by deploy id.
+func (f *FakeEngine) Label(project, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.containers[project] {
+		f.containers[project][i].DeployID = id
+	}
 }
 
 // Exit makes project's containers exit with code, as a crash would.
@@ -118,13 +130,40 @@ func (f *FakeEngine) Exists(project string) bool {
 func fakeContainer(project, service, image string) compose.Container {
 	return compose.Container{
 		ID: project + "_" + service, Name: project + "-" + service + "-1", Project: project, Service: service,
-		Image: image, State: "running", Running: true,
+		Image: image, ImageID: FakeImageID(image), State: "running", Running: true,
 	}
 }
 
-// EnsureImages pretends every image is present.
+// EnsureImages makes every service's image present, as a pull would, with
+// an id derived from its reference.
 func (f *FakeEngine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ compose.Credentials) error {
-	return f.enter(ctx, "EnsureImages", p.Name, true)
+	if err := f.enter(ctx, "EnsureImages", p.Name, true); err != nil {
+		return err
+	}
+	for _, name := range p.ServiceNames() {
+		ref := p.Services[name].Image
+		if !f.HasImage(ref) {
+			f.SetImage(ref, FakeImageID(ref), "")
+		}
+	}
+	return nil
+}
+
+// FakeImageID is the id FakeEngine gives an image it pulls.
+func FakeImageID(ref string) string {
+	if strings.HasPrefix(ref, "sha256:") {
+		return ref
+	}
+	return "sha256:" + fmt.Sprintf("%064x", fnvHash(ref))
+}
+
+func fnvHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // Up creates one running container per service.
@@ -136,8 +175,13 @@ func (f *FakeEngine) Up(ctx context.Context, p *types.Project) ([]compose.Contai
 	defer f.mu.Unlock()
 	var cs []compose.Container
 	for _, name := range p.ServiceNames() {
-		c := fakeContainer(p.Name, name, p.Services[name].Image)
+		svc := p.Services[name]
+		c := fakeContainer(p.Name, name, svc.Image)
 		c.Health = f.Health
+		c.DeployID = svc.Labels[compose.LabelDeployID]
+		if info, ok := f.images[svc.Image]; ok {
+			c.ImageID = info.ID
+		}
 		cs = append(cs, c)
 	}
 	f.containers[p.Name] = cs
@@ -210,6 +254,66 @@ func (f *FakeEngine) Down(ctx context.Context, project string, _ *time.Duration)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.containers, project)
+	return nil
+}
+
+// SetImage makes ref present on the host as image id (digest, when not
+// empty, is its repo digest).
+func (f *FakeEngine) SetImage(ref, id, digest string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.images == nil {
+		f.images = map[string]compose.ImageInfo{}
+	}
+	info := compose.ImageInfo{ID: id}
+	if digest != "" {
+		info.RepoDigests = []string{digest}
+	}
+	f.images[ref] = info
+	f.images[id] = info
+}
+
+// HasImage reports whether ref is present.
+func (f *FakeEngine) HasImage(ref string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.images[ref]
+	return ok
+}
+
+// ImageInfo answers from the images SetImage made present.
+func (f *FakeEngine) ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error) {
+	if err := f.enter(ctx, "ImageInfo", ref, false); err != nil {
+		return compose.ImageInfo{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	info, ok := f.images[ref]
+	if !ok {
+		return compose.ImageInfo{}, fmt.Errorf("failed to find image %s: %w", ref, compose.ErrImageMissing)
+	}
+	return info, nil
+}
+
+// RemoveImage removes ref, refusing one a container uses.
+func (f *FakeEngine) RemoveImage(ctx context.Context, ref string) error {
+	if err := f.enter(ctx, "RemoveImage", ref, true); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	info, ok := f.images[ref]
+	if !ok {
+		return fmt.Errorf("failed to remove image %s: no such image", ref)
+	}
+	for _, cs := range f.containers {
+		for _, c := range cs {
+			if c.ImageID == info.ID {
+				return fmt.Errorf("failed to remove image %s: conflict: container %s uses it", ref, c.Name)
+			}
+		}
+	}
+	delete(f.images, ref)
 	return nil
 }
 
