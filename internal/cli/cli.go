@@ -70,6 +70,11 @@ func Main(ctx context.Context, opts Options) int {
 		rep.MaskBasicAuth(cfg.Registry.Username, cfg.Registry.Password)
 	}
 	if err != nil {
+		// The compose files' problems too, so that one run lists all.
+		var verr *config.ValidationError
+		if errors.As(err, &verr) {
+			verr.Problems = append(verr.Problems, (&deploy.Deployer{Config: cfg, Report: rep, Env: env}).Check()...)
+		}
 		rep.Errorf("Invalid inputs", "%v", err)
 		return ExitInvalid
 	}

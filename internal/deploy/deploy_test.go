@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
+	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
 // withMarker makes the harness's live include carry the marker the
@@ -486,4 +488,38 @@ func countWord(s, w string) int {
 		}
 	}
 	return n
+}
+
+// TestCheckReportsComposeProblemsBesideInputProblems: a run whose inputs
+// are invalid still lists the compose files' problems, so that one run
+// says everything.
+func TestCheckReportsComposeProblemsBesideInputProblems(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	env := map[string]string{}
+	for k, v := range h.inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	env["INPUT_HEALTH-RETRIES"] = "many"
+	env["INPUT_SERVICE"] = "nope"
+	cfg, err := config.Parse(func(k string) string { return env[k] }, h.dir)
+	require.ErrorContains(t, err, "health-retries")
+	d := &Deployer{Config: cfg, Report: report.New(&h.log, func(string) string { return "" })}
+	problems := d.Check()
+	require.Len(t, problems, 1, problems) // both colors share the file: said once
+	assert.Contains(t, problems[0], `service "nope" is not defined`)
+}
+
+// TestImagesAreCheckedInPreflight: every service's final image must be a
+// Docker reference before anything is touched.
+func TestImagesAreCheckedInPreflight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env["VERSION"] = "v1\n  evil: x"
+	_, err := h.run(context.Background(), nil)
+	var pe *PhaseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, PhasePreflight, pe.Kind)
+	assert.Contains(t, err.Error(), `service web: image "app:v1\n  evil: x" is not a Docker image reference`)
+	assert.Empty(t, h.eng.Calls())
 }

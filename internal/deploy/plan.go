@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/distribution/reference"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
@@ -102,6 +103,34 @@ func (r *run) preflight() error {
 	return nil
 }
 
+// Check runs the preflight's checks of the compose files and the include
+// template, touching nothing, for a run whose inputs are already known to
+// be invalid: the user then reads every problem, of inputs and of compose
+// files alike, in one run instead of two. Colors whose files are missing
+// or whose port is invalid are skipped (the inputs' problems say why).
+func (d *Deployer) Check() []string {
+	cfg := d.Config
+	if cfg == nil || cfg.ProjectName == "" || cfg.Mode == config.ModeHistory {
+		return nil
+	}
+	for _, c := range color.All {
+		if cfg.Ports[c] == 0 || len(cfg.Files[c]) == 0 {
+			return nil
+		}
+		for _, f := range cfg.Files[c] {
+			if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
+				return nil
+			}
+		}
+	}
+	r := &run{d: d, cfg: cfg, res: &Result{DeployID: "check"}}
+	var verr *config.ValidationError
+	if err := r.preflight(); errors.As(err, &verr) {
+		return verr.Problems
+	}
+	return nil
+}
+
 // loadPlan loads one color's project and finds its traffic service.
 func (r *run) loadPlan(c color.Color) (*plan, []string) {
 	cfg := r.cfg
@@ -156,6 +185,7 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 		project.Services[svc.Name] = svc
 	}
 	p.Image = svc.Image
+	problems = append(problems, imageProblems(input, project)...)
 	p.ContainerName = svc.ContainerName
 	if p.ContainerName == "" {
 		p.ContainerName = fmt.Sprintf("%s-%s-1", project.Name, svc.Name)
@@ -319,4 +349,22 @@ func hashFiles(files []string) string {
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// imageProblems checks every service's final image (after interpolation
+// and the image input) as Docker would parse it, so that a bad reference
+// fails before anything is touched, and a value with a line break can
+// never reach an output.
+func imageProblems(input string, p *types.Project) []string {
+	var problems []string
+	for _, name := range p.ServiceNames() {
+		img := p.Services[name].Image
+		if img == "" {
+			continue // a service that builds its image; the build names it
+		}
+		if _, err := reference.ParseNormalizedNamed(img); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: service %s: image %q is not a Docker image reference (%v): use one such as ghcr.io/acme/app:1.2.3", input, name, img, err))
+		}
+	}
+	return problems
 }
