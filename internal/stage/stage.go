@@ -33,6 +33,7 @@ const ComposeFile = `services:
       HEALTH_STATUS: ${HEALTH_STATUS:-0}
       EXIT_AFTER: ${EXIT_AFTER:-0s}
       GRACEFUL: ${GRACEFUL:-0}
+      HOSTILE: ${HOSTILE:-0}
       BLUEGREEN_COLOR: ${BLUEGREEN_COLOR}
     ports:
       - "${BLUEGREEN_PORT}:8080"
