@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -367,7 +369,7 @@ const fiveServices = `services:
 // (Up, Down), alternately in the same run on the same daemon. It reports
 // the mean seconds of each; it asserts nothing about them.
 //
-//	go test ./e2e -run '^$' -bench FiveServiceUpDown -benchtime 5x
+//	go test -tags e2e ./e2e -run '^$' -bench FiveServiceUpDown -benchtime 5x
 func BenchmarkFiveServiceUpDown(b *testing.B) {
 	bin := dockerComposeV1(b)
 	docker := testenv.RequireDocker(b)

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -297,7 +299,7 @@ func TestActionImageSize(t *testing.T) {
 // helper's first log line as the launcher relays it (docker logs -t). The
 // run is a `mode: status` run, so the deploy itself adds next to nothing.
 //
-//	go test ./e2e -run '^$' -bench Hoist -benchtime 5x
+//	go test -tags e2e ./e2e -run '^$' -bench Hoist -benchtime 5x
 func BenchmarkHoist(b *testing.B) {
 	image := actionImage(b)
 	docker := testenv.RequireDocker(b)

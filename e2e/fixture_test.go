@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package e2e runs whole deploys against the real Docker daemon and a real
 // nginx started by the test on a high port. Nothing is faked: containers
 // are created from compose files, nginx really reloads, and every check is
