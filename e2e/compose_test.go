@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -153,7 +154,7 @@ watch:
 
 	// A version whose Docker healthcheck never passes is not switched to.
 	r = f.deploy(map[string]string{"health-path": "/", "health-retries": "10", "health-interval": "200ms"}, "VERSION=v2", "HEALTH_STATUS=500")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseHealth)
 	require.Contains(t, r.out, "Docker's healthcheck")
 	require.Contains(t, r.out, f.project+"-green-web-1")
 	f.requireServes("v1", "blue")
@@ -174,7 +175,7 @@ func TestPortTakenNamesHolder(t *testing.T) {
 		&container.HostConfig{PortBindings: nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: itoa(f.greenPort)}}}}, nil)
 
 	r := f.deploy(nil, "VERSION=v2")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseStart)
 	require.Contains(t, r.out, "container "+squatter+" already publishes")
 	require.Contains(t, r.out, "docker stop "+squatter)
 	require.Equal(t, before, f.include())

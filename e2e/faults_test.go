@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/stage"
 
 	"github.com/docker/docker/api/types/container"
@@ -64,8 +65,9 @@ func TestFaultHealthNeverPasses(t *testing.T) {
 	f := newFixture(t, nil)
 	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
 	r := f.deploy(map[string]string{"health-retries": "3"}, "VERSION=v2", "HEALTH_STATUS=503")
-	require.Equal(t, 1, r.code, r.out)
-	require.Contains(t, r.out, "Health check")
+	r.requireFailedIn(t, deploy.PhaseHealth)
+	require.ErrorIs(t, r.result.Err, deploy.ErrUnhealthy)
+	require.Contains(t, r.out, "HTTP 503")
 	require.Equal(t, "false", r.outputs["rolled-back"])
 	f.requireSound("blue")
 }
@@ -79,8 +81,12 @@ func TestFaultCrashInsideObservation(t *testing.T) {
 	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
 	before := f.include()
 	r := f.deploy(map[string]string{"observe-seconds": "6"}, "VERSION=v2", "EXIT_AFTER=2s")
-	require.Equal(t, 1, r.code, r.out)
-	require.Contains(t, r.out, "Switch nginx back to blue")
+	r.requireFailedIn(t, deploy.PhaseObserve)
+	require.ErrorIs(t, r.result.Err, deploy.ErrObserve)
+	back, ok := r.phase(deploy.PhaseSwitchBack)
+	require.True(t, ok, "no switch back in %v", r.result.Phases)
+	require.NoError(t, back.Err)
+	require.Equal(t, "Switch nginx back to blue", back.Name)
 	require.Contains(t, r.out, "exited with code 3")
 	require.Equal(t, "true", r.outputs["rolled-back"])
 	require.Equal(t, "blue", r.outputs["active-color"])
@@ -127,7 +133,7 @@ func TestFaultMasterRejectsConfig(t *testing.T) {
 	defer holder.Close()
 	port := holder.Addr().(*net.TCPAddr).Port
 	r := f.deploy(map[string]string{"nginx-include-template": "set $service_url {{.URL}};\nlisten 127.0.0.1:" + strconv.Itoa(port) + ";\n"}, "VERSION=v2")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseSwitch)
 	require.Contains(t, r.out, "Address already in use")
 	require.Equal(t, before, f.include())
 	f.requireSound("blue")
@@ -140,7 +146,7 @@ func TestFaultBadImage(t *testing.T) {
 	f := newFixture(t, nil)
 	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
 	r := f.deploy(map[string]string{"image": "bluegreen-no-such-image:v404"}, "VERSION=v2")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseStart)
 	require.Contains(t, r.out, "bluegreen-no-such-image:v404")
 	f.requireSound("blue")
 }
@@ -155,7 +161,7 @@ func TestFaultHostPortTaken(t *testing.T) {
 	require.NoError(t, err)
 	r := f.deploy(nil, "VERSION=v2")
 	holder.Close()
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseStart)
 	require.Contains(t, r.out, strconv.Itoa(f.greenPort))
 	require.Empty(t, f.all("green"))
 	f.requireSound("blue")

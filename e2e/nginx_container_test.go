@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 
 	"github.com/docker/docker/api/types/container"
@@ -225,7 +226,7 @@ func TestNginxContainerThreeVersions(t *testing.T) {
 				broken = "upstream app { server {{.ContainerName}}:{{.ContainerPort}}; this_is_not_a_directive on; }"
 			}
 			r := n.deployVersion(f, "v4", map[string]string{"nginx-include-template": broken})
-			require.Equal(t, 1, r.code, r.out)
+			r.requireFailedIn(t, deploy.PhaseSwitch)
 			require.Contains(t, r.out, `unknown directive "this_is_not_a_directive"`)
 			require.Contains(t, r.out, "docker exec "+n.container+" nginx -t", "the failed command is named")
 			require.Equal(t, before, f.include(), "old include restored byte for byte")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/loadgen"
 )
 
@@ -61,7 +62,8 @@ func TestRollbackWithoutKeptColor(t *testing.T) {
 	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
 	require.Equal(t, 0, f.deploy(nil, "VERSION=v2").code)
 	r := f.deploy(map[string]string{"mode": "rollback"})
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseStart)
+	require.ErrorIs(t, r.result.Err, deploy.ErrNoRollback)
 	require.Contains(t, r.out, "keep-previous: true")
 	f.requireServes("v2", "green")
 }
