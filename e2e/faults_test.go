@@ -185,8 +185,8 @@ func TestFaultOldColorDead(t *testing.T) {
 }
 
 // TestFaultTwoDeploysAtOnce: two deploys started together run one after
-// the other under the lock; a third with a short lock-timeout gives up
-// naming the holder.
+// the other under the lock; a third with a short lock-timeout, started
+// once one of them is seen holding the lock, gives up naming the holder.
 func TestFaultTwoDeploysAtOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -197,22 +197,37 @@ func TestFaultTwoDeploysAtOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = f.deploy(map[string]string{"lock-timeout": "2m"}, "VERSION=v"+strconv.Itoa(i+2), "GITHUB_RUN_ID=run"+strconv.Itoa(i))
+			// READY_AFTER keeps each holder in its health check for 3 s, so
+			// that the lock is held far longer than the third deploy needs
+			// to reach it and wait.
+			results[i] = f.deploy(map[string]string{"lock-timeout": "2m", "health-retries": "100"},
+				"VERSION=v"+strconv.Itoa(i+2), "READY_AFTER=3s", "GITHUB_RUN_ID=run"+strconv.Itoa(i))
 		}()
 	}
-	// While they run, a third deploy with a short lock-timeout gives up.
-	time.Sleep(300 * time.Millisecond)
-	third := f.deploy(map[string]string{"lock-timeout": "200ms"}, "VERSION=v9")
+	// The third starts only once the lock is seen held; nothing else takes
+	// this fixture's lock. Free takes the lock for an instant itself, which
+	// makes a holder retry, never fail: both wait up to 2 minutes.
+	require.Eventually(t, func() bool {
+		free, err := lock.Free(f.lockDir, f.project)
+		return err == nil && !free
+	}, 2*time.Minute, 20*time.Millisecond, "neither deploy was seen holding the lock")
+	third := f.deploy(map[string]string{"lock-timeout": "200ms"}, "VERSION=v9", "GITHUB_RUN_ID=run9")
 	wg.Wait()
 	for _, r := range results {
 		require.Equal(t, 0, r.code, r.out)
 	}
 	waited := results[0].out + results[1].out
 	require.Contains(t, waited, "another deploy of "+f.project+" is running")
-	if third.code != 0 {
-		require.Contains(t, third.out, "timed out waiting for the deploy lock")
-		require.Contains(t, third.out, "pid ")
-	}
+
+	pe := third.requireFailedIn(t, deploy.PhaseLock)
+	require.ErrorIs(t, pe, deploy.ErrLock)
+	require.ErrorIs(t, pe, lock.ErrTimeout)
+	// The deploys run in this process: the holder's record is this pid and
+	// one of the two run ids.
+	require.Regexp(t, `timed out waiting for the deploy lock \(200ms\): another deploy of this project holds it: pid `+strconv.Itoa(os.Getpid())+`, run run[01],`, third.out)
+	_, started := third.phase(deploy.PhaseFind)
+	require.False(t, started, "the third deploy went no further than the lock")
+
 	colors := []string{results[0].outputs["active-color"], results[1].outputs["active-color"]}
 	require.ElementsMatch(t, []string{"green", "blue"}, colors, "one went to green, the other back to blue")
 	f.requireSound("")
