@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ func TestRollbackUnderLoad(t *testing.T) {
 	require.Equal(t, 0, r.code, r.out)
 	switches := []loadgen.Switch{{Version: "v1", Began: r.result.Started}}
 
-	gen := loadgen.Start(context.Background(), loadgen.Config{BaseURL: f.nginx.URL(""), MaxRequests: 50_000})
+	gen := startLoad(t, loadgen.Config{BaseURL: f.nginx.URL(""), MaxRequests: 50_000})
 	time.Sleep(300 * time.Millisecond)
 	r = f.deploy(map[string]string{"keep-previous": "true"}, "VERSION=v2", "READY_AFTER=1s")
 	require.Equal(t, 0, r.code, r.out)
