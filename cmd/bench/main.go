@@ -69,8 +69,8 @@ func speed(ctx context.Context, n int) error {
 	for _, interval := range []string{"100ms", "2s"} {
 		fmt.Printf("app ready 1 s after start; health-interval %s; %d deploys\n", interval, n)
 		var walls []time.Duration
-		phases := map[string][]time.Duration{}
-		var order []string
+		phases := map[deploy.PhaseKind][]time.Duration{}
+		var order []deploy.PhaseKind
 		for i := 1; i <= n; i++ {
 			res, code := s.Deploy(ctx, map[string]string{"health-interval": interval}, map[string]string{"VERSION": "v" + strconv.Itoa(i), "READY_AFTER": "1s"}, io.Discard)
 			if code != 0 {
@@ -81,16 +81,15 @@ func speed(ctx context.Context, n int) error {
 			}
 			walls = append(walls, res.Elapsed)
 			for _, p := range res.Phases {
-				name := genericPhase(p.Name)
-				if _, ok := phases[name]; !ok {
-					order = append(order, name)
+				if _, ok := phases[p.Kind]; !ok {
+					order = append(order, p.Kind)
 				}
-				phases[name] = append(phases[name], p.Duration)
+				phases[p.Kind] = append(phases[p.Kind], p.Duration)
 			}
 		}
 		fmt.Printf("  wall per deploy (blue<->green, %d runs): %s\n", len(walls), stats(walls))
-		for _, name := range order {
-			fmt.Printf("    %-28s %s\n", name, stats(phases[name]))
+		for _, kind := range order {
+			fmt.Printf("    %-28s %s\n", kind, stats(phases[kind]))
 		}
 	}
 	// Rollbacks: a deploy that keeps the previous color, then mode rollback.
@@ -111,16 +110,6 @@ func speed(ctx context.Context, n int) error {
 	fmt.Printf("  previous version in service through nginx after: %s\n", stats(back))
 	fmt.Printf("  whole rollback incl. drain and stop:             %s\n", stats(whole))
 	return nil
-}
-
-// genericPhase drops the color and project from a phase name.
-func genericPhase(name string) string {
-	for _, p := range []string{"Start ", "Health check", "Switch nginx", "Drain", "Stop "} {
-		if strings.HasPrefix(name, p) {
-			return strings.TrimSpace(p)
-		}
-	}
-	return name
 }
 
 // load runs n deploys under load, then a keep-previous deploy and a
@@ -204,7 +193,7 @@ func rollbackAware(sw []loadgen.Switch) []loadgen.Switch {
 // from then on nginx sends new requests to the color it brought back.
 func inService(res *deploy.Result) time.Duration {
 	for _, p := range res.Phases {
-		if genericPhase(p.Name) == "Switch nginx" {
+		if p.Kind == deploy.PhaseSwitch {
 			return p.Start.Add(p.Duration).Sub(res.Started)
 		}
 	}
@@ -214,10 +203,10 @@ func inService(res *deploy.Result) time.Duration {
 func marks(version string, res *deploy.Result) loadgen.Switch {
 	s := loadgen.Switch{Version: version}
 	for _, p := range res.Phases {
-		switch genericPhase(p.Name) {
-		case "Switch nginx":
+		switch p.Kind {
+		case deploy.PhaseSwitch:
 			s.Began = p.Start
-		case "Drain":
+		case deploy.PhaseDrain:
 			s.Drained = p.Start.Add(p.Duration)
 		}
 	}
