@@ -165,7 +165,7 @@ func conformanceEnvironment(t *testing.T, cli *client.Client, img, project strin
 		t.Fatalf("failed to create external volume %s: %v", extVol, err)
 	}
 	t.Cleanup(func() { _ = cli.VolumeRemove(context.Background(), extVol, true) })
-	lo := freePortRange(t, 2)
+	lo := testenv.FreePorts(t, 2)
 	a, b := randInt(t, 50)+200, randInt(t, 256)
 	return map[string]string{
 		"APP_IMAGE":  img,
@@ -561,33 +561,6 @@ func unionKeys[V any](a, b map[string]V) []string {
 		set[k] = true
 	}
 	return sortedKeys(set)
-}
-
-// freePortRange returns the first of n consecutive TCP ports on 127.0.0.1
-// that were free a moment ago.
-func freePortRange(t *testing.T, n int) int {
-	t.Helper()
-	for attempt := 0; attempt < 100; attempt++ {
-		lo := 20000 + randInt(t, 30000)
-		var ls []net.Listener
-		ok := true
-		for p := lo; p < lo+n; p++ {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				ok = false
-				break
-			}
-			ls = append(ls, l)
-		}
-		for _, l := range ls {
-			l.Close()
-		}
-		if ok {
-			return lo
-		}
-	}
-	t.Fatal("no free port range found")
-	return 0
 }
 
 func randInt(t *testing.T, n int64) int {

@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -184,34 +183,6 @@ func TarFiles(files map[string][]byte) (io.Reader, error) {
 	return &buf, nil
 }
 
-// handedOut remembers the ports FreePort returned in this process: the
-// kernel may offer a port again once its probe listener is closed, and two
-// callers (nginx and a color) must never get the same one.
-var (
-	handedOutMu sync.Mutex
-	handedOut   = map[int]bool{}
-)
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
-// that this process has not been given before.
-func FreePort() (int, error) {
-	handedOutMu.Lock()
-	defer handedOutMu.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !handedOut[port] {
-			handedOut[port] = true
-			return port, nil
-		}
-	}
-	return 0, errors.New("failed to find a free port not handed out before")
-}
-
 // NginxBinary finds nginx in PATH or /usr/sbin.
 func NginxBinary() (string, error) {
 	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
@@ -248,6 +219,8 @@ type NginxOptions struct {
 	Server string
 	// Workers is worker_processes (default 2).
 	Workers int
+	// Port is the front door's port on 127.0.0.1 (default: FreePort).
+	Port int
 }
 
 // SeedServer is the seed's server block body: the include in server
@@ -299,9 +272,11 @@ func StartNginx(opts NginxOptions) (*Nginx, error) {
 			return nil, err
 		}
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
+	port := opts.Port
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
 	}
 	n := &Nginx{
 		Bin:         bin,
