@@ -3,7 +3,8 @@
 // Package e2e runs whole deploys against the real Docker daemon and a real
 // nginx started by the test on a high port. Nothing is faked: containers
 // are created from compose files, nginx really reloads, and every check is
-// made through nginx's front door.
+// made through nginx's front door. Every file carries the e2e build tag:
+// go test -tags e2e ./e2e.
 package e2e
 
 import (

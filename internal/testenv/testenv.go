@@ -2,8 +2,9 @@
 // daemon, a private nginx on a high port, and the test app image built from
 // testdata/app. On a developer machine without Docker or nginx the tests
 // that need them skip with a message; under CI (CI=true) they fail instead,
-// so a CI run can never pass by skipping. The machinery lives in
-// internal/sandbox, which the demo and the benchmarks share.
+// so a CI run can never pass by skipping. Those tests sit behind the e2e
+// build tag, so that go test ./... never needs them. The machinery lives
+// in internal/sandbox, which the demo and the benchmarks share.
 package testenv
 
 import (
