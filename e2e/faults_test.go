@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 )
 
@@ -278,6 +279,12 @@ func TestFaultSIGKILLAtEachPhase(t *testing.T) {
 			require.Equal(t, 0, r.code, r.out)
 			f.requireServes("v3", r.outputs["active-color"])
 			f.requireStill(r.outputs["active-color"])
+			// The history is whole JSON lines, and the next run appended.
+			entries := f.requireHistoryValid()
+			require.NotEmpty(t, entries)
+			last := entries[len(entries)-1]
+			require.Equal(t, r.outputs["deploy-id"], last.DeployID)
+			require.Equal(t, ledger.Succeeded, last.Result)
 		})
 	}
 }
@@ -288,7 +295,7 @@ func (f *fixture) killAt(bin, phase string, env ...string) {
 	f.t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Dir = f.dir
-	cmd.Env = stage.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + f.lockDir}, env...)...)
+	cmd.Env = stage.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + f.lockDir, "BLUEGREEN_STATE_DIR=" + f.stateDir}, env...)...)
 	p := startProc(f.t, "bluegreen", cmd)
 	p.waitFor("==> "+phase, 5*time.Minute)
 	require.NoError(f.t, cmd.Process.Signal(syscall.SIGKILL))
