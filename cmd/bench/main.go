@@ -58,21 +58,41 @@ func orDefault(n, def int) int {
 }
 
 // speed deploys an app that answers its health check 1 s after start, n
-// times alternating colors, with a 100 ms probe interval and then with the
-// action's default interval of 2 s.
+// times alternating colors, with the action's default inputs and then with
+// a 100 ms probe interval, and measures the floor on the same machine in
+// the same run: what the bare work of a deploy takes (see floor). It
+// prints each wall time and its ratio to the floor.
 func speed(ctx context.Context, n int) error {
 	s, err := stage.New(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	for _, interval := range []string{"100ms", "2s"} {
-		fmt.Printf("app ready 1 s after start; health-interval %s; %d deploys\n", interval, n)
-		var walls []time.Duration
+	var floors []time.Duration
+	for i := 0; i < n; i++ {
+		f, err := floor(ctx, s, s.GreenPort)
+		if err != nil {
+			return err
+		}
+		floors = append(floors, f)
+	}
+	floorMean := mean(floors)
+	fmt.Printf("floor (docker run until /health answers 200, one nginx reload, docker stop + rm; %d runs): %s\n", len(floors), stats(floors))
+	runs := []struct {
+		name   string
+		inputs map[string]string
+	}{
+		// Empty inputs fall back to the action's defaults.
+		{"default inputs (health-interval 2s, health-start-interval 100ms)", map[string]string{"health-interval": "", "health-retries": ""}},
+		{"health-interval 100ms", map[string]string{"health-interval": "100ms"}},
+	}
+	for _, run := range runs {
+		fmt.Printf("app ready 1 s after start; %s; %d deploys\n", run.name, n)
+		var walls, served []time.Duration
 		phases := map[deploy.PhaseKind][]time.Duration{}
 		var order []deploy.PhaseKind
-		for i := 1; i <= n; i++ {
-			res, code := s.Deploy(ctx, map[string]string{"health-interval": interval}, map[string]string{"VERSION": "v" + strconv.Itoa(i), "READY_AFTER": "1s"}, io.Discard)
+		for i := 1; i <= n+1; i++ {
+			res, code := s.Deploy(ctx, run.inputs, map[string]string{"VERSION": "v" + strconv.Itoa(i), "READY_AFTER": "1s"}, io.Discard)
 			if code != 0 {
 				return fmt.Errorf("deploy %d exited %d: %v", i, code, res.Err)
 			}
@@ -80,6 +100,7 @@ func speed(ctx context.Context, n int) error {
 				continue // the first deploy has no old color to drain and stop
 			}
 			walls = append(walls, res.Elapsed)
+			served = append(served, inService(res))
 			for _, p := range res.Phases {
 				if _, ok := phases[p.Kind]; !ok {
 					order = append(order, p.Kind)
@@ -87,7 +108,8 @@ func speed(ctx context.Context, n int) error {
 				phases[p.Kind] = append(phases[p.Kind], p.Duration)
 			}
 		}
-		fmt.Printf("  wall per deploy (blue<->green, %d runs): %s\n", len(walls), stats(walls))
+		fmt.Printf("  wall per deploy (blue<->green, %d runs): %s; wall / floor %.2fx\n", len(walls), stats(walls), float64(mean(walls))/float64(floorMean))
+		fmt.Printf("  new version served through nginx after:  %s\n", stats(served))
 		for _, kind := range order {
 			fmt.Printf("    %-28s %s\n", kind, stats(phases[kind]))
 		}
@@ -225,4 +247,15 @@ func stats(ds []time.Duration) string {
 	}
 	r := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	return fmt.Sprintf("mean %s  min %s  median %s  max %s", r(sum/time.Duration(len(ds))), r(sorted[0]), r(sorted[len(sorted)/2]), r(sorted[len(sorted)-1]))
+}
+
+func mean(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
 }

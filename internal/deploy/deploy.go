@@ -41,6 +41,8 @@ type Engine interface {
 	Start(ctx context.Context, project string) ([]compose.Container, error)
 	Stop(ctx context.Context, project string, timeout *time.Duration) error
 	Down(ctx context.Context, project string, timeout *time.Duration) error
+	// Remove is Down keeping the project's networks for its next Up.
+	Remove(ctx context.Context, project string, timeout *time.Duration) error
 	// ImageInfo inspects an image; a missing one gives compose.ErrImageMissing.
 	ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error)
 	// RemoveImage removes one reference, never an image a container uses.

@@ -26,7 +26,7 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	} else if len(left) > 0 {
 		r.d.Report.Infof("removing %d leftover container(s) of %s: %s", len(left), project, containerNames(left))
 		zero := time.Duration(0)
-		if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
+		if err := r.d.Engine.Remove(ctx, project, &zero); err != nil {
 			return compose.Container{}, fmt.Errorf("failed to remove leftovers of %s: %w", project, err)
 		}
 	}

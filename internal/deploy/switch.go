@@ -123,5 +123,6 @@ func (r *run) stopOld(ctx context.Context, old color.Color, keep bool) error {
 		r.d.Report.Infof("stopping %s, keeping its containers for mode: rollback", project)
 		return r.d.Engine.Stop(ctx, project, timeout)
 	}
-	return r.d.Engine.Down(ctx, project, timeout)
+	// Its networks stay for its next deploy (see compose.Engine.Remove).
+	return r.d.Engine.Remove(ctx, project, timeout)
 }

@@ -317,6 +317,17 @@ func (f *FakeEngine) RemoveImage(ctx context.Context, ref string) error {
 	return nil
 }
 
+// Remove removes a project's containers (a fake has no networks to keep).
+func (f *FakeEngine) Remove(ctx context.Context, project string, _ *time.Duration) error {
+	if err := f.enter(ctx, "Remove", project, true); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.containers, project)
+	return nil
+}
+
 // FakeSwitch is a Switch holding the include in memory. Like the real
 // one, a failed Switch leaves the include as it was.
 type FakeSwitch struct {

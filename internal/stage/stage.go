@@ -147,6 +147,7 @@ func (s *Stage) Deploy(ctx context.Context, inputs map[string]string, env map[st
 		Cwd:      filepath.Join(s.Dir, "work"),
 		Stdout:   out,
 		LockDir:  s.lockDir,
+		StateDir: filepath.Join(s.Dir, "state"),
 		OnResult: func(r *deploy.Result) { res = r },
 	})
 	return res, code
