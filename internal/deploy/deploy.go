@@ -40,6 +40,9 @@ type Engine interface {
 	Start(ctx context.Context, project string) ([]compose.Container, error)
 	Stop(ctx context.Context, project string, timeout *time.Duration) error
 	Down(ctx context.Context, project string, timeout *time.Duration) error
+	// Publishers lists the running containers, of any project, that
+	// publish one of ports on the host.
+	Publishers(ctx context.Context, ports ...int) ([]compose.Container, error)
 }
 
 var _ Engine = (*compose.Engine)(nil)
@@ -145,7 +148,7 @@ func (d *Deployer) Run(ctx context.Context) (*Result, error) {
 }
 
 func (r *run) do(ctx context.Context) error {
-	if err := r.phase(PhasePreflight, "Preflight", r.preflight); err != nil {
+	if err := r.phase(PhasePreflight, "Preflight", func() error { return r.preflight(ctx) }); err != nil {
 		return newPhaseError(PhasePreflight, "Preflight", err)
 	}
 

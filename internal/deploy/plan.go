@@ -52,7 +52,7 @@ func (p *plan) StopGrace() time.Duration {
 
 // preflight loads both colors' projects and checks everything that can be
 // checked before anything is touched. It lists every problem at once.
-func (r *run) preflight() error {
+func (r *run) preflight(ctx context.Context) error {
 	var problems []string
 	r.plans = map[color.Color]*plan{}
 	for _, c := range color.All {
@@ -93,7 +93,7 @@ func (r *run) preflight() error {
 		r.d.Report.Infof("%-5s: project %s, files %s, service %s on %s (container port %d), image %s",
 			c, r.cfg.ProjectFor(c), strings.Join(relFiles(p.Project), ", "), p.Service, p.URL, p.ContainerPort, p.Image)
 	}
-	return nil
+	return r.refuseForeignColors(ctx)
 }
 
 // loadPlan loads one color's project and finds its traffic service.
