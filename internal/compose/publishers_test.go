@@ -26,7 +26,7 @@ func TestPublishers(t *testing.T) {
 	docker := &listOnly{list: []container.Summary{
 		{ID: "aaaaaaaaaaaaaaaa", Names: []string{"/oldapp-blue"}, State: "running", Image: "acme/app:latest",
 			Labels: map[string]string{LabelProject: "oldapp-blue", LabelService: "spring-backend"},
-			Ports: []container.Port{{IP: "0.0.0.0", PublicPort: 8081, PrivatePort: 8080, Type: "tcp"}, {IP: "::", PublicPort: 8081, PrivatePort: 8080, Type: "tcp"}}},
+			Ports:  []container.Port{{IP: "0.0.0.0", PublicPort: 8081, PrivatePort: 8080, Type: "tcp"}, {IP: "::", PublicPort: 8081, PrivatePort: 8080, Type: "tcp"}}},
 		{ID: "bbbbbbbbbbbbbbbb", Names: []string{"/dns"}, State: "running",
 			Ports: []container.Port{{IP: "0.0.0.0", PublicPort: 8082, PrivatePort: 53, Type: "udp"}}},
 		{ID: "cccccccccccccccc", Names: []string{"/squatter"}, State: "running",
