@@ -62,6 +62,8 @@ type Switch interface {
 	// FindFrontDoor finds where nginx answers for the server that
 	// includes the include.
 	FindFrontDoor(ctx context.Context, includePath string) (nginx.FrontDoor, bool, error)
+	// FindInclusion tells where nginx's config includes the include.
+	FindInclusion(ctx context.Context, includePath string) (nginx.Inclusion, error)
 }
 
 var _ Switch = (*nginx.Switcher)(nil)

@@ -93,7 +93,7 @@ func (r *run) preflight(ctx context.Context) error {
 		r.d.Report.Infof("%-5s: project %s, files %s, service %s on %s (container port %d), image %s",
 			c, r.cfg.ProjectFor(c), strings.Join(relFiles(p.Project), ", "), p.Service, p.URL, p.ContainerPort, p.Image)
 	}
-	return r.refuseForeignColors(ctx)
+	return r.hostChecks(ctx)
 }
 
 // loadPlan loads one color's project and finds its traffic service.

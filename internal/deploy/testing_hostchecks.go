@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
 // Publish makes project's containers publish host ports, as a color
@@ -56,4 +57,19 @@ func (f *FakeEngine) Publishers(ctx context.Context, ports ...int) ([]compose.Co
 		}
 	}
 	return out, nil
+}
+
+// FindInclusion answers Inclusion, or an include in a server block.
+func (f *FakeSwitch) FindInclusion(ctx context.Context, _ string) (nginx.Inclusion, error) {
+	if f.Hook != nil {
+		if err := f.Hook(ctx, "FindInclusion", ""); err != nil {
+			return nginx.Inclusion{}, err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Inclusion != nil {
+		return *f.Inclusion, nil
+	}
+	return nginx.Inclusion{Chains: []string{"http server"}}, nil
 }
