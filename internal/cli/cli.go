@@ -104,6 +104,7 @@ func Main(ctx context.Context, opts Options) int {
 			Drain:         nginx.Drain,
 			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
 			NginxNetworks: nginxNetworks,
+			MarkerAllow:   nginx.MarkerSources(ctx, cfg.Nginx.VerifyURL),
 		},
 		Report:   rep,
 		Env:      env,

@@ -97,6 +97,10 @@ type Target struct {
 	// nginx runs on the host or with network_mode host): {{.ContainerIP}}
 	// is the new color's address on one of them, the only one nginx reaches.
 	NginxNetworks []string
+	// MarkerAllow are the client addresses the default include's marker
+	// location answers (nginx.MarkerSources: the front-door check's own);
+	// empty means loopback only.
+	MarkerAllow []string
 }
 
 // Deployer holds what a deploy talks to. Everything from the outside world
