@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -146,4 +147,29 @@ http {
 		require.Equal(t, tt.inServer, in.InServer(), "%s: %+v", tt.server, in)
 		require.Equal(t, !tt.inServer, in.Nowhere(), "%s: %+v", tt.server, in)
 	}
+}
+
+// TestExampleServerBlock: the server block the README points users to
+// (examples/nginx/bluegreen.conf) passes nginx -t with the default
+// include, and nginx -T shows it including the include in a server.
+func TestExampleServerBlock(t *testing.T) {
+	t.Parallel()
+	bin := testenv.RequireNginx(t)
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "nginx", "bluegreen.conf"))
+	require.NoError(t, err)
+	const path = "/etc/nginx/conf.d/service-url.inc"
+	require.Contains(t, string(b), "include "+path+";")
+	dir := t.TempDir()
+	inc := filepath.Join(dir, "service-url.inc")
+	data := TemplateData{Color: "blue", Host: "127.0.0.1", Port: 8081, DeployID: "x"}
+	rendered, err := MustParseTemplate(DefaultTemplate).Render(data)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(inc, rendered, 0o644))
+	server := strings.NewReplacer(path, inc, "listen 80;", "listen 127.0.0.1:1;").Replace(string(b))
+	conf := filepath.Join(dir, "nginx.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf("pid %s/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n    access_log off;\n    client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;\n%s\n}\n", dir, server)), 0o644))
+	s := &Switcher{TestCmd: []string{bin, "-p", dir, "-c", conf, "-t"}}
+	in, err := s.FindInclusion(context.Background(), inc)
+	require.NoError(t, err)
+	require.True(t, in.InServer(), "%+v", in)
 }
