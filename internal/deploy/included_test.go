@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -33,16 +34,25 @@ func TestUnincludedIncludeStopsBeforeAnything(t *testing.T) {
 	require.Contains(t, h.log.String(), "warning: nginx's loaded config (nginx -T) does not include")
 }
 
+// upstreamApp is an include template for http context.
+const upstreamApp = "upstream app { server {{.Host}}:{{.Port}}; }"
+
 func TestInclusionOtherwise(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		in   *nginx.Inclusion
-		hook Hook
-		log  string
+		hook   Hook
+		log    string
+		tmpl   string
+		verify bool
 	}{
 		{name: "http context", in: &nginx.Inclusion{Chains: []string{"http"}}, log: "is included in http context (http)"},
 		{name: "dumped only", in: &nginx.Inclusion{Dumped: true}},
+		{name: "upstream used", in: &nginx.Inclusion{Chains: []string{"http"}, Passes: []string{"http://app"}}, tmpl: upstreamApp},
+		{name: "upstream unused", in: &nginx.Inclusion{Chains: []string{"http"}, Passes: []string{"http://127.0.0.1:9000"}}, tmpl: upstreamApp,
+			log: "warning: " + "%INC% is included in http context and defines upstream app, but no proxy_pass"},
+		{name: "upstream unused, verify-url set", in: &nginx.Inclusion{Chains: []string{"http"}}, tmpl: upstreamApp, verify: true},
 		{name: "nginx -T fails", hook: func(_ context.Context, m, _ string) error {
 			if m == "FindInclusion" {
 				return errors.New("open() failed")
@@ -54,10 +64,20 @@ func TestInclusionOtherwise(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			h.sw.Inclusion, h.sw.Hook = tt.in, tt.hook
-			res, err := h.run(context.Background(), nil)
+			extra := map[string]string{}
+			if tt.tmpl != "" {
+				extra["nginx-include-template"] = tt.tmpl
+			}
+			if tt.verify {
+				extra["verify-url"] = h.frontDoor(true)
+			}
+			res, err := h.run(context.Background(), extra)
 			require.NoError(t, err)
 			require.Equal(t, color.Blue, res.Active)
-			require.Contains(t, h.log.String(), tt.log)
+			require.Contains(t, h.log.String(), strings.ReplaceAll(tt.log, "%INC%", h.inputs["nginx-include-path"]))
+			if tt.log == "" || !strings.HasPrefix(tt.log, "warning") {
+				require.NotContains(t, h.log.String(), "no proxy_pass")
+			}
 		})
 	}
 }

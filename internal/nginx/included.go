@@ -19,6 +19,50 @@ type Inclusion struct {
 	// Dumped reports that nginx -T printed the include's own file, which
 	// nginx only does for a file it read.
 	Dumped bool
+	// Passes holds the arguments of every proxy_pass (and grpc_pass,
+	// fastcgi_pass, …) outside the include: where the config sends
+	// requests, for telling whether an upstream the include defines is used.
+	Passes []string
+}
+
+// passDirectives are the directives that send a request to an upstream.
+var passDirectives = map[string]bool{
+	"proxy_pass": true, "grpc_pass": true, "fastcgi_pass": true, "uwsgi_pass": true,
+	"scgi_pass": true, "memcached_pass": true,
+}
+
+// Uses reports whether some pass directive outside the include sends
+// requests to the upstream block named name (proxy_pass http://name/…,
+// grpc_pass grpc://name, fastcgi_pass name). A pass through a variable
+// cannot be told, and counts as a use.
+func (in Inclusion) Uses(name string) bool {
+	for _, p := range in.Passes {
+		if strings.Contains(p, "$") {
+			return true
+		}
+		host := p
+		if _, rest, ok := strings.Cut(p, "://"); ok {
+			host = rest
+		}
+		if i := strings.IndexAny(host, "/"); i >= 0 {
+			host = host[:i]
+		}
+		if host == name {
+			return true
+		}
+	}
+	return false
+}
+
+// UpstreamNames lists the upstream blocks an include defines.
+func UpstreamNames(include []byte) []string {
+	var out []string
+	for _, d := range parseDirectives(string(include)) {
+		if d.name == "upstream" && len(d.args) == 1 {
+			out = append(out, d.args[0])
+		}
+	}
+	return out
 }
 
 // InServer reports whether some server block includes the include
@@ -119,6 +163,9 @@ func InclusionFromDump(dump, includePath string) Inclusion {
 			in.Dumped = true
 		}
 		for _, d := range parseDirectives(f.text) {
+			if passDirectives[d.name] && len(d.args) > 0 && f.path != includePath {
+				in.Passes = append(in.Passes, d.args[0])
+			}
 			if d.name != "include" || len(d.args) != 1 {
 				continue
 			}

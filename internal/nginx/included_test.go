@@ -110,6 +110,29 @@ set $service_url http://127.0.0.1:8081;
 	}
 }
 
+func TestInclusionUses(t *testing.T) {
+	t.Parallel()
+	const inc = "/etc/nginx/conf.d/upstream.inc"
+	dump := `# configuration file /etc/nginx/nginx.conf:
+http {
+    include /etc/nginx/conf.d/upstream.inc;
+    server { listen 80; location / { proxy_pass http://app/; } location /api { grpc_pass grpc://api; } }
+}
+# configuration file /etc/nginx/conf.d/upstream.inc:
+upstream app { server 127.0.0.1:8081; }
+upstream unused { server 127.0.0.1:8081; }
+location = /x { proxy_pass http://unused; }
+`
+	in := InclusionFromDump(dump, inc)
+	require.Equal(t, []string{"http://app/", "grpc://api"}, in.Passes, "passes inside the include itself do not count")
+	require.True(t, in.Uses("app"))
+	require.True(t, in.Uses("api"))
+	require.False(t, in.Uses("unused"))
+	require.False(t, in.Uses("ap"))
+	require.True(t, Inclusion{Passes: []string{"http://$backend"}}.Uses("app"), "a variable may name it")
+	require.Equal(t, []string{"app", "unused"}, UpstreamNames([]byte("upstream app { server a:1; }\nupstream unused { server b:1; }\n")))
+}
+
 // TestFindInclusionRealNginx reads a real `nginx -T` of a config that
 // includes the include from a server block through a snippet, and of one
 // that does not include it at all.
