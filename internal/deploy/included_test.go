@@ -40,8 +40,8 @@ const upstreamApp = "upstream app { server {{.Host}}:{{.Port}}; }"
 func TestInclusionOtherwise(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		name string
-		in   *nginx.Inclusion
+		name   string
+		in     *nginx.Inclusion
 		hook   Hook
 		log    string
 		tmpl   string
