@@ -47,7 +47,8 @@ func TestThreeVersions(t *testing.T) {
 		require.Equal(t, "false", r.outputs["rolled-back"])
 		require.Len(t, f.running(s.color), 1)
 		other := map[string]string{"blue": "green", "green": "blue"}[s.color]
-		require.Empty(t, f.all(other), "the old color is removed")
+		require.Empty(t, f.running(other), "the old color is stopped")
+		require.NotEmpty(t, f.all(other), "keep-previous (the default) keeps it for mode: rollback")
 		require.Contains(t, f.include(), "color="+s.color)
 		t.Logf("deploy of %s took %s", s.version, r.took)
 	}
@@ -146,7 +147,7 @@ services:
 	r = f.deploy(in)
 	require.Equal(t, 0, r.code, r.out)
 	require.Equal(t, []string{f.project + "-green"}, f.running("green"))
-	require.Empty(t, f.all("blue"))
+	require.Empty(t, f.running("blue"))
 }
 
 // TestBadInputsTouchNothing: invalid inputs are all listed, with exit code

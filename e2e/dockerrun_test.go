@@ -224,7 +224,7 @@ func TestDockerRunLikeRunner(t *testing.T) {
 
 		f.requireServes(want.version, want.color)
 		require.Empty(t, helpersOf(t, f.dir), "no helper container is left")
-		require.Empty(t, f.all(map[string]string{"blue": "green", "green": "blue"}[want.color]), "the old color is gone")
+		require.Empty(t, f.running(map[string]string{"blue": "green", "green": "blue"}[want.color]), "the old color is stopped")
 	}
 }
 

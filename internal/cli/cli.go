@@ -17,6 +17,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
 	"github.com/bluegreen-action/bluegreen/internal/hoist"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
@@ -91,9 +92,10 @@ func Main(ctx context.Context, opts Options) int {
 		return finish(rep, cfg, opts, res, err)
 	}
 
-	docker, err := client.NewClientWithOpts(client.WithHost(dockerHost(env)), client.WithAPIVersionNegotiation())
+	host := dockerhost.Host(env["DOCKER_HOST"])
+	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
-		rep.Errorf("Docker", "failed to create a Docker client: %v", err)
+		rep.Errorf("Docker", "failed to create a Docker client for %s: %v", host, err)
 		return ExitFailed
 	}
 	defer docker.Close()
@@ -101,7 +103,7 @@ func Main(ctx context.Context, opts Options) int {
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		rep.Errorf("Docker", "failed to reach the Docker daemon at %s: %v; the runner needs access to the Docker socket (/var/run/docker.sock)", docker.DaemonHost(), err)
+		rep.Errorf("Docker", "%v", dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "", err))
 		return ExitFailed
 	}
 
@@ -124,6 +126,7 @@ func Main(ctx context.Context, opts Options) int {
 			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
 			History:       history,
 			NginxNetworks: nginxNetworks,
+			MarkerAllow:   nginx.MarkerSources(ctx, cfg.Nginx.VerifyURL),
 		},
 		Report:   rep,
 		Env:      env,
@@ -178,13 +181,6 @@ func orNone(c color.Color) string {
 		return "none"
 	}
 	return c.String()
-}
-
-func dockerHost(env map[string]string) string {
-	if h := env["DOCKER_HOST"]; h != "" {
-		return h
-	}
-	return client.DefaultDockerHost
 }
 
 // registryAuth encodes the registry credentials for the Docker API; they

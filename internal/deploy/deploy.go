@@ -47,6 +47,9 @@ type Engine interface {
 	ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error)
 	// RemoveImage removes one reference, never an image a container uses.
 	RemoveImage(ctx context.Context, ref string) error
+	// Publishers lists the running containers, of any project, that
+	// publish one of ports on the host.
+	Publishers(ctx context.Context, ports ...int) ([]compose.Container, error)
 }
 
 var _ Engine = (*compose.Engine)(nil)
@@ -66,6 +69,8 @@ type Switch interface {
 	// FindFrontDoor finds where nginx answers for the server that
 	// includes the include.
 	FindFrontDoor(ctx context.Context, includePath string) (nginx.FrontDoor, bool, error)
+	// FindInclusion tells where nginx's config includes the include.
+	FindInclusion(ctx context.Context, includePath string) (nginx.Inclusion, error)
 }
 
 var _ Switch = (*nginx.Switcher)(nil)
@@ -104,6 +109,10 @@ type Target struct {
 	// nginx runs on the host or with network_mode host): {{.ContainerIP}}
 	// is the new color's address on one of them, the only one nginx reaches.
 	NginxNetworks []string
+	// MarkerAllow are the client addresses the default include's marker
+	// location answers (nginx.MarkerSources: the front-door check's own);
+	// empty means loopback only.
+	MarkerAllow []string
 }
 
 // Deployer holds what a deploy talks to. Everything from the outside world
@@ -162,7 +171,7 @@ func (r *run) do(ctx context.Context) (err error) {
 		// no lock and no nginx.
 		return r.history()
 	}
-	if err := r.phase(PhasePreflight, "Preflight", r.preflight); err != nil {
+	if err := r.phase(PhasePreflight, "Preflight", func() error { return r.preflight(ctx) }); err != nil {
 		return newPhaseError(PhasePreflight, "Preflight", err)
 	}
 

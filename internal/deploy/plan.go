@@ -59,7 +59,16 @@ func (p *plan) StopGrace() time.Duration {
 
 // preflight loads both colors' projects and checks everything that can be
 // checked before anything is touched. It lists every problem at once.
-func (r *run) preflight() error {
+func (r *run) preflight(ctx context.Context) error {
+	if err := r.checkFiles(); err != nil {
+		return err
+	}
+	return r.hostChecks(ctx)
+}
+
+// checkFiles loads both colors' projects and checks them and the include
+// template; it needs neither Docker nor nginx.
+func (r *run) checkFiles() error {
 	var problems []string
 	r.plans = map[color.Color]*plan{}
 	for _, c := range color.All {
@@ -125,7 +134,7 @@ func (d *Deployer) Check() []string {
 	}
 	r := &run{d: d, cfg: cfg, res: &Result{DeployID: "check"}}
 	var verr *config.ValidationError
-	if err := r.preflight(); errors.As(err, &verr) {
+	if err := r.checkFiles(); errors.As(err, &verr) {
 		return verr.Problems
 	}
 	return nil

@@ -65,7 +65,7 @@ func TestPromoteSwitchesToTheStagedDeploy(t *testing.T) {
 	assert.Equal(t, color.Green, res.Active)
 	assert.Equal(t, color.Blue, res.Previous)
 	assert.Equal(t, staged.DeployID, res.DeployID, "the promoted deploy keeps the stage's id")
-	assert.Equal(t, []string{"Remove app-blue"}, callStrings(h.eng.Calls()[before:]), "green is not started again; blue goes")
+	assert.Equal(t, []string{"Stop app-blue"}, callStrings(h.eng.Calls()[before:]), "green is not started again; blue is stopped")
 	include, _ := h.sw.Include()
 	assert.Contains(t, string(include), "deploy="+staged.DeployID)
 }

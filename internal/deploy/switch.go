@@ -63,6 +63,7 @@ func (r *run) templateData(p *plan, traffic compose.Container) nginx.TemplateDat
 		Service:       p.Service,
 		ContainerName: p.ContainerName,
 		ContainerPort: p.ContainerPort,
+		MarkerAllow:   r.d.MarkerAllow,
 	}
 	if traffic.Name != "" {
 		d.ContainerName = traffic.Name

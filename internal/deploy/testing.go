@@ -338,7 +338,10 @@ type FakeSwitch struct {
 	// PendingLoad is what Pending answers: an include written but never
 	// loaded by nginx.
 	PendingLoad bool
-	Hook        Hook
+	// Inclusion is what FindInclusion answers; nil means included in a
+	// server block.
+	Inclusion *nginx.Inclusion
+	Hook      Hook
 }
 
 var _ Switch = (*FakeSwitch)(nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,12 +30,21 @@ type TemplateData struct {
 	ContainerName string
 	ContainerIP   string
 	ContainerPort int
+	// MarkerAllow are the client addresses (IPs or CIDR prefixes) the
+	// marker location answers; every other client gets 403, so the live
+	// color and deploy id are not shown to the world. Empty means
+	// loopback only (DefaultMarkerAllow).
+	MarkerAllow []string
 }
+
+// DefaultMarkerAllow is who may read the marker location when the caller
+// names no one: this host over loopback.
+var DefaultMarkerAllow = []string{"127.0.0.1", "::1"}
 
 // fieldNames lists the template's vocabulary for error messages.
 var fieldNames = []string{
 	".Color", ".Host", ".Port", ".URL", ".DeployID", ".Project", ".Service",
-	".ContainerName", ".ContainerIP", ".ContainerPort",
+	".ContainerName", ".ContainerIP", ".ContainerPort", ".MarkerAllow",
 }
 
 // values turns d into the map the template executes on. A map rather than the
@@ -45,14 +55,18 @@ func (d TemplateData) values() map[string]any {
 		"Color": d.Color, "Host": d.Host, "Port": d.Port, "URL": d.URL,
 		"DeployID": d.DeployID, "Project": d.Project, "Service": d.Service,
 		"ContainerName": d.ContainerName, "ContainerIP": d.ContainerIP,
-		"ContainerPort": d.ContainerPort,
+		"ContainerPort": d.ContainerPort, "MarkerAllow": d.MarkerAllow,
 	}
 }
 
-// withURL fills URL from Host and Port when the caller left it empty.
+// withURL fills URL from Host and Port when the caller left it empty, and
+// MarkerAllow with DefaultMarkerAllow.
 func (d TemplateData) withURL() TemplateData {
 	if d.URL == "" && d.Host != "" && d.Port != 0 {
 		d.URL = "http://" + net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
+	}
+	if len(d.MarkerAllow) == 0 {
+		d.MarkerAllow = DefaultMarkerAllow
 	}
 	return d
 }
@@ -74,6 +88,15 @@ func (d TemplateData) validate() error {
 		if strings.ContainsFunc(f.value, unicode.IsControl) {
 			problems = append(problems, fmt.Sprintf("%s %q contains a control character such as a newline", f.name, f.value))
 		}
+	}
+	for _, a := range d.MarkerAllow {
+		if _, err := netip.ParseAddr(a); err == nil && !strings.Contains(a, "%") {
+			continue
+		}
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("MarkerAllow %q is not an IP address or CIDR prefix", a))
 	}
 	if strings.ContainsFunc(d.DeployID, unicode.IsSpace) {
 		problems = append(problems, fmt.Sprintf("DeployID %q contains white space", d.DeployID))
@@ -100,8 +123,14 @@ const DefaultTemplate = markerTemplate + "set $service_url {{.URL}};\n" + marker
 // and so differs between any two renderings; comparisons leave it out.
 var markerLocationRE = regexp.MustCompile(`(?m)^[ \t]*location = ` + regexp.QuoteMeta(MarkerPath) + ` \{[^\n]*\}[ \t]*\n?`)
 
-// markerLocation answers MarkerPath in the server that includes the include.
-const markerLocation = "location = " + MarkerPath + " { default_type text/plain; return 200 \"color={{.Color}} deploy={{.DeployID}}\\n\"; }\n"
+// markerLocation answers MarkerPath in the server that includes the include,
+// to the addresses in MarkerAllow only. nginx runs `return` in its rewrite
+// phase, before allow and deny are looked at, so the answer comes from a
+// named location that try_files reaches after the access check (no file
+// has the name it tries). It stays on one line: comparisons of includes
+// find it by markerLocationRE and leave it out.
+const markerLocation = "location = " + MarkerPath + " { {{range .MarkerAllow}}allow {{.}}; {{end}}deny all; try_files " + MarkerPath + ".none @bluegreen_marker; } " +
+	"location @bluegreen_marker { default_type text/plain; return 200 \"color={{.Color}} deploy={{.DeployID}}\\n\"; }\n"
 
 // UpstreamTemplate returns a template for an include in http context that
 // defines upstream name. Unlike proxy_pass $service_url, an upstream block
