@@ -181,7 +181,7 @@ func TestFaultOldColorDead(t *testing.T) {
 	require.Equal(t, 0, r.code, r.out)
 	require.Contains(t, r.out, "nginx points at blue, but blue has no running container")
 	f.requireServes("v2", "green")
-	require.Empty(t, f.all("blue"))
+	require.Empty(t, f.running("blue"))
 	f.requireStill("green")
 }
 

@@ -199,7 +199,7 @@ func TestNginxContainerThreeVersions(t *testing.T) {
 				require.Equal(t, s.previous, r.outputs["previous-color"])
 				require.Len(t, f.running(s.color), 1)
 				other := map[string]string{"blue": "green", "green": "blue"}[s.color]
-				require.Empty(t, f.all(other), "the old color is removed")
+				require.Empty(t, f.running(other), "the old color is stopped")
 
 				include := f.include()
 				require.Contains(t, include, "color="+s.color)

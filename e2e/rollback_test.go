@@ -58,8 +58,9 @@ func TestRollbackUnderLoad(t *testing.T) {
 func TestRollbackWithoutKeptColor(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
-	require.Equal(t, 0, f.deploy(nil, "VERSION=v2").code)
+	removing := map[string]string{"keep-previous": "false"}
+	require.Equal(t, 0, f.deploy(removing, "VERSION=v1").code)
+	require.Equal(t, 0, f.deploy(removing, "VERSION=v2").code)
 	r := f.deploy(map[string]string{"mode": "rollback"})
 	r.requireFailedIn(t, deploy.PhaseStart)
 	require.ErrorIs(t, r.result.Err, deploy.ErrNoRollback)
