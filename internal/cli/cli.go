@@ -17,7 +17,9 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
 	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
@@ -37,6 +39,9 @@ type Options struct {
 	// LockDir overrides deploy.DefaultLockDir; the BLUEGREEN_LOCK_DIR
 	// environment variable does the same for the binary.
 	LockDir string
+	// StateDir overrides ledger.DefaultDir, where each project's history
+	// lives; the BLUEGREEN_STATE_DIR environment variable does the same.
+	StateDir string
 	// Procfs overrides /proc for observing nginx (tests).
 	Procfs string
 	// OnResult, when set, receives the deploy's Result (tests, benchmarks).
@@ -66,13 +71,31 @@ func Main(ctx context.Context, opts Options) int {
 		rep.MaskBasicAuth(cfg.Registry.Username, cfg.Registry.Password)
 	}
 	if err != nil {
+		// The compose files' problems too, so that one run lists all.
+		var verr *config.ValidationError
+		if errors.As(err, &verr) {
+			verr.Problems = append(verr.Problems, (&deploy.Deployer{Config: cfg, Report: rep, Env: env}).Check()...)
+		}
 		rep.Errorf("Invalid inputs", "%v", err)
 		return ExitInvalid
 	}
 
-	docker, err := client.NewClientWithOpts(client.WithHost(dockerHost(env)), client.WithAPIVersionNegotiation())
+	history, err := ledger.New(firstNonEmpty(opts.StateDir, env["BLUEGREEN_STATE_DIR"]), cfg.ProjectName, cfg.Operate.HistoryLimit)
 	if err != nil {
-		rep.Errorf("Docker", "failed to create a Docker client: %v", err)
+		rep.Errorf("Invalid inputs", "%v", err)
+		return ExitInvalid
+	}
+	if cfg.Mode == config.ModeHistory {
+		// The history is a file on this host: no Docker, no nginx.
+		d := &deploy.Deployer{Config: cfg, Target: deploy.Target{History: history}, Report: rep}
+		res, err := d.Run(ctx)
+		return finish(rep, cfg, opts, res, err)
+	}
+
+	host := dockerhost.Host(env["DOCKER_HOST"])
+	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		rep.Errorf("Docker", "failed to create a Docker client for %s: %v", host, err)
 		return ExitFailed
 	}
 	defer docker.Close()
@@ -80,7 +103,7 @@ func Main(ctx context.Context, opts Options) int {
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		rep.Errorf("Docker", "failed to reach the Docker daemon at %s: %v; the runner needs access to the Docker socket (/var/run/docker.sock)", docker.DaemonHost(), err)
+		rep.Errorf("Docker", "%v", dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "", err))
 		return ExitFailed
 	}
 
@@ -101,13 +124,24 @@ func Main(ctx context.Context, opts Options) int {
 			Nginx:         sw,
 			Drain:         nginx.Drain,
 			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
+			History:       history,
 			NginxNetworks: nginxNetworks,
+			MarkerAllow:   nginx.MarkerSources(ctx, cfg.Nginx.VerifyURL),
 		},
 		Report:   rep,
 		Env:      env,
 		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
 	}
+	if path := cfg.Operate.PreviewIncludePath; path != "" {
+		d.Preview = &nginx.Switcher{IncludePath: path, TestCmd: cfg.Nginx.TestCmd, ReloadCmd: cfg.Nginx.ReloadCmd, Procfs: opts.Procfs, Logf: rep.Infof, Warnf: rep.Warnf}
+	}
 	res, err := d.Run(ctx)
+	return finish(rep, cfg, opts, res, err)
+}
+
+// finish hands a run's result to the runner: outputs, the job summary,
+// the failure said once, the exit code.
+func finish(rep *report.Reporter, cfg *config.Config, opts Options, res *deploy.Result, err error) int {
 	if opts.OnResult != nil {
 		opts.OnResult(res)
 	}
@@ -127,8 +161,13 @@ func Main(ctx context.Context, opts Options) int {
 		return ExitFailed
 	}
 	switch {
+	case cfg.Mode == config.ModeHistory:
 	case cfg.Mode == config.ModeStatus:
 		rep.Infof("live color: %s", orNone(res.Active))
+	case cfg.Mode == config.ModeStage:
+		rep.Infof("staged %s on %s in %s (deploy %s); nginx still serves %s", res.Staged, res.PreviewURL, res.Elapsed.Round(time.Millisecond), res.DeployID, orNone(res.Active))
+	case cfg.Mode == config.ModeAbort:
+		rep.Infof("nothing staged any more; nginx still serves %s", orNone(res.Active))
 	case res.Previous == color.None:
 		rep.Infof("deployed %s on %s in %s (first deploy)", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond))
 	default:
@@ -142,13 +181,6 @@ func orNone(c color.Color) string {
 		return "none"
 	}
 	return c.String()
-}
-
-func dockerHost(env map[string]string) string {
-	if h := env["DOCKER_HOST"]; h != "" {
-		return h
-	}
-	return client.DefaultDockerHost
 }
 
 // registryAuth encodes the registry credentials for the Docker API; they

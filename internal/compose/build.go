@@ -16,9 +16,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	dockerbuild "github.com/docker/docker/api/types/build"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
 
 	"github.com/bluegreen-action/bluegreen/internal/build"
@@ -71,8 +68,8 @@ const LabelImageBuilder = "com.docker.compose.image.builder"
 // TagBuilds names the image of every service that has build: and no
 // image: <project>-<service>:<tag>, the name docker compose gives it plus
 // a tag; the deploy passes its deploy id, so that every deploy builds a
-// fresh image and the previous color keeps the one it runs, for a
-// rollback. Call it right after Load.
+// fresh image and earlier deploys keep theirs, for a rollback. Call it
+// right after Load.
 func TagBuilds(p *types.Project, tag string) {
 	for name, s := range p.Services {
 		if s.Build != nil && s.Image == "" {
@@ -115,6 +112,11 @@ func generatedImage(p *types.Project, s types.ServiceConfig) bool {
 // image name made for the build is never pulled).
 func (e *Engine) ensureBuilt(ctx context.Context, p *types.Project, s types.ServiceConfig, policy pull.Policy, auth Credentials) error {
 	ref := imageOf(p, s)
+	if pinnedImage(ref) {
+		// A rollback to a recorded deploy names the image it ran by id or
+		// digest: that image, not a new build.
+		return e.ensureImage(ctx, s.Name, ref, policy, auth.For(ref))
+	}
 	if e.Build == build.Always || s.PullPolicy == types.PullPolicyBuild {
 		return e.buildImage(ctx, p, s, auth)
 	}
@@ -145,6 +147,11 @@ func (e *Engine) ensureBuilt(ctx context.Context, p *types.Project, s types.Serv
 	return e.buildImage(ctx, p, s, auth)
 }
 
+// pinnedImage reports an image named by id or digest.
+func pinnedImage(ref string) bool {
+	return strings.HasPrefix(ref, "sha256:") || strings.Contains(ref, "@sha256:")
+}
+
 func (e *Engine) imagePresent(ctx context.Context, service, ref string) (bool, error) {
 	_, err := e.Docker.ImageInspect(ctx, ref)
 	switch {
@@ -157,8 +164,8 @@ func (e *Engine) imagePresent(ctx context.Context, service, ref string) (bool, e
 }
 
 // buildImage builds a service's image with the classic builder, streaming
-// the builder's output to the Progress, and then removes the images
-// earlier deploys built for the service that no container uses any more.
+// the builder's output to the Progress. Images of earlier deploys are the
+// deploy's to remove (retain-images keeps those a rollback may need).
 func (e *Engine) buildImage(ctx context.Context, p *types.Project, s types.ServiceConfig, auth Credentials) error {
 	ref := imageOf(p, s)
 	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
@@ -189,9 +196,6 @@ func (e *Engine) buildImage(ctx context.Context, p *types.Project, s types.Servi
 		return fmt.Errorf("failed to build image %s of service %s: %w", ref, s.Name, err)
 	}
 	e.progress().Infof("built %s (%s) for service %s in %s from a %s build context", ref, shortID(id), s.Name, time.Since(start).Round(100*time.Millisecond), humanBytes(sent.Load()))
-	if generatedImage(p, s) {
-		e.pruneBuilds(ctx, p, s, id)
-	}
 	return nil
 }
 
@@ -358,46 +362,6 @@ func buildKitHint(msg string) string {
 			"build the image in an earlier workflow step, for example with docker/build-push-action, and set image:)"
 	}
 	return ""
-}
-
-// pruneBuilds removes the per-deploy images of a service that earlier
-// deploys built and that no container uses any more: the running color's
-// and a kept previous color's images stay, since their containers use
-// them, and so does keep, the id of the image just built. Failures only
-// cost disk space, so they are not errors.
-func (e *Engine) pruneBuilds(ctx context.Context, p *types.Project, s types.ServiceConfig, keep string) {
-	list, err := e.Docker.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("label", LabelProject+"="+p.Name),
-		filters.Arg("label", LabelService+"="+s.Name),
-		filters.Arg("label", LabelImageBuilder),
-	)})
-	if err != nil {
-		return
-	}
-	used := map[string]bool{}
-	if cs, err := e.Docker.ContainerList(ctx, container.ListOptions{All: true}); err == nil {
-		for _, c := range cs {
-			used[c.ImageID] = true
-		}
-	}
-	prefix := defaultImageName(p.Name, s.Name) + ":"
-	var removed []string
-	for _, img := range list {
-		if used[img.ID] || img.ID == keep {
-			continue
-		}
-		for _, tag := range img.RepoTags {
-			if !strings.HasPrefix(tag, prefix) {
-				continue
-			}
-			if _, err := e.Docker.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true}); err == nil {
-				removed = append(removed, tag)
-			}
-		}
-	}
-	if len(removed) > 0 {
-		e.progress().Infof("removed %d image(s) earlier deploys built for service %s that no container uses: %s", len(removed), s.Name, strings.Join(removed, ", "))
-	}
 }
 
 func shortID(id string) string {

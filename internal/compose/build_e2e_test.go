@@ -74,8 +74,8 @@ func removeImagesOf(cli *client.Client, project string) {
 }
 
 // TestBuildOnTheHost builds a two-stage Dockerfile with build args on the
-// daemon, runs it, builds again for a second deploy, and checks that the
-// first deploy's image is pruned once no container uses it.
+// daemon, runs it, and builds again for a second deploy, which keeps the
+// first deploy's image (retain-images decides when it goes).
 func TestBuildOnTheHost(t *testing.T) {
 	t.Parallel()
 	app := testenv.AppImage(t)
@@ -151,11 +151,8 @@ COPY --from=content /content.txt /srv/content.txt
 	if _, content := readContainerFile(t, cli, id, "/srv/content.txt"); content != "second" {
 		t.Errorf("/srv/content.txt = %q, want the v2 stage's file", content)
 	}
-	if _, err := cli.ImageInspect(ctxTimeout(t, time.Minute), first); err == nil {
-		t.Errorf("%s is still there, although no container uses it any more", first)
-	}
-	if !strings.Contains(rec.text(), "removed 1 image(s) earlier deploys built for service web") {
-		t.Errorf("the prune was not reported:\n%s", rec.text())
+	if _, err := cli.ImageInspect(ctxTimeout(t, time.Minute), first); err != nil {
+		t.Errorf("%s is gone after the second build: %v", first, err)
 	}
 	// .dockerignore kept the key out of the context: COPY of it fails.
 	broken := writeProject(t, map[string]string{"compose.yml": "services:\n  web:\n    build: .\n", "Dockerfile": "FROM scratch\nCOPY secret.key /\n", "secret.key": "x", ".dockerignore": "secret.key\n"})

@@ -63,6 +63,11 @@ type Container struct {
 	// DependsOn lists the services this one was started after, from the
 	// com.docker.compose.depends_on label (empty for docker-compose v1).
 	DependsOn []string
+	// ImageID is the id of the image the container runs (sha256:…).
+	ImageID string
+	// DeployID is the bluegreen deploy that created the container, from
+	// LabelDeployID (empty for containers made by other tools).
+	DeployID string
 }
 
 // ErrNoSuchContainer is returned by Inspect and Logs for a container that
@@ -168,7 +173,9 @@ func fromInspect(info container.InspectResponse) Container {
 		c.Project = info.Config.Labels[LabelProject]
 		c.Service = info.Config.Labels[LabelService]
 		c.DependsOn = parseDependsOnLabel(info.Config.Labels[LabelDependsOn])
+		c.DeployID = info.Config.Labels[LabelDeployID]
 	}
+	c.ImageID = info.Image
 	if ns := info.NetworkSettings; ns != nil {
 		for name, ep := range ns.Networks {
 			if ep != nil {

@@ -29,6 +29,9 @@ const (
 	LabelImage           = "com.docker.compose.image"
 	LabelNetwork         = "com.docker.compose.network"
 	LabelVolume          = "com.docker.compose.volume"
+	// LabelDeployID is bluegreen's own: the deploy that created the
+	// container, so a staged color can be matched to its stage run.
+	LabelDeployID = "io.github.bluegreen-action.deploy-id"
 )
 
 // ComposeVersion is the value of com.docker.compose.version on what we

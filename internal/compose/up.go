@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -356,16 +357,29 @@ func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string
 		if err != nil {
 			return err
 		}
+		want := networkCreateOptions(p, key, n)
+		var others []network.Summary
 		for _, nw := range found {
-			if nw.Labels[LabelProject] == p.Name {
+			if nw.Labels[LabelProject] != p.Name {
+				others = append(others, nw)
+				continue
+			}
+			why := networkDiffers(nw, want)
+			if why == "" {
 				return nil
 			}
+			// Kept from an earlier run, but the compose file changed it:
+			// recreate it, as docker compose does.
+			if err := e.Docker.NetworkRemove(ctx, nw.ID); err != nil {
+				return fmt.Errorf("failed to recreate network %s (%s): %w", n.Name, why, err)
+			}
 		}
+		found = others
 		if len(found) > 0 {
 			owner := found[0].Labels[LabelProject]
 			return fmt.Errorf("failed to create network %s: %w: it exists and belongs to project %q, not %s; set external: true on network %s to share it, or remove it", n.Name, ErrNameInUse, owner, p.Name, key)
 		}
-		_, err = e.Docker.NetworkCreate(ctx, n.Name, networkCreateOptions(p, key, n))
+		_, err = e.Docker.NetworkCreate(ctx, n.Name, want)
 		if err == nil {
 			return nil
 		}
@@ -390,6 +404,48 @@ func (e *Engine) networksNamed(ctx context.Context, name string) ([]network.Summ
 		}
 	}
 	return out, nil
+}
+
+// networkDiffers says how an existing network of the project differs from
+// the one the compose file asks for ("" when it does not), on what a
+// network cannot change after its creation.
+func networkDiffers(nw network.Summary, want network.CreateOptions) string {
+	driver := want.Driver
+	if driver == "" {
+		driver = "bridge"
+	}
+	switch {
+	case nw.Driver != driver:
+		return fmt.Sprintf("driver %s, want %s", nw.Driver, driver)
+	case nw.Internal != want.Internal:
+		return "internal changed"
+	case nw.Attachable != want.Attachable:
+		return "attachable changed"
+	case nw.EnableIPv6 != (want.EnableIPv6 != nil && *want.EnableIPv6):
+		return "enable_ipv6 changed"
+	}
+	for k, v := range want.Options {
+		if nw.Options[k] != v {
+			return "driver_opts changed"
+		}
+	}
+	for k, v := range want.Labels {
+		if k != LabelVersion && nw.Labels[k] != v {
+			return "labels changed"
+		}
+	}
+	if want.IPAM != nil {
+		var have []string
+		for _, c := range nw.IPAM.Config {
+			have = append(have, c.Subnet)
+		}
+		for _, c := range want.IPAM.Config {
+			if c.Subnet != "" && !slices.Contains(have, c.Subnet) {
+				return "ipam subnet changed"
+			}
+		}
+	}
+	return ""
 }
 
 // networkCreateOptions carries the compose labels (network, project,

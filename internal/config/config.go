@@ -25,7 +25,17 @@ const (
 	ModeDeploy   Mode = "deploy"   // start the idle color, switch to it, stop the old one
 	ModeRollback Mode = "rollback" // bring the previous color back
 	ModeStatus   Mode = "status"   // report the live color only; touch nothing
+	ModeStage    Mode = "stage"    // start the idle color and prove it healthy; no switch
+	ModePromote  Mode = "promote"  // switch to the staged color, drain and stop the old one
+	ModeAbort    Mode = "abort"    // remove the staged color; nginx untouched
+	ModeHistory  Mode = "history"  // print the deploy history; touch nothing
 )
+
+// Modes lists every mode, in the order the docs give them.
+var Modes = []Mode{ModeDeploy, ModeRollback, ModeStatus, ModeStage, ModePromote, ModeAbort, ModeHistory}
+
+// ReadOnly reports whether the mode changes nothing on the host.
+func (m Mode) ReadOnly() bool { return m == ModeStatus || m == ModeHistory }
 
 // Config is every input, parsed and checked.
 type Config struct {
@@ -62,18 +72,23 @@ type Config struct {
 	KeepPrevious bool
 	Observe      time.Duration
 
+	Operate Operate
+
 	// Run identifies the workflow run, for the lock record and summary.
 	Run RunInfo
 }
 
 // Health is how the new color is proven healthy.
 type Health struct {
-	Path         string
-	Accept       health.StatusSet
-	Retries      int
-	Interval     time.Duration
-	Timeout      time.Duration
-	StartupDelay time.Duration
+	Path     string
+	Accept   health.StatusSet
+	Retries  int
+	Interval time.Duration
+	// StartInterval is the probe interval until the first healthy answer
+	// (health-start-interval); Retries × Interval stays the budget.
+	StartInterval time.Duration
+	Timeout       time.Duration
+	StartupDelay  time.Duration
 }
 
 // Nginx is how the switch is made.

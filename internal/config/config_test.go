@@ -49,7 +49,7 @@ func TestParseDefaults(t *testing.T) {
 	require.Equal(t, "/", cfg.Health.Path)
 	require.True(t, cfg.Health.Accept.Contains(200))
 	require.False(t, cfg.Health.Accept.Contains(204))
-	require.Equal(t, 15, cfg.Health.Retries)
+	require.Equal(t, 30, cfg.Health.Retries)
 	require.Equal(t, 2*time.Second, cfg.Health.Interval)
 	require.Equal(t, 5*time.Second, cfg.Health.Timeout)
 	require.Equal(t, []string{"nginx", "-t"}, cfg.Nginx.TestCmd)

@@ -25,6 +25,8 @@ import (
 type parser struct {
 	in       reader
 	problems []string
+	// mode is the mode read so far, for checks that depend on it.
+	mode Mode
 }
 
 func (p *parser) addf(format string, args ...any) {
@@ -48,7 +50,12 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 		},
 	}
 
-	cfg.Mode = Mode(p.choice("mode", string(ModeDeploy), string(ModeRollback), string(ModeStatus)))
+	modes := make([]string, len(Modes))
+	for i, m := range Modes {
+		modes[i] = string(m)
+	}
+	cfg.Mode = Mode(p.choice("mode", modes...))
+	p.mode = cfg.Mode
 	cfg.WorkDir = p.workDir(getenv, cwd)
 	cfg.ProjectName = p.projectName(getenv, cfg.WorkDir)
 	p.composeFiles(cfg)
@@ -81,6 +88,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	cfg.LockTimeout = p.duration("lock-timeout", false)
 	cfg.KeepPrevious = p.boolean("keep-previous")
 	cfg.Observe = p.duration("observe-seconds", false)
+	cfg.Operate = p.operate(cfg)
 
 	if len(p.problems) > 0 {
 		return cfg, &ValidationError{Problems: p.problems}
@@ -97,6 +105,7 @@ func (p *parser) health() Health {
 		Timeout:      p.duration("health-timeout", true),
 		StartupDelay: p.duration("startup-delay", false),
 	}
+	h.StartInterval = p.startInterval(h.Interval)
 	if !strings.HasPrefix(h.Path, "/") {
 		p.addf("health-path %q must start with / (for example /api/health)", h.Path)
 	}
@@ -114,7 +123,7 @@ func (p *parser) nginx(cfg *Config) Nginx {
 	}
 	if n.Container == "" {
 		n.IncludePath = abs(cfg.WorkDir, n.IncludePath)
-		if dir := filepath.Dir(n.IncludePath); !isDir(dir) && cfg.Mode != ModeStatus {
+		if dir := filepath.Dir(n.IncludePath); !isDir(dir) && !cfg.Mode.ReadOnly() {
 			p.addf("nginx-include-path %q: its directory %q does not exist (the seed uses /etc/nginx/conf.d/service-url.inc)", n.IncludePath, dir)
 		}
 	} else if !filepath.IsAbs(n.IncludePath) {
@@ -278,6 +287,11 @@ func (p *parser) statuses(name string) health.StatusSet {
 // input as given, path where it was looked for. A missing file most often
 // means the job did not check the repository out before this step.
 func (p *parser) existingFile(name, value, path string) string {
+	if p.mode == ModeHistory {
+		// The history is on the host; a job that only reads it need not
+		// check the repository out.
+		return path
+	}
 	st, err := os.Stat(path)
 	var pe *fs.PathError
 	switch {

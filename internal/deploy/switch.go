@@ -68,6 +68,7 @@ func (r *run) templateData(p *plan, traffic compose.Container) nginx.TemplateDat
 		Service:       p.Service,
 		ContainerName: p.ContainerName,
 		ContainerPort: p.ContainerPort,
+		MarkerAllow:   r.d.MarkerAllow,
 	}
 	if traffic.Name != "" {
 		d.ContainerName = traffic.Name
@@ -128,5 +129,6 @@ func (r *run) stopOld(ctx context.Context, old color.Color, keep bool) error {
 		r.d.Report.Infof("stopping %s, keeping its containers for mode: rollback", project)
 		return r.d.Engine.Stop(ctx, project, timeout)
 	}
-	return r.d.Engine.Down(ctx, project, timeout)
+	// Its networks stay for its next deploy (see compose.Engine.Remove).
+	return r.d.Engine.Remove(ctx, project, timeout)
 }

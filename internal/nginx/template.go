@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,6 +30,11 @@ type TemplateData struct {
 	ContainerName string
 	ContainerIP   string
 	ContainerPort int
+	// MarkerAllow are the client addresses (IPs or CIDR prefixes) the
+	// marker location answers; every other client gets 403, so the live
+	// color and deploy id are not shown to the world. Empty means
+	// loopback only (DefaultMarkerAllow).
+	MarkerAllow []string
 	// Servers are every container of the traffic service, for {{range
 	// .Servers}}: several when it runs replicas, each published on its
 	// own host port. Left empty, it is the one server the fields above
@@ -47,10 +53,14 @@ type Server struct {
 	ContainerPort int
 }
 
+// DefaultMarkerAllow is who may read the marker location when the caller
+// names no one: this host over loopback.
+var DefaultMarkerAllow = []string{"127.0.0.1", "::1"}
+
 // fieldNames lists the template's vocabulary for error messages.
 var fieldNames = []string{
 	".Color", ".Host", ".Port", ".URL", ".DeployID", ".Project", ".Service",
-	".ContainerName", ".ContainerIP", ".ContainerPort",
+	".ContainerName", ".ContainerIP", ".ContainerPort", ".MarkerAllow",
 	".Servers (each with .Host, .Port, .URL, .ContainerName, .ContainerIP, .ContainerPort)",
 }
 
@@ -62,7 +72,8 @@ func (d TemplateData) values() map[string]any {
 		"Color": d.Color, "Host": d.Host, "Port": d.Port, "URL": d.URL,
 		"DeployID": d.DeployID, "Project": d.Project, "Service": d.Service,
 		"ContainerName": d.ContainerName, "ContainerIP": d.ContainerIP,
-		"ContainerPort": d.ContainerPort, "Servers": serverValues(d.Servers),
+		"ContainerPort": d.ContainerPort, "MarkerAllow": d.MarkerAllow,
+		"Servers": serverValues(d.Servers),
 	}
 }
 
@@ -79,10 +90,14 @@ func serverValues(servers []Server) []map[string]any {
 	return out
 }
 
-// withURL fills URL from Host and Port when the caller left it empty, and
-// Servers with the one server the fields describe when it is empty.
+// withURL fills URL from Host and Port when the caller left it empty,
+// MarkerAllow with DefaultMarkerAllow, and Servers with the one server the
+// fields describe when it is empty.
 func (d TemplateData) withURL() TemplateData {
 	d.URL = urlOf(d.URL, d.Host, d.Port)
+	if len(d.MarkerAllow) == 0 {
+		d.MarkerAllow = DefaultMarkerAllow
+	}
 	if len(d.Servers) == 0 {
 		d.Servers = []Server{{Host: d.Host, Port: d.Port, URL: d.URL, ContainerName: d.ContainerName, ContainerIP: d.ContainerIP, ContainerPort: d.ContainerPort}}
 		return d
@@ -127,6 +142,15 @@ func (d TemplateData) validate() error {
 			problems = append(problems, fmt.Sprintf("%s %q contains a control character such as a newline", f.name, f.value))
 		}
 	}
+	for _, a := range d.MarkerAllow {
+		if _, err := netip.ParseAddr(a); err == nil && !strings.Contains(a, "%") {
+			continue
+		}
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("MarkerAllow %q is not an IP address or CIDR prefix", a))
+	}
 	if strings.ContainsFunc(d.DeployID, unicode.IsSpace) {
 		problems = append(problems, fmt.Sprintf("DeployID %q contains white space", d.DeployID))
 	}
@@ -152,8 +176,14 @@ const DefaultTemplate = markerTemplate + "set $service_url {{.URL}};\n" + marker
 // and so differs between any two renderings; comparisons leave it out.
 var markerLocationRE = regexp.MustCompile(`(?m)^[ \t]*location = ` + regexp.QuoteMeta(MarkerPath) + ` \{[^\n]*\}[ \t]*\n?`)
 
-// markerLocation answers MarkerPath in the server that includes the include.
-const markerLocation = "location = " + MarkerPath + " { default_type text/plain; return 200 \"color={{.Color}} deploy={{.DeployID}}\\n\"; }\n"
+// markerLocation answers MarkerPath in the server that includes the include,
+// to the addresses in MarkerAllow only. nginx runs `return` in its rewrite
+// phase, before allow and deny are looked at, so the answer comes from a
+// named location that try_files reaches after the access check (no file
+// has the name it tries). It stays on one line: comparisons of includes
+// find it by markerLocationRE and leave it out.
+const markerLocation = "location = " + MarkerPath + " { {{range .MarkerAllow}}allow {{.}}; {{end}}deny all; try_files " + MarkerPath + ".none @bluegreen_marker; } " +
+	"location @bluegreen_marker { default_type text/plain; return 200 \"color={{.Color}} deploy={{.DeployID}}\\n\"; }\n"
 
 // UpstreamTemplate returns a template for an include in http context that
 // defines upstream name. Unlike proxy_pass $service_url, an upstream block
