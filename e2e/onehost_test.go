@@ -199,7 +199,8 @@ secrets:
 			require.Equal(t, strconv.Itoa(n), w.Config.Labels[compose.LabelContainerNumber])
 		}
 	}
-	require.Empty(t, f.all("blue"), "the old color is removed")
+	require.Empty(t, f.running("blue"), "the old color is stopped")
+	require.Len(t, f.all("blue"), 4, "and kept for a rollback (keep-previous)")
 }
 
 // TestDeployTrafficReplicas: the traffic service runs three replicas, each
