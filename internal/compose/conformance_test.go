@@ -151,7 +151,7 @@ var knownDifferences = []knownDifference{
 		Field:  "network.ComposeNetworkLabel",
 		Ours:   "its key in the file (`default`)",
 		Peer:   "its fixed name (`<project>-appnet`)",
-		Reason: "for a network with a fixed `name:`, docker-compose v1 put that name in the com.docker.compose.network label; docker compose v2 puts the network's key in the file, as for every other network, and so do we. docker compose v2 indexes the networks it observes by this label; bluegreen finds a project's networks by name and project label, so a network v1 created under a fixed name is reused as it is.",
+		Reason: "for a network with a fixed `name:`, docker-compose v1 put that name in the com.docker.compose.network label; docker compose v2 puts the network's key in the file, as for every other network, and so do we. docker compose v2 indexes the networks it observes by this label; bluegreen finds a project's networks by name and project label and recreates one whose labels differ from the file's, so a network v1 created under a fixed name is recreated once, with the key as its label, when v1's containers have left it.",
 		Match: func(ours, peer any) bool {
 			o, p := ours.(string), peer.(string)
 			return o != "" && !strings.Contains(o, "<project>") && strings.Contains(p, "<project>")
