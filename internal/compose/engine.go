@@ -13,7 +13,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 
@@ -24,7 +23,7 @@ import (
 // API client; create it with client.WithAPIVersionNegotiation(), since the
 // hosts we deploy to run engines as old as 20.10 (API 1.41).
 type Engine struct {
-	Docker client.APIClient
+	Docker Docker
 	// Build says when EnsureImages builds a service that has build:
 	// (default build.Auto, as docker compose up).
 	Build build.Policy
