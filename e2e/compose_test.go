@@ -305,10 +305,7 @@ func TestAdoptSeedDeployment(t *testing.T) {
 	reload := f.nginx.ReloadCmd()
 	out, err = exec.Command(reload[0], reload[1:]...).CombinedOutput()
 	require.NoError(t, err, string(out))
-	require.Eventually(t, func() bool {
-		code, body, err := f.get("/")
-		return err == nil && code == 200 && body == "version=seed color="
-	}, 20*time.Second, 100*time.Millisecond, "nginx serves the seed's blue")
+	f.requireSettled("version=seed color=")
 
 	l := startGetLoop(f.nginx.URL("/"), 4)
 	r := f.deploy(map[string]string{

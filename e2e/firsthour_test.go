@@ -117,6 +117,7 @@ func TestFirstRunOnDeployShHost(t *testing.T) {
 	f.requireServes("seed", "")
 
 	inputs["project-name"] = prefix
+	f.requireSettled("version=seed color=")
 	l := startGetLoop(f.nginx.URL("/"), 4)
 	r = f.deploy(inputs, repo, "VERSION=v2")
 	time.Sleep(300 * time.Millisecond)

@@ -205,6 +205,25 @@ func (f *fixture) get(path string) (int, string, error) {
 	return resp.StatusCode, strings.TrimSpace(string(body)), nil
 }
 
+// requireSettled waits until nginx answers / with body many times in a
+// row on fresh connections. After a reload done outside the action (the
+// seed's script, a test's setup), nginx's workers from before it still
+// accept connections with the old config until the master tells them to
+// quit, about 100 ms after it started new ones and later on a busy
+// machine; a test that measures failed requests starts only after that.
+func (f *fixture) requireSettled(body string) {
+	f.t.Helper()
+	require.Eventually(f.t, func() bool {
+		for i := 0; i < 30; i++ {
+			code, got, err := f.get("/")
+			if err != nil || code != 200 || got != body {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 100*time.Millisecond, "nginx settles on %q", body)
+}
+
 // requireServes checks nginx answers / with the given version and color.
 func (f *fixture) requireServes(version, color string) {
 	f.t.Helper()
