@@ -34,6 +34,8 @@ type Options struct {
 	Environ []string // os.Environ()
 	Cwd     string
 	Stdout  io.Writer
+	// Stdin is os.Stdin: a hoisted helper reads its environment there.
+	Stdin io.Reader
 	// LockDir overrides deploy.DefaultLockDir; the BLUEGREEN_LOCK_DIR
 	// environment variable does the same for the binary.
 	LockDir string
@@ -47,12 +49,16 @@ type Options struct {
 func Main(ctx context.Context, opts Options) int {
 	// In an action container the deploy runs in a helper on the host; in
 	// that helper this chroots into the host first (see package hoist).
-	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout})
+	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout, Stdin: opts.Stdin})
 	if h.Done {
 		return h.Code
 	}
 	ctx, opts.Cwd = h.Ctx, h.Cwd
 	env := config.EnvMap(opts.Environ)
+	if h.Env != nil {
+		// In the helper: the environment the launcher handed over.
+		env = h.Env
+	}
 	getenv := func(k string) string { return env[k] }
 	rep := report.New(opts.Stdout, getenv)
 	// compose-go warns through logrus; its lines go through rep, cleaned.

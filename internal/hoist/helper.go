@@ -13,14 +13,22 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
-// enter is the helper's first act: chroot into the host's root, so that
-// everything after it (nginx -t, /etc/nginx, /proc, /run/bluegreen, the
-// workspace's host path, 127.0.0.1) is the host's, exactly as for a binary
-// started on the host. It also ties the deploy's context to the launcher,
-// so that a launcher that is killed outright stops the deploy.
-func enter(ctx context.Context, env map[string]string, opts Options) Outcome {
+// enter is the helper's first act: take the handover from stdin, then
+// chroot into the host's root, so that everything after it (nginx -t,
+// /etc/nginx, /proc, /run/bluegreen, the workspace's host path, 127.0.0.1)
+// is the host's, exactly as for a binary started on the host. It also ties
+// the deploy's context to the launcher, so that a launcher that is killed
+// outright stops the deploy. settings is the helper's own Env.
+func enter(ctx context.Context, settings map[string]string, opts Options) Outcome {
+	h, err := ReadHandover(ctx, opts.Stdin)
+	if err != nil {
+		rep := report.New(opts.Stdout, func(string) string { return "" })
+		rep.Errorf("Hoist to the host", "%v. A helper container is started by the action's launcher, which hands the deploy's environment over on the helper's stdin; it cannot run on its own", err)
+		return Outcome{Done: true, Code: exitFailed}
+	}
+	env := h.Env
 	rep := report.New(opts.Stdout, func(k string) string { return env[k] })
-	root, cwd := env[EnvRoot], env[EnvCwd]
+	root, cwd := settings[EnvRoot], settings[EnvCwd]
 	if root == "" {
 		root = hostMount
 	}
@@ -38,8 +46,8 @@ func enter(ctx context.Context, env map[string]string, opts Options) Outcome {
 	rep.Infof("bluegreen: running on the host (pid %d, working directory %s)", os.Getpid(), cwd)
 
 	ctx, cancel := context.WithCancelCause(ctx)
-	go watchParent(ctx, env["DOCKER_HOST"], env[EnvParent], cancel)
-	return Outcome{Ctx: ctx, Cwd: cwd}
+	go watchParent(ctx, env["DOCKER_HOST"], settings[EnvParent], cancel)
+	return Outcome{Ctx: ctx, Cwd: cwd, Env: env}
 }
 
 // watchParent cancels the deploy when the launcher's container stops. The

@@ -67,6 +67,8 @@ type Options struct {
 	Environ []string
 	Cwd     string
 	Stdout  io.Writer
+	// Stdin is where the helper reads its Handover from.
+	Stdin io.Reader
 }
 
 // Outcome tells cli.Main how to go on.
@@ -80,6 +82,10 @@ type Outcome struct {
 	// Cwd is the host path of the launcher's working directory.
 	Ctx context.Context
 	Cwd string
+	// Env, in the helper, is the environment the deploy runs with: the
+	// one the launcher handed over, not the process's (see Handover). It
+	// is nil elsewhere: the process's own environment is the deploy's.
+	Env map[string]string
 }
 
 // Run plays this process's role. In the launcher it returns once the
