@@ -60,6 +60,9 @@ type Config struct {
 	KeepPrevious bool
 	Observe      time.Duration
 
+	// Fleet lists the hosts to deploy to; none means this host.
+	Fleet Fleet
+
 	// Run identifies the workflow run, for the lock record and summary.
 	Run RunInfo
 }

@@ -52,6 +52,14 @@ var Inputs = []Input{
 	{Name: "lock-timeout", Default: "10m"},
 	{Name: "keep-previous", Default: "false"},
 	{Name: "observe-seconds", Default: "0"},
+	{Name: "hosts", Default: ""},
+	{Name: "ssh-private-key", Default: ""},
+	{Name: "ssh-known-hosts", Default: ""},
+	{Name: "docker-tls-ca", Default: ""},
+	{Name: "docker-tls-cert", Default: ""},
+	{Name: "docker-tls-key", Default: ""},
+	{Name: "max-parallel", Default: "1"},
+	{Name: "fleet-failure", Default: string(FleetRollback)},
 }
 
 // InputNames lists the names in Inputs, sorted.
