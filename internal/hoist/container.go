@@ -47,6 +47,12 @@ type Helper struct {
 	// StopWhen, when set, is a reason to stop the helper besides ctx: it
 	// returns a channel that says why, and gives up when done closes.
 	StopWhen func(ctx context.Context, done <-chan struct{}) <-chan string
+	// HoldStdin keeps the helper's stdin open after the handover until
+	// Release is closed or the helper exits: a helper that watches its
+	// stdin (Handover.WatchStdin) then stops when the launcher goes away,
+	// even when the launcher is on another machine.
+	HoldStdin bool
+	Release   <-chan struct{}
 
 	id string
 }
@@ -131,12 +137,20 @@ func (h *Helper) Run(ctx context.Context) (int, error) {
 		_ = h.Docker.ContainerKill(bg, h.id, "KILL")
 		return 0, err
 	}
-	if err := att.CloseWrite(); err != nil {
+	done := make(chan struct{})
+	defer close(done)
+	if h.HoldStdin {
+		go func() {
+			select {
+			case <-h.Release:
+			case <-done:
+			}
+			_ = att.CloseWrite()
+		}()
+	} else if err := att.CloseWrite(); err != nil {
 		_ = h.Docker.ContainerKill(bg, h.id, "KILL")
 		return 0, fmt.Errorf("failed to hand over to the helper container %s: %w", h.Name, err)
 	}
-	done := make(chan struct{})
-	defer close(done)
 
 	stop := h.stopSignal(ctx, done)
 	var code int
