@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/registry"
@@ -17,6 +18,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/fleet"
 	"github.com/bluegreen-action/bluegreen/internal/hoist"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/report"
@@ -43,14 +45,24 @@ type Options struct {
 	Procfs string
 	// OnResult, when set, receives the deploy's Result (tests, benchmarks).
 	OnResult func(*deploy.Result)
+	// HelperBinary is the static binary a fleet's helpers run on the
+	// hosts (default: this process's own executable, as in the action).
+	HelperBinary string
+	// OnFleet, when set, receives a fleet rollout's Outcome (tests).
+	OnFleet func(*fleet.Outcome)
 }
 
 // Main runs one deploy and returns the process exit code.
 func Main(ctx context.Context, opts Options) int {
 	// In an action container the deploy runs in a helper on the host; in
-	// that helper this chroots into the host first (see package hoist).
-	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout, Stdin: opts.Stdin})
+	// that helper this chroots into the host first (see package hoist). A
+	// fleet's deploys run in helpers on its hosts: this process stays.
+	fleetRun := strings.TrimSpace(config.EnvMap(opts.Environ)["INPUT_HOSTS"]) != ""
+	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout, Stdin: opts.Stdin, Stay: fleetRun})
 	if h.Done {
+		if h.ResultToken != "" && h.Err != nil {
+			fmt.Fprintln(opts.Stdout, fleet.ResultLine(h.ResultToken, fleet.FromDeploy(nil, h.Err, nil)))
+		}
 		return h.Code
 	}
 	ctx, opts.Cwd = h.Ctx, h.Cwd
@@ -71,51 +83,84 @@ func Main(ctx context.Context, opts Options) int {
 	if cfg != nil {
 		rep.MaskBasicAuth(cfg.Registry.Username, cfg.Registry.Password)
 	}
-	if err != nil {
-		rep.Errorf("Invalid inputs", "%v", err)
-		return ExitInvalid
+	if err == nil && cfg.Fleet.Enabled() {
+		return runFleet(ctx, cfg, env, opts, rep)
+	}
+	d := &here{cfg: cfg, env: env, opts: opts, rep: rep}
+	defer d.close()
+	code := d.run(ctx, err)
+	if h.ResultToken != "" {
+		// A fleet's helper: the result goes back to the runner as data.
+		hr := fleet.FromDeploy(d.res, d.err, d.running(ctx))
+		if hr.Failure != nil {
+			hr.Failure.Invalid = code == ExitInvalid
+		}
+		fmt.Fprintln(opts.Stdout, fleet.ResultLine(h.ResultToken, hr))
+	}
+	return code
+}
+
+// here is one deploy on the host this process runs on.
+type here struct {
+	cfg    *config.Config
+	env    map[string]string
+	opts   Options
+	rep    *report.Reporter
+	docker *client.Client
+	res    *deploy.Result
+	err    error
+}
+
+// run deploys, reports and returns the exit code; parseErr is what
+// config.Parse said. d.res and d.err hold the deploy's result and failure.
+func (d *here) run(ctx context.Context, parseErr error) int {
+	rep, cfg, env := d.rep, d.cfg, d.env
+	fail := func(code int, title string, err error) int {
+		d.err = err
+		rep.Errorf(title, "%v", err)
+		return code
+	}
+	if parseErr != nil {
+		return fail(ExitInvalid, "Invalid inputs", parseErr)
 	}
 
 	docker, err := client.NewClientWithOpts(client.WithHost(dockerHost(env)), client.WithAPIVersionNegotiation())
 	if err != nil {
-		rep.Errorf("Docker", "failed to create a Docker client: %v", err)
-		return ExitFailed
+		return fail(ExitFailed, "Docker", fmt.Errorf("failed to create a Docker client: %w", err))
 	}
-	defer docker.Close()
+	d.docker = docker
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		rep.Errorf("Docker", "failed to reach the Docker daemon at %s: %v; the runner needs access to the Docker socket (/var/run/docker.sock)", docker.DaemonHost(), err)
-		return ExitFailed
+		return fail(ExitFailed, "Docker", fmt.Errorf("failed to reach the Docker daemon at %s: %w; the runner needs access to the Docker socket (/var/run/docker.sock)", docker.DaemonHost(), err))
 	}
 
 	auth, err := registryAuth(cfg.Registry)
 	if err != nil {
-		rep.Errorf("Invalid inputs", "%v", err)
-		return ExitInvalid
+		return fail(ExitInvalid, "Invalid inputs", err)
 	}
-	sw, nginxNetworks, err := newSwitcher(ctx, docker, cfg, opts, rep)
+	sw, nginxNetworks, err := newSwitcher(ctx, docker, cfg, d.opts, rep)
 	if err != nil {
-		rep.Errorf("nginx", "%v", err)
-		return nginxExitCode(err)
+		return fail(nginxExitCode(err), "nginx", err)
 	}
-	d := &deploy.Deployer{
+	dep := &deploy.Deployer{
 		Config: cfg,
 		Target: deploy.Target{
 			Engine:        &compose.Engine{Docker: docker},
 			Nginx:         sw,
 			Drain:         nginx.Drain,
-			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
+			Lock:          deploy.HostLocker{Dir: firstNonEmpty(d.opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
 			NginxNetworks: nginxNetworks,
 		},
 		Report:   rep,
 		Env:      env,
 		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
 	}
-	res, err := d.Run(ctx)
-	if opts.OnResult != nil {
-		opts.OnResult(res)
+	res, err := dep.Run(ctx)
+	d.res, d.err = res, err
+	if d.opts.OnResult != nil {
+		d.opts.OnResult(res)
 	}
 	for _, kv := range res.Outputs() {
 		if oerr := rep.Output(kv[0], kv[1]); oerr != nil {
@@ -141,6 +186,33 @@ func Main(ctx context.Context, opts Options) int {
 		rep.Infof("deployed %s on %s in %s: %s → %s", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond), res.Previous, res.Active)
 	}
 	return ExitOK
+}
+
+func (d *here) close() {
+	if d.docker != nil {
+		_ = d.docker.Close()
+	}
+}
+
+// running lists the live color's running containers after the deploy,
+// for a fleet's check whether a host already runs the image.
+func (d *here) running(ctx context.Context) []compose.Container {
+	if d.docker == nil || d.res == nil || d.res.Active == color.None {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	cs, err := (&compose.Engine{Docker: d.docker}).List(ctx, d.cfg.ProjectFor(d.res.Active))
+	if err != nil {
+		return nil
+	}
+	var out []compose.Container
+	for _, c := range cs {
+		if c.Running {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func orNone(c color.Color) string {
