@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -240,12 +241,16 @@ func (d *Docker) Lock(ctx context.Context, h Host, wait bool) (func(), error) {
 	token := newToken()
 	locked := make(chan struct{})
 	var once sync.Once
+	var busy atomic.Bool
 	out := d.relay(h, func(line string) bool {
-		if p, ok := hoist.CutTokenLine(token, line); ok && p == "locked" {
+		p, ok := hoist.CutTokenLine(token, line)
+		switch {
+		case ok && p == "locked":
 			once.Do(func() { close(locked) })
-			return true
+		case ok && p == "busy":
+			busy.Store(true)
 		}
-		return false
+		return ok
 	})
 	release := make(chan struct{})
 	timeout := d.Config.LockTimeout
@@ -290,8 +295,11 @@ func (d *Docker) Lock(ctx context.Context, h Host, wait bool) (func(), error) {
 	case <-locked:
 		return stop, nil
 	case e := <-exited:
-		if e.err != nil {
+		switch {
+		case e.err != nil:
 			return nil, e.err
+		case busy.Load():
+			return nil, ErrLockBusy
 		}
 		return nil, fmt.Errorf("failed to take the fleet lock (the lock's helper exited with code %d)", e.code)
 	case <-ctx.Done():
@@ -299,6 +307,10 @@ func (d *Docker) Lock(ctx context.Context, h Host, wait bool) (func(), error) {
 		return nil, fmt.Errorf("gave up waiting for the fleet lock: %w", context.Cause(ctx))
 	}
 }
+
+// ErrLockBusy is a fleet lock another rollout holds, when Lock may not
+// wait.
+var ErrLockBusy = errors.New("another rollout holds it")
 
 // relay is the writer a helper's output goes to: each line is offered to
 // take (a result line is taken and not shown), else printed prefixed by

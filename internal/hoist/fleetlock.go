@@ -18,7 +18,8 @@ import (
 var DefaultFleetLockDir = path.Join(lock.DefaultDir, "fleet")
 
 // holdFleetLock takes the host's fleet lock, says so on out with a
-// TokenLine, and holds it until ctx ends: the runner closes this helper's
+// TokenLine ("locked", or "busy" when it may not wait and another rollout
+// holds it), and holds it until ctx ends: the runner closes this helper's
 // stdin (or goes away) when its rollout is over. flock(2) dies with this
 // process, so the lock can never outlive it.
 func holdFleetLock(ctx context.Context, l *FleetLock, token string, out io.Writer, rep *report.Reporter) Outcome {
@@ -27,10 +28,19 @@ func holdFleetLock(ctx context.Context, l *FleetLock, token string, out io.Write
 		dir = DefaultFleetLockDir
 	}
 	me := lock.Holder{RunID: l.RunID, SHA: l.SHA, Workflow: l.Workflow}
-	held, err := lock.Acquire(ctx, dir, l.Project, me, l.Timeout, func(h lock.Holder) {
-		rep.Infof("another rollout of %s holds this host's fleet lock (%s); waiting up to %s (lock-timeout)", l.Project, h, l.Timeout)
-	})
+	var onWait func(lock.Holder)
+	if l.Timeout > 0 {
+		onWait = func(h lock.Holder) {
+			rep.Infof("another rollout of %s holds this host's fleet lock (%s); waiting up to %s (lock-timeout)", l.Project, h, l.Timeout)
+		}
+	}
+	held, err := lock.Acquire(ctx, dir, l.Project, me, l.Timeout, onWait)
 	if err != nil {
+		if l.Timeout <= 0 {
+			// A try without waiting: the runner says what it does next.
+			fmt.Fprintln(out, TokenLine(token, "busy"))
+			return Outcome{Done: true, Code: exitFailed}
+		}
 		rep.Errorf("Fleet lock", "%v", err)
 		return Outcome{Done: true, Code: exitFailed}
 	}
