@@ -316,6 +316,9 @@ func results(reports []fleet.HostReport) []fleet.Status {
 //   - running the same deploy again skips every host already on it;
 //   - two rollouts at once: the second waits for the first's fleet locks
 //     and deploys no host before the first is done;
+//   - a host that cannot be reached fails the fleet before any host is
+//     touched (exit 1), one missing from ssh-known-hosts before any dial
+//     (exit 2);
 //   - a cancellation while host 2 deploys: host 1 goes back, host 3 is
 //     not touched.
 func TestFleet(t *testing.T) {
@@ -454,6 +457,30 @@ func TestFleet(t *testing.T) {
 		e.requireServes("v6")
 		e.requireNoHelpers()
 		live = "v6"
+	})
+
+	t.Run("a host that cannot be reached touches nothing", func(t *testing.T) {
+		img := e.version("v7", nil)
+		ip := e.fleet.hosts[0].ip
+		// Port 2222 of host 1: known, but nothing listens there.
+		key := strings.SplitN(e.fleet.hosts[0].knownHosts, " ", 2)[1]
+		extra := map[string]string{
+			"hosts":           e.inputs["hosts"] + "\nssh://root@" + ip + ":2222",
+			"ssh-known-hosts": e.inputs["ssh-known-hosts"] + "\n[" + ip + "]:2222 " + key,
+		}
+		r := e.deploy(ctx, t, "v7", img, extra, nil)
+		require.Equal(t, 1, r.code, r.out)
+		require.Contains(t, r.out, "::error title=Fleet preflight failed::")
+		require.Contains(t, r.out, "nothing was changed on any host")
+		e.requireServes(live)
+
+		// Not in ssh-known-hosts at all: an input problem, before any dial.
+		extra["ssh-known-hosts"] = e.inputs["ssh-known-hosts"]
+		r = e.deploy(ctx, t, "v7", img, extra, nil)
+		require.Equal(t, 2, r.code, r.out)
+		require.Contains(t, r.out, "ssh-known-hosts has no key for ["+ip+"]:2222")
+		e.requireServes(live)
+		e.requireNoHelpers()
 	})
 
 	t.Run("cancel in the middle", func(t *testing.T) {
