@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/registry"
@@ -57,7 +56,8 @@ func Main(ctx context.Context, opts Options) int {
 	// In an action container the deploy runs in a helper on the host; in
 	// that helper this chroots into the host first (see package hoist). A
 	// fleet's deploys run in helpers on its hosts: this process stays.
-	fleetRun := strings.TrimSpace(config.EnvMap(opts.Environ)["INPUT_HOSTS"]) != ""
+	env0 := config.EnvMap(opts.Environ)
+	fleetRun := config.FleetRequested(func(k string) string { return env0[k] })
 	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout, Stdin: opts.Stdin, Stay: fleetRun})
 	if h.Done {
 		if h.ResultToken != "" && h.Err != nil {

@@ -88,11 +88,7 @@ func (p *parser) fleet() Fleet {
 	}
 	seen := map[string]bool{}
 	var ssh, tcp bool
-	for _, line := range strings.Split(p.str("hosts"), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	for _, line := range hostLines(p.str("hosts")) {
 		e, problem := ParseEndpoint(line)
 		if problem != "" {
 			p.addf("hosts: %s", problem)
@@ -123,6 +119,26 @@ func (p *parser) fleet() Fleet {
 		p.addf("hosts lists tcp:// endpoints but %s is empty: a daemon's TCP port is only used with TLS client certificates (dockerd --tlsverify); set docker-tls-ca, docker-tls-cert and docker-tls-key from secrets holding the PEM texts", strings.Join(missing, ", "))
 	}
 	return f
+}
+
+// hostLines are the lines of the hosts input that name an endpoint: blank
+// lines and # comments are skipped.
+func hostLines(v string) []string {
+	var out []string
+	for _, line := range strings.Split(v, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// FleetRequested reports whether the hosts input names any endpoint, read
+// as Parse reads it: the process must then stay where it is and
+// orchestrate (see hoist.Options.Stay), even before Parse has run.
+func FleetRequested(getenv Getenv) bool {
+	return len(hostLines(reader{getenv: getenv}.get("hosts"))) > 0
 }
 
 // ParseEndpoint reads one line of the hosts input. problem says what is

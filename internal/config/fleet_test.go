@@ -103,3 +103,16 @@ func TestParseFleet(t *testing.T) {
 		require.False(t, strings.Contains(msg, "nginx-include-path"), "the include is checked on each host")
 	})
 }
+
+func TestFleetRequested(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{
+		"":                               false,
+		"  \n# all hosts retired\n":      false,
+		"ssh://deploy@10.0.1.11":         true,
+		"# web\ntcp://10.0.1.12:2376\n":  true,
+		"not an endpoint, still a fleet": true,
+	} {
+		require.Equal(t, want, FleetRequested(env(map[string]string{"INPUT_HOSTS": in})), "%q", in)
+	}
+}
