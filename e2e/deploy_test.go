@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/stage"
 
 	"github.com/stretchr/testify/require"
@@ -44,7 +47,10 @@ func TestThreeVersions(t *testing.T) {
 		require.Equal(t, "false", r.outputs["rolled-back"])
 		require.Len(t, f.running(s.color), 1)
 		other := map[string]string{"blue": "green", "green": "blue"}[s.color]
-		require.Empty(t, f.all(other), "the old color is removed")
+		require.Empty(t, f.running(other), "the old color is stopped")
+		if s.previous != "" {
+			require.NotEmpty(t, f.all(other), "keep-previous (the default) keeps it for mode: rollback")
+		}
 		require.Contains(t, f.include(), "color="+s.color)
 		t.Logf("deploy of %s took %s", s.version, r.took)
 	}
@@ -60,7 +66,7 @@ func TestFailedHealthKeepsPrevious(t *testing.T) {
 	before := f.include()
 
 	r = f.deploy(map[string]string{"health-retries": "5"}, "VERSION=v2", "HEALTH_STATUS=500")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseHealth)
 	require.Contains(t, r.out, "did not answer with status 200 after 5 attempts")
 	require.Contains(t, r.out, "HTTP 500")
 	require.Contains(t, r.out, "nginx still serves blue")
@@ -85,18 +91,14 @@ func TestExitAtStartFailsFast(t *testing.T) {
 	// 2 s apart the wait would take 30 s if the exit were not noticed.
 	r := f.deploy(map[string]string{"health-interval": "2s", "health-retries": "15"},
 		"VERSION=v2", "READY_AFTER=1h", "EXIT_AFTER=1s")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseHealth)
 	require.Contains(t, r.out, "exited with code 3")
 	require.Contains(t, r.out, "crashing with exit code 3", "the container's last log lines are shown")
 	// The app exits 1 s after it starts, and the health wait begins once it
 	// has started: the wait must end within 2 s of the exit.
-	var wait time.Duration
-	for _, p := range r.result.Phases {
-		if strings.HasPrefix(p.Name, "Health check") {
-			wait = p.Duration
-		}
-	}
-	require.Less(t, wait, 1*time.Second+2*time.Second, "the health wait ended within 2 s of the exit")
+	wait, ok := r.phase(deploy.PhaseHealth)
+	require.True(t, ok, "no health phase in %v", r.result.Phases)
+	require.Less(t, wait.Duration, 1*time.Second+2*time.Second, "the health wait ended within 2 s of the exit")
 	f.requireServes("v1", "blue")
 	require.Empty(t, f.all("green"))
 }
@@ -110,7 +112,7 @@ func TestBrokenTemplateRestoresInclude(t *testing.T) {
 	before := f.include()
 
 	r := f.deploy(map[string]string{"nginx-include-template": "set $service_url {{.URL}}; this_is_not_a_directive on;"}, "VERSION=v2")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseSwitch)
 	require.Contains(t, r.out, "unknown directive")
 	require.Equal(t, before, f.include(), "old include restored byte for byte")
 	f.requireServes("v1", "blue")
@@ -147,7 +149,7 @@ services:
 	r = f.deploy(in)
 	require.Equal(t, 0, r.code, r.out)
 	require.Equal(t, []string{f.project + "-green"}, f.running("green"))
-	require.Empty(t, f.all("blue"))
+	require.Empty(t, f.running("blue"))
 }
 
 // TestBadInputsTouchNothing: invalid inputs are all listed, with exit code
@@ -229,7 +231,7 @@ func TestFrontDoorConfirmation(t *testing.T) {
 	defer elsewhere.Close()
 	before := f.include()
 	r = f.deploy(map[string]string{"verify-url": elsewhere.URL + "/health"}, "VERSION=v3")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseSwitch)
 	require.Contains(t, r.out, "the front door did not show the new deploy")
 	require.Contains(t, r.out, "some other server")
 	require.Equal(t, before, f.include(), "the previous include is back")

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -228,7 +230,7 @@ func TestDockerRunLikeRunner(t *testing.T) {
 
 		f.requireServes(want.version, want.color)
 		require.Empty(t, helpersOf(t, f.dir), "no helper container is left")
-		require.Empty(t, f.all(map[string]string{"blue": "green", "green": "blue"}[want.color]), "the old color is gone")
+		require.Empty(t, f.running(map[string]string{"blue": "green", "green": "blue"}[want.color]), "the old color is stopped")
 	}
 }
 
@@ -384,7 +386,7 @@ func TestActionImageSize(t *testing.T) {
 // helper's first log line as the launcher relays it (docker logs -t). The
 // run is a `mode: status` run, so the deploy itself adds next to nothing.
 //
-//	go test ./e2e -run '^$' -bench Hoist -benchtime 5x
+//	go test -tags e2e ./e2e -run '^$' -bench Hoist -benchtime 5x
 func BenchmarkHoist(b *testing.B) {
 	image := actionImage(b)
 	docker := testenv.RequireDocker(b)

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -13,11 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/stage"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 )
 
@@ -62,8 +66,9 @@ func TestFaultHealthNeverPasses(t *testing.T) {
 	f := newFixture(t, nil)
 	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
 	r := f.deploy(map[string]string{"health-retries": "3"}, "VERSION=v2", "HEALTH_STATUS=503")
-	require.Equal(t, 1, r.code, r.out)
-	require.Contains(t, r.out, "Health check")
+	r.requireFailedIn(t, deploy.PhaseHealth)
+	require.ErrorIs(t, r.result.Err, deploy.ErrUnhealthy)
+	require.Contains(t, r.out, "HTTP 503")
 	require.Equal(t, "false", r.outputs["rolled-back"])
 	f.requireSound("blue")
 }
@@ -77,8 +82,12 @@ func TestFaultCrashInsideObservation(t *testing.T) {
 	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
 	before := f.include()
 	r := f.deploy(map[string]string{"observe-seconds": "6"}, "VERSION=v2", "EXIT_AFTER=2s")
-	require.Equal(t, 1, r.code, r.out)
-	require.Contains(t, r.out, "Switch nginx back to blue")
+	r.requireFailedIn(t, deploy.PhaseObserve)
+	require.ErrorIs(t, r.result.Err, deploy.ErrObserve)
+	back, ok := r.phase(deploy.PhaseSwitchBack)
+	require.True(t, ok, "no switch back in %v", r.result.Phases)
+	require.NoError(t, back.Err)
+	require.Equal(t, "Switch nginx back to blue", back.Name)
 	require.Contains(t, r.out, "exited with code 3")
 	require.Equal(t, "true", r.outputs["rolled-back"])
 	require.Equal(t, "blue", r.outputs["active-color"])
@@ -125,7 +134,7 @@ func TestFaultMasterRejectsConfig(t *testing.T) {
 	defer holder.Close()
 	port := holder.Addr().(*net.TCPAddr).Port
 	r := f.deploy(map[string]string{"nginx-include-template": "set $service_url {{.URL}};\nlisten 127.0.0.1:" + strconv.Itoa(port) + ";\n"}, "VERSION=v2")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseSwitch)
 	require.Contains(t, r.out, "Address already in use")
 	require.Equal(t, before, f.include())
 	f.requireSound("blue")
@@ -138,7 +147,7 @@ func TestFaultBadImage(t *testing.T) {
 	f := newFixture(t, nil)
 	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
 	r := f.deploy(map[string]string{"image": "bluegreen-no-such-image:v404"}, "VERSION=v2")
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseStart)
 	require.Contains(t, r.out, "bluegreen-no-such-image:v404")
 	f.requireSound("blue")
 }
@@ -153,7 +162,7 @@ func TestFaultHostPortTaken(t *testing.T) {
 	require.NoError(t, err)
 	r := f.deploy(nil, "VERSION=v2")
 	holder.Close()
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseStart)
 	require.Contains(t, r.out, strconv.Itoa(f.greenPort))
 	require.Empty(t, f.all("green"))
 	f.requireSound("blue")
@@ -172,13 +181,13 @@ func TestFaultOldColorDead(t *testing.T) {
 	require.Equal(t, 0, r.code, r.out)
 	require.Contains(t, r.out, "nginx points at blue, but blue has no running container")
 	f.requireServes("v2", "green")
-	require.Empty(t, f.all("blue"))
+	require.Empty(t, f.running("blue"))
 	f.requireStill("green")
 }
 
 // TestFaultTwoDeploysAtOnce: two deploys started together run one after
-// the other under the lock; a third with a short lock-timeout gives up
-// naming the holder.
+// the other under the lock; a third with a short lock-timeout, started
+// once one of them is seen holding the lock, gives up naming the holder.
 func TestFaultTwoDeploysAtOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
@@ -189,22 +198,37 @@ func TestFaultTwoDeploysAtOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = f.deploy(map[string]string{"lock-timeout": "2m"}, "VERSION=v"+strconv.Itoa(i+2), "GITHUB_RUN_ID=run"+strconv.Itoa(i))
+			// READY_AFTER keeps each holder in its health check for 3 s, so
+			// that the lock is held far longer than the third deploy needs
+			// to reach it and wait.
+			results[i] = f.deploy(map[string]string{"lock-timeout": "2m", "health-retries": "100"},
+				"VERSION=v"+strconv.Itoa(i+2), "READY_AFTER=3s", "GITHUB_RUN_ID=run"+strconv.Itoa(i))
 		}()
 	}
-	// While they run, a third deploy with a short lock-timeout gives up.
-	time.Sleep(300 * time.Millisecond)
-	third := f.deploy(map[string]string{"lock-timeout": "200ms"}, "VERSION=v9")
+	// The third starts only once the lock is seen held; nothing else takes
+	// this fixture's lock. Free takes the lock for an instant itself, which
+	// makes a holder retry, never fail: both wait up to 2 minutes.
+	require.Eventually(t, func() bool {
+		free, err := lock.Free(f.lockDir, f.project)
+		return err == nil && !free
+	}, 2*time.Minute, 20*time.Millisecond, "neither deploy was seen holding the lock")
+	third := f.deploy(map[string]string{"lock-timeout": "200ms"}, "VERSION=v9", "GITHUB_RUN_ID=run9")
 	wg.Wait()
 	for _, r := range results {
 		require.Equal(t, 0, r.code, r.out)
 	}
 	waited := results[0].out + results[1].out
 	require.Contains(t, waited, "another deploy of "+f.project+" is running")
-	if third.code != 0 {
-		require.Contains(t, third.out, "timed out waiting for the deploy lock")
-		require.Contains(t, third.out, "pid ")
-	}
+
+	pe := third.requireFailedIn(t, deploy.PhaseLock)
+	require.ErrorIs(t, pe, deploy.ErrLock)
+	require.ErrorIs(t, pe, lock.ErrTimeout)
+	// The deploys run in this process: the holder's record is this pid and
+	// one of the two run ids.
+	require.Regexp(t, `timed out waiting for the deploy lock \(200ms\): another deploy of this project holds it: pid `+strconv.Itoa(os.Getpid())+`, run run[01],`, third.out)
+	_, started := third.phase(deploy.PhaseFind)
+	require.False(t, started, "the third deploy went no further than the lock")
+
 	colors := []string{results[0].outputs["active-color"], results[1].outputs["active-color"]}
 	require.ElementsMatch(t, []string{"green", "blue"}, colors, "one went to green, the other back to blue")
 	f.requireSound("")
@@ -255,6 +279,12 @@ func TestFaultSIGKILLAtEachPhase(t *testing.T) {
 			require.Equal(t, 0, r.code, r.out)
 			f.requireServes("v3", r.outputs["active-color"])
 			f.requireStill(r.outputs["active-color"])
+			// The history is whole JSON lines, and the next run appended.
+			entries := f.requireHistoryValid()
+			require.NotEmpty(t, entries)
+			last := entries[len(entries)-1]
+			require.Equal(t, r.outputs["deploy-id"], last.DeployID)
+			require.Equal(t, ledger.Succeeded, last.Result)
 		})
 	}
 }
@@ -265,7 +295,7 @@ func (f *fixture) killAt(bin, phase string, env ...string) {
 	f.t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Dir = f.dir
-	cmd.Env = stage.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + f.lockDir}, env...)...)
+	cmd.Env = stage.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + f.lockDir, "BLUEGREEN_STATE_DIR=" + f.stateDir}, env...)...)
 	p := startProc(f.t, "bluegreen", cmd)
 	p.waitFor("==> "+phase, 5*time.Minute)
 	require.NoError(f.t, cmd.Process.Signal(syscall.SIGKILL))

@@ -1,7 +1,10 @@
+//go:build e2e
+
 // Package e2e runs whole deploys against the real Docker daemon and a real
 // nginx started by the test on a high port. Nothing is faked: containers
 // are created from compose files, nginx really reloads, and every check is
-// made through nginx's front door.
+// made through nginx's front door. Every file carries the e2e build tag:
+// go test -tags e2e ./e2e.
 package e2e
 
 import (
@@ -47,6 +50,7 @@ type fixture struct {
 	bluePort  int
 	greenPort int
 	lockDir   string
+	stateDir  string
 	inputs    map[string]string
 }
 
@@ -62,6 +66,7 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 		bluePort:  testenv.FreePort(t),
 		greenPort: testenv.FreePort(t),
 		lockDir:   t.TempDir(),
+		stateDir:  t.TempDir(),
 	}
 	f.nginx = testenv.StartNginx(t, testenv.NginxOptions{})
 	if files == nil {
@@ -114,8 +119,45 @@ func (f *fixture) deploy(extraInputs map[string]string, env ...string) run {
 	w := io.MultiWriter(&out, testWriter{f.t})
 	start := time.Now()
 	var res *deploy.Result
-	code := cli.Main(context.Background(), cli.Options{Environ: environ, Cwd: f.dir, Stdout: w, LockDir: f.lockDir, OnResult: func(r *deploy.Result) { res = r }})
+	code := cli.Main(context.Background(), cli.Options{Environ: environ, Cwd: f.dir, Stdout: w, LockDir: f.lockDir, StateDir: f.stateDir, OnResult: func(r *deploy.Result) { res = r }})
 	return run{code: code, out: out.String(), took: time.Since(start), outputs: readOutputs(f.t, outFile), result: res}
+}
+
+// requireFailedIn checks that the deploy failed in a phase of kind: exit
+// code 1, a *deploy.PhaseError of that kind in its Result, and that phase
+// recorded with its error. It returns the error for further checks.
+func (r run) requireFailedIn(t *testing.T, kind deploy.PhaseKind) *deploy.PhaseError {
+	t.Helper()
+	require.Equal(t, cli.ExitFailed, r.code, r.out)
+	require.NotNil(t, r.result, "the deploy handed back no Result:\n%s", r.out)
+	var pe *deploy.PhaseError
+	require.ErrorAs(t, r.result.Err, &pe, "the deploy failed without a phase error")
+	require.Equal(t, kind, pe.Kind, "the deploy failed in %q: %v", pe.Phase, pe.Err)
+	recorded := false
+	for _, p := range r.result.Phases {
+		recorded = recorded || (p.Kind == kind && p.Err != nil)
+	}
+	require.True(t, recorded, "no %s phase recorded as failed in %v", kind, r.result.Phases)
+	// The error is printed once, titled with the phase: plain, or as an
+	// ::error:: annotation whose title property is escaped.
+	title := "Deploy failed: " + pe.Phase
+	annotation := "::error title=" + strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(title) + "::"
+	require.True(t, strings.Contains(r.out, "error: "+title+": ") || strings.Contains(r.out, annotation),
+		"the printed error is titled %q:\n%s", title, r.out)
+	return pe
+}
+
+// phase returns the deploy's last phase of kind.
+func (r run) phase(kind deploy.PhaseKind) (deploy.Phase, bool) {
+	if r.result == nil {
+		return deploy.Phase{}, false
+	}
+	for i := len(r.result.Phases) - 1; i >= 0; i-- {
+		if r.result.Phases[i].Kind == kind {
+			return r.result.Phases[i], true
+		}
+	}
+	return deploy.Phase{}, false
 }
 
 // testWriter sends the deploy's log to the test log.

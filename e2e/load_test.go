@@ -1,8 +1,8 @@
+//go:build e2e
+
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/loadgen"
 )
 
@@ -30,7 +31,7 @@ func TestZeroDowntimeUnderLoad(t *testing.T) {
 	require.Equal(t, 0, r.code, r.out)
 
 	switches := []loadgen.Switch{{Version: "v0", Began: r.result.Started}}
-	gen := loadgen.Start(context.Background(), loadgen.Config{BaseURL: f.nginx.URL(""), MaxRequests: 100_000})
+	gen := startLoad(t, loadgen.Config{BaseURL: f.nginx.URL(""), MaxRequests: 100_000})
 	time.Sleep(500 * time.Millisecond)
 	var durations []time.Duration
 	for i := 1; i <= loadDeploys; i++ {
@@ -60,19 +61,29 @@ func TestZeroDowntimeUnderLoad(t *testing.T) {
 	f.requireServes("v"+strconv.Itoa(loadDeploys), map[bool]string{true: "blue", false: "green"}[loadDeploys%2 == 0])
 }
 
+// startLoad starts a load generator that stops when the test ends, however
+// it ends: a failed assertion must not leave it sending until MaxRequests.
+// Stop may still be called first to collect the records.
+func startLoad(t *testing.T, cfg loadgen.Config) *loadgen.Generator {
+	t.Helper()
+	gen := loadgen.Start(t.Context(), cfg)
+	t.Cleanup(func() { gen.Stop() })
+	return gen
+}
+
 // switchOf turns a deploy's phases into the marks loadgen.Check needs.
 func switchOf(t *testing.T, version string, r run) loadgen.Switch {
 	t.Helper()
 	require.NotNil(t, r.result)
 	s := loadgen.Switch{Version: version}
 	for _, p := range r.result.Phases {
-		switch {
-		case len(p.Name) >= 6 && p.Name[:6] == "Switch":
+		switch p.Kind {
+		case deploy.PhaseSwitch:
 			s.Began = p.Start
-		case len(p.Name) >= 5 && p.Name[:5] == "Drain":
+		case deploy.PhaseDrain:
 			s.Drained = p.Start.Add(p.Duration)
 		}
 	}
-	require.False(t, s.Began.IsZero(), fmt.Sprintf("no switch phase in %v", r.result.Phases))
+	require.False(t, s.Began.IsZero(), "no switch phase in %v", r.result.Phases)
 	return s
 }

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 
 	"github.com/docker/docker/api/types/container"
@@ -196,7 +199,7 @@ func TestNginxContainerThreeVersions(t *testing.T) {
 				require.Equal(t, s.previous, r.outputs["previous-color"])
 				require.Len(t, f.running(s.color), 1)
 				other := map[string]string{"blue": "green", "green": "blue"}[s.color]
-				require.Empty(t, f.all(other), "the old color is removed")
+				require.Empty(t, f.running(other), "the old color is stopped")
 
 				include := f.include()
 				require.Contains(t, include, "color="+s.color)
@@ -223,7 +226,7 @@ func TestNginxContainerThreeVersions(t *testing.T) {
 				broken = "upstream app { server {{.ContainerName}}:{{.ContainerPort}}; this_is_not_a_directive on; }"
 			}
 			r := n.deployVersion(f, "v4", map[string]string{"nginx-include-template": broken})
-			require.Equal(t, 1, r.code, r.out)
+			r.requireFailedIn(t, deploy.PhaseSwitch)
 			require.Contains(t, r.out, `unknown directive "this_is_not_a_directive"`)
 			require.Contains(t, r.out, "docker exec "+n.container+" nginx -t", "the failed command is named")
 			require.Equal(t, before, f.include(), "old include restored byte for byte")

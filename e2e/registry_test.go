@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -19,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/registry"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
 )
 
@@ -176,7 +179,7 @@ func TestPrivateRegistryPull(t *testing.T) {
 	mark = len(reg.Log())
 	r = f.deploy(inputs, "VERSION=v2", "GITHUB_ACTIONS=true")
 	require.False(t, pulledAs(mark), "a wrong password is refused")
-	require.NotEqual(t, 0, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseStart)
 	require.Equal(t, strings.Count(r.out, "::add-mask::"+inputs["registry-password"]), strings.Count(r.out, inputs["registry-password"]), "the wrong password appears only in ::add-mask::")
 	require.Empty(t, f.all("green"), "nothing of the new color was started")
 	f.requireServes("v1", "blue")

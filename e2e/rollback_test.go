@@ -1,12 +1,14 @@
+//go:build e2e
+
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/loadgen"
 )
 
@@ -20,7 +22,7 @@ func TestRollbackUnderLoad(t *testing.T) {
 	require.Equal(t, 0, r.code, r.out)
 	switches := []loadgen.Switch{{Version: "v1", Began: r.result.Started}}
 
-	gen := loadgen.Start(context.Background(), loadgen.Config{BaseURL: f.nginx.URL(""), MaxRequests: 50_000})
+	gen := startLoad(t, loadgen.Config{BaseURL: f.nginx.URL(""), MaxRequests: 50_000})
 	time.Sleep(300 * time.Millisecond)
 	r = f.deploy(map[string]string{"keep-previous": "true"}, "VERSION=v2", "READY_AFTER=1s")
 	require.Equal(t, 0, r.code, r.out)
@@ -56,10 +58,12 @@ func TestRollbackUnderLoad(t *testing.T) {
 func TestRollbackWithoutKeptColor(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	require.Equal(t, 0, f.deploy(nil, "VERSION=v1").code)
-	require.Equal(t, 0, f.deploy(nil, "VERSION=v2").code)
+	removing := map[string]string{"keep-previous": "false"}
+	require.Equal(t, 0, f.deploy(removing, "VERSION=v1").code)
+	require.Equal(t, 0, f.deploy(removing, "VERSION=v2").code)
 	r := f.deploy(map[string]string{"mode": "rollback"})
-	require.Equal(t, 1, r.code, r.out)
+	r.requireFailedIn(t, deploy.PhaseStart)
+	require.ErrorIs(t, r.result.Err, deploy.ErrNoRollback)
 	require.Contains(t, r.out, "keep-previous: true")
 	f.requireServes("v2", "green")
 }

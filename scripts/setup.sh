@@ -5,12 +5,13 @@
 # for the act tests), apache2-utils (htpasswd for the private-registry test),
 # openssh-server and iproute2 (the fleet test's simulated hosts run their
 # own sshd in network namespaces; no sshd is started here), a running
-# Docker daemon, and nektos/act and distribution's registry built
-# from the Go module proxy (kept out of the product's go.mod).
+# Docker daemon, and nektos/act, distribution's registry and actionlint
+# built from the Go module proxy (kept out of the product's go.mod).
 set -euo pipefail
 
 ACT_VERSION=v0.2.89
 REGISTRY_VERSION=v3.1.2
+ACTIONLINT_VERSION=v1.7.12
 
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
@@ -43,5 +44,9 @@ fi
 if ! "$gobin/registry" --version 2>/dev/null | grep -q "${REGISTRY_VERSION}"; then
   echo "setup: building distribution's registry $REGISTRY_VERSION"
   GOFLAGS=-mod=mod go install "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
+fi
+if ! "$gobin/actionlint" --version 2>/dev/null | grep -q "${ACTIONLINT_VERSION#v}"; then
+  echo "setup: building actionlint $ACTIONLINT_VERSION"
+  GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
 fi
 echo "setup: ready (nginx $(nginx -v 2>&1 | cut -d/ -f2), $(docker-compose version --short 2>/dev/null || echo no-compose), act $("$gobin/act" --version | awk '{print $3}'))"

@@ -58,21 +58,41 @@ func orDefault(n, def int) int {
 }
 
 // speed deploys an app that answers its health check 1 s after start, n
-// times alternating colors, with a 100 ms probe interval and then with the
-// action's default interval of 2 s.
+// times alternating colors, with the action's default inputs and then with
+// a 100 ms probe interval, and measures the floor on the same machine in
+// the same run: what the bare work of a deploy takes (see floor). It
+// prints each wall time and its ratio to the floor.
 func speed(ctx context.Context, n int) error {
 	s, err := stage.New(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()))
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	for _, interval := range []string{"100ms", "2s"} {
-		fmt.Printf("app ready 1 s after start; health-interval %s; %d deploys\n", interval, n)
-		var walls []time.Duration
-		phases := map[string][]time.Duration{}
-		var order []string
-		for i := 1; i <= n; i++ {
-			res, code := s.Deploy(ctx, map[string]string{"health-interval": interval}, map[string]string{"VERSION": "v" + strconv.Itoa(i), "READY_AFTER": "1s"}, io.Discard)
+	var floors []time.Duration
+	for i := 0; i < n; i++ {
+		f, err := floor(ctx, s, s.GreenPort)
+		if err != nil {
+			return err
+		}
+		floors = append(floors, f)
+	}
+	floorMean := mean(floors)
+	fmt.Printf("floor (docker run until /health answers 200, one nginx reload, docker stop + rm; %d runs): %s\n", len(floors), stats(floors))
+	runs := []struct {
+		name   string
+		inputs map[string]string
+	}{
+		// Empty inputs fall back to the action's defaults.
+		{"default inputs (health-interval 2s, health-start-interval 100ms)", map[string]string{"health-interval": "", "health-retries": ""}},
+		{"health-interval 100ms", map[string]string{"health-interval": "100ms"}},
+	}
+	for _, run := range runs {
+		fmt.Printf("app ready 1 s after start; %s; %d deploys\n", run.name, n)
+		var walls, served []time.Duration
+		phases := map[deploy.PhaseKind][]time.Duration{}
+		var order []deploy.PhaseKind
+		for i := 1; i <= n+1; i++ {
+			res, code := s.Deploy(ctx, run.inputs, map[string]string{"VERSION": "v" + strconv.Itoa(i), "READY_AFTER": "1s"}, io.Discard)
 			if code != 0 {
 				return fmt.Errorf("deploy %d exited %d: %v", i, code, res.Err)
 			}
@@ -80,17 +100,18 @@ func speed(ctx context.Context, n int) error {
 				continue // the first deploy has no old color to drain and stop
 			}
 			walls = append(walls, res.Elapsed)
+			served = append(served, inService(res))
 			for _, p := range res.Phases {
-				name := genericPhase(p.Name)
-				if _, ok := phases[name]; !ok {
-					order = append(order, name)
+				if _, ok := phases[p.Kind]; !ok {
+					order = append(order, p.Kind)
 				}
-				phases[name] = append(phases[name], p.Duration)
+				phases[p.Kind] = append(phases[p.Kind], p.Duration)
 			}
 		}
-		fmt.Printf("  wall per deploy (blue<->green, %d runs): %s\n", len(walls), stats(walls))
-		for _, name := range order {
-			fmt.Printf("    %-28s %s\n", name, stats(phases[name]))
+		fmt.Printf("  wall per deploy (blue<->green, %d runs): %s; wall / floor %.2fx\n", len(walls), stats(walls), float64(mean(walls))/float64(floorMean))
+		fmt.Printf("  new version served through nginx after:  %s\n", stats(served))
+		for _, kind := range order {
+			fmt.Printf("    %-28s %s\n", kind, stats(phases[kind]))
 		}
 	}
 	// Rollbacks: a deploy that keeps the previous color, then mode rollback.
@@ -111,16 +132,6 @@ func speed(ctx context.Context, n int) error {
 	fmt.Printf("  previous version in service through nginx after: %s\n", stats(back))
 	fmt.Printf("  whole rollback incl. drain and stop:             %s\n", stats(whole))
 	return nil
-}
-
-// genericPhase drops the color and project from a phase name.
-func genericPhase(name string) string {
-	for _, p := range []string{"Start ", "Health check", "Switch nginx", "Drain", "Stop "} {
-		if strings.HasPrefix(name, p) {
-			return strings.TrimSpace(p)
-		}
-	}
-	return name
 }
 
 // load runs n deploys under load, then a keep-previous deploy and a
@@ -204,7 +215,7 @@ func rollbackAware(sw []loadgen.Switch) []loadgen.Switch {
 // from then on nginx sends new requests to the color it brought back.
 func inService(res *deploy.Result) time.Duration {
 	for _, p := range res.Phases {
-		if genericPhase(p.Name) == "Switch nginx" {
+		if p.Kind == deploy.PhaseSwitch {
 			return p.Start.Add(p.Duration).Sub(res.Started)
 		}
 	}
@@ -214,10 +225,10 @@ func inService(res *deploy.Result) time.Duration {
 func marks(version string, res *deploy.Result) loadgen.Switch {
 	s := loadgen.Switch{Version: version}
 	for _, p := range res.Phases {
-		switch genericPhase(p.Name) {
-		case "Switch nginx":
+		switch p.Kind {
+		case deploy.PhaseSwitch:
 			s.Began = p.Start
-		case "Drain":
+		case deploy.PhaseDrain:
 			s.Drained = p.Start.Add(p.Duration)
 		}
 	}
@@ -236,4 +247,15 @@ func stats(ds []time.Duration) string {
 	}
 	r := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 	return fmt.Sprintf("mean %s  min %s  median %s  max %s", r(sum/time.Duration(len(ds))), r(sorted[0]), r(sorted[len(sorted)/2]), r(sorted[len(sorted)-1]))
+}
+
+func mean(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
 }

@@ -17,8 +17,10 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
 	"github.com/bluegreen-action/bluegreen/internal/fleet"
 	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
@@ -40,6 +42,9 @@ type Options struct {
 	// LockDir overrides deploy.DefaultLockDir; the BLUEGREEN_LOCK_DIR
 	// environment variable does the same for the binary.
 	LockDir string
+	// StateDir overrides ledger.DefaultDir, where each project's history
+	// lives; the BLUEGREEN_STATE_DIR environment variable does the same.
+	StateDir string
 	// Procfs overrides /proc for observing nginx (tests).
 	Procfs string
 	// OnResult, when set, receives the deploy's Result (tests, benchmarks).
@@ -114,78 +119,73 @@ type here struct {
 // run deploys, reports and returns the exit code; parseErr is what
 // config.Parse said. d.res and d.err hold the deploy's result and failure.
 func (d *here) run(ctx context.Context, parseErr error) int {
-	rep, cfg, env := d.rep, d.cfg, d.env
+	rep, cfg, env, opts := d.rep, d.cfg, d.env, d.opts
 	fail := func(code int, title string, err error) int {
 		d.err = err
 		rep.Errorf(title, "%v", err)
 		return code
 	}
 	if parseErr != nil {
+		// The compose files' problems too, so that one run lists all.
+		var verr *config.ValidationError
+		if errors.As(parseErr, &verr) {
+			verr.Problems = append(verr.Problems, (&deploy.Deployer{Config: cfg, Report: rep, Env: env}).Check()...)
+		}
 		return fail(ExitInvalid, "Invalid inputs", parseErr)
 	}
 
-	docker, err := client.NewClientWithOpts(client.WithHost(dockerHost(env)), client.WithAPIVersionNegotiation())
+	history, err := ledger.New(firstNonEmpty(opts.StateDir, env["BLUEGREEN_STATE_DIR"]), cfg.ProjectName, cfg.Operate.HistoryLimit)
 	if err != nil {
-		return fail(ExitFailed, "Docker", fmt.Errorf("failed to create a Docker client: %w", err))
+		return fail(ExitInvalid, "Invalid inputs", err)
+	}
+	if cfg.Mode == config.ModeHistory {
+		// The history is a file on this host: no Docker, no nginx.
+		dep := &deploy.Deployer{Config: cfg, Target: deploy.Target{History: history}, Report: rep}
+		d.res, d.err = dep.Run(ctx)
+		return finish(rep, cfg, opts, d.res, d.err)
+	}
+
+	host := dockerhost.Host(env["DOCKER_HOST"])
+	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return fail(ExitFailed, "Docker", fmt.Errorf("failed to create a Docker client for %s: %w", host, err))
 	}
 	d.docker = docker
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return fail(ExitFailed, "Docker", fmt.Errorf("failed to reach the Docker daemon at %s: %w; the runner needs access to the Docker socket (/var/run/docker.sock)", docker.DaemonHost(), err))
+		return fail(ExitFailed, "Docker", dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "", err))
 	}
 
 	auth, err := registryAuth(cfg.Registry)
 	if err != nil {
 		return fail(ExitInvalid, "Invalid inputs", err)
 	}
-	sw, nginxNetworks, err := newSwitcher(ctx, docker, cfg, d.opts, rep)
+	sw, nginxNetworks, err := newSwitcher(ctx, docker, cfg, opts, rep)
 	if err != nil {
 		return fail(nginxExitCode(err), "nginx", err)
 	}
 	dep := &deploy.Deployer{
 		Config: cfg,
 		Target: deploy.Target{
-			Engine:        &compose.Engine{Docker: docker},
+			Engine:        &compose.Engine{Docker: docker, Build: cfg.Build, Progress: rep},
 			Nginx:         sw,
 			Drain:         nginx.Drain,
-			Lock:          deploy.HostLocker{Dir: firstNonEmpty(d.opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
+			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
+			History:       history,
 			NginxNetworks: nginxNetworks,
+			MarkerAllow:   nginx.MarkerSources(ctx, cfg.Nginx.VerifyURL),
 		},
 		Report:   rep,
 		Env:      env,
 		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
 	}
-	res, err := dep.Run(ctx)
-	d.res, d.err = res, err
-	if d.opts.OnResult != nil {
-		d.opts.OnResult(res)
+	if path := cfg.Operate.PreviewIncludePath; path != "" {
+		dep.Preview = &nginx.Switcher{IncludePath: path, TestCmd: cfg.Nginx.TestCmd, ReloadCmd: cfg.Nginx.ReloadCmd, Procfs: opts.Procfs, Logf: rep.Infof, Warnf: rep.Warnf}
 	}
-	for _, kv := range res.Outputs() {
-		if oerr := rep.Output(kv[0], kv[1]); oerr != nil {
-			rep.Warnf("%v", oerr)
-		}
-	}
-	if serr := rep.Summary(res.Summary(cfg.ProjectName)); serr != nil {
-		rep.Warnf("%v", serr)
-	}
-	if err != nil {
-		reportFailure(rep, err)
-		if errors.Is(err, config.ErrInvalid) {
-			return ExitInvalid
-		}
-		return ExitFailed
-	}
-	switch {
-	case cfg.Mode == config.ModeStatus:
-		rep.Infof("live color: %s", orNone(res.Active))
-	case res.Previous == color.None:
-		rep.Infof("deployed %s on %s in %s (first deploy)", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond))
-	default:
-		rep.Infof("deployed %s on %s in %s: %s → %s", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond), res.Previous, res.Active)
-	}
-	return ExitOK
+	d.res, d.err = dep.Run(ctx)
+	return finish(rep, cfg, opts, d.res, d.err)
 }
 
 func (d *here) close() {
@@ -215,18 +215,48 @@ func (d *here) running(ctx context.Context) []compose.Container {
 	return out
 }
 
+// finish hands a run's result to the runner: outputs, the job summary,
+// the failure said once, the exit code.
+func finish(rep *report.Reporter, cfg *config.Config, opts Options, res *deploy.Result, err error) int {
+	if opts.OnResult != nil {
+		opts.OnResult(res)
+	}
+	for _, kv := range res.Outputs() {
+		if oerr := rep.Output(kv[0], kv[1]); oerr != nil {
+			rep.Warnf("%v", oerr)
+		}
+	}
+	if serr := rep.Summary(res.Summary(cfg.ProjectName)); serr != nil {
+		rep.Warnf("%v", serr)
+	}
+	if err != nil {
+		reportFailure(rep, err)
+		if errors.Is(err, config.ErrInvalid) {
+			return ExitInvalid
+		}
+		return ExitFailed
+	}
+	switch {
+	case cfg.Mode == config.ModeHistory:
+	case cfg.Mode == config.ModeStatus:
+		rep.Infof("live color: %s", orNone(res.Active))
+	case cfg.Mode == config.ModeStage:
+		rep.Infof("staged %s on %s in %s (deploy %s); nginx still serves %s", res.Staged, res.PreviewURL, res.Elapsed.Round(time.Millisecond), res.DeployID, orNone(res.Active))
+	case cfg.Mode == config.ModeAbort:
+		rep.Infof("nothing staged any more; nginx still serves %s", orNone(res.Active))
+	case res.Previous == color.None:
+		rep.Infof("deployed %s on %s in %s (first deploy)", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond))
+	default:
+		rep.Infof("deployed %s on %s in %s: %s → %s", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond), res.Previous, res.Active)
+	}
+	return ExitOK
+}
+
 func orNone(c color.Color) string {
 	if c == color.None {
 		return "none"
 	}
 	return c.String()
-}
-
-func dockerHost(env map[string]string) string {
-	if h := env["DOCKER_HOST"]; h != "" {
-		return h
-	}
-	return client.DefaultDockerHost
 }
 
 // registryAuth encodes the registry credentials for the Docker API; they

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
-
-	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // ErrUnsupported is what an *UnsupportedError matches with errors.Is, so a
@@ -61,90 +58,116 @@ type serviceCheck func(p *types.Project, s types.ServiceConfig) []Problem
 // value. A populated key that is not listed here is rejected, so a key that
 // compose-go adds in a later version is rejected until someone maps it.
 var serviceKeys = map[string]serviceCheck{
-	"name":              nil,
-	"image":             nil,
-	"container_name":    nil,
-	"command":           nil,
-	"entrypoint":        nil,
-	"environment":       nil,
-	"env_file":          nil, // compose-go has merged it into environment
-	"label_file":        nil, // compose-go has merged it into labels
-	"labels":            nil,
-	"ports":             checkPorts,
-	"expose":            nil,
-	"restart":           checkRestart,
-	"depends_on":        checkDependsOn,
-	"profiles":          nil, // applied by Load
-	"attach":            nil, // only says whether `up` prints the logs
-	"pull_policy":       checkPullPolicy,
-	"scale":             checkScale,
-	"deploy":            checkDeploy,
-	"networks":          checkServiceNetworks,
-	"network_mode":      checkNetworkMode,
-	"volumes":           checkVolumes,
-	"tmpfs":             nil,
-	"read_only":         nil,
-	"healthcheck":       checkHealthcheck,
-	"extra_hosts":       nil,
-	"user":              nil,
-	"group_add":         nil,
-	"working_dir":       nil,
-	"hostname":          nil,
-	"domainname":        nil,
-	"dns":               nil,
-	"dns_opt":           nil,
-	"dns_search":        nil,
-	"cap_add":           nil,
-	"cap_drop":          nil,
-	"privileged":        nil,
-	"ulimits":           checkUlimits,
-	"sysctls":           nil,
-	"logging":           checkLogging,
-	"stop_signal":       nil,
-	"stop_grace_period": nil,
-	"init":              nil,
-	"tty":               nil,
-	"stdin_open":        nil,
-	"mem_limit":         nil,
-	"mem_reservation":   nil,
-	"memswap_limit":     nil,
-	"cpus":              nil,
-	"cpu_shares":        nil,
-	"cpuset":            nil,
-	"pids_limit":        nil,
-	"oom_score_adj":     nil,
-	"shm_size":          nil,
-	"devices":           checkDevices,
+	"name":                nil,
+	"image":               nil,
+	"build":               checkBuild,
+	"container_name":      checkContainerName,
+	"command":             nil,
+	"entrypoint":          nil,
+	"environment":         nil,
+	"env_file":            nil, // compose-go has merged it into environment
+	"label_file":          nil, // compose-go has merged it into labels
+	"labels":              nil,
+	"ports":               checkPorts,
+	"expose":              nil,
+	"restart":             checkRestart,
+	"depends_on":          checkDependsOn,
+	"profiles":            nil, // applied by Load
+	"attach":              nil, // only says whether `up` prints the logs
+	"develop":             nil, // only read by docker compose watch; Warnings says so
+	"pull_policy":         checkPullPolicy,
+	"scale":               nil, // checkReplicas, for deploy.replicas too
+	"deploy":              checkDeploy,
+	"networks":            checkServiceNetworks,
+	"network_mode":        checkNetworkMode,
+	"links":               checkLinks,
+	"external_links":      checkExternalLinks,
+	"volumes":             checkVolumes,
+	"volumes_from":        checkVolumesFrom,
+	"volume_driver":       nil,
+	"secrets":             checkServiceSecrets,
+	"configs":             checkServiceConfigs,
+	"tmpfs":               nil,
+	"read_only":           nil,
+	"healthcheck":         checkHealthcheck,
+	"extra_hosts":         nil,
+	"user":                nil,
+	"group_add":           nil,
+	"working_dir":         nil,
+	"hostname":            nil,
+	"domainname":          nil,
+	"dns":                 nil,
+	"dns_opt":             nil,
+	"dns_search":          nil,
+	"cap_add":             nil,
+	"cap_drop":            nil,
+	"privileged":          nil,
+	"security_opt":        checkSecurityOpt,
+	"ipc":                 checkNamespace("ipc"),
+	"pid":                 checkNamespace("pid"),
+	"uts":                 checkNamespace("uts"),
+	"cgroup":              checkNamespace("cgroup"),
+	"userns_mode":         checkNamespace("userns_mode"),
+	"runtime":             nil,
+	"storage_opt":         nil,
+	"ulimits":             checkUlimits,
+	"sysctls":             nil,
+	"logging":             checkLogging,
+	"stop_signal":         nil,
+	"stop_grace_period":   nil,
+	"init":                nil,
+	"tty":                 nil,
+	"stdin_open":          nil,
+	"mem_limit":           nil,
+	"mem_reservation":     nil,
+	"memswap_limit":       nil,
+	"mem_swappiness":      nil,
+	"oom_kill_disable":    nil,
+	"oom_score_adj":       nil,
+	"cpus":                nil,
+	"cpu_shares":          nil,
+	"cpu_period":          nil,
+	"cpu_quota":           nil,
+	"cpu_rt_period":       nil,
+	"cpu_rt_runtime":      nil,
+	"cpuset":              nil,
+	"cgroup_parent":       nil,
+	"pids_limit":          nil,
+	"shm_size":            nil,
+	"blkio_config":        checkBlkio,
+	"devices":             checkDevices,
+	"device_cgroup_rules": nil,
+	"gpus":                checkGpus,
 }
 
-// unsupportedHints says what to do instead for the keys users most often
-// have; any other unmapped key gets defaultHint.
+// unsupportedHints says why a key cannot run and what to do instead. Every
+// key here is one docker compose v2 refuses too, or one that needs
+// something a single Docker host does not have (a swarm, Windows, Docker
+// Desktop, a newer Engine API); any other unmapped key gets defaultHint.
 var unsupportedHints = map[string]string{
-	"build":          "build is not supported: build the image in an earlier workflow step and set image:",
-	"dockerfile":     "build is not supported: build the image in an earlier workflow step and set image:",
-	"secrets":        "secrets are not supported: bind-mount the file read-only with volumes:, or pass the value through environment:",
-	"configs":        "configs are not supported: bind-mount the file read-only with volumes:",
-	"links":          "links are not supported: services reach each other by service name on the project network",
-	"external_links": "external_links is not supported: attach the service to the other project's network (networks: with external: true) and use its name",
-	"volumes_from":   "volumes_from is not supported: mount the same volume in both services",
-	"develop":        "develop is only used by docker compose watch: keep it in an override file that is not passed to the action",
-	"pre_start":      "lifecycle hooks are not supported: run the command from the image's entrypoint",
-	"post_start":     "lifecycle hooks are not supported: run the command from the image's entrypoint",
-	"pre_stop":       "lifecycle hooks are not supported: handle the stop signal in the application",
-	"log_driver":     "log_driver is the legacy spelling: use logging: {driver: ...}",
-	"log_opt":        "log_opt is the legacy spelling: use logging: {options: ...}",
-	"net":            "net is the legacy spelling: use network_mode:",
-	"gpus":           "gpus are not supported: run GPU workloads outside the blue-green project",
-	"provider":       "provider services are not supported: run the provider outside the blue-green project",
-	"models":         "models are not supported: run the model runner outside the blue-green project",
-	"mac_address":    "a fixed MAC address is not supported: blue and green would need different ones",
-	"platform":       "platform is not supported: pull the image for the host's platform (a multi-arch tag does this)",
-	"annotations":    "annotations are not supported by Docker Engine API 1.41: use labels:",
-	"use_api_socket": "use_api_socket is not supported: bind-mount /var/run/docker.sock with volumes: if the service needs it",
+	"dockerfile":         "dockerfile belongs under build: write build: {context: ., dockerfile: <file>}",
+	"pre_start":          "lifecycle hooks are not supported: run the command from the image's entrypoint",
+	"post_start":         "lifecycle hooks are not supported: run the command from the image's entrypoint",
+	"pre_stop":           "lifecycle hooks are not supported: handle the stop signal in the application",
+	"log_driver":         "log_driver is the legacy spelling: use logging: {driver: ...}",
+	"log_opt":            "log_opt is the legacy spelling: use logging: {options: ...}",
+	"net":                "net is the legacy spelling: use network_mode:",
+	"provider":           "provider services need Docker Desktop's provider plugins, which a server does not have: run the provider outside the blue-green project",
+	"models":             "models need Docker Model Runner, which a server does not have: run the model server as an ordinary service with image:",
+	"mac_address":        "a fixed MAC address cannot work here: blue and green run side by side during a deploy and would both claim it; remove it",
+	"platform":           "platform is not supported: pull the image for the host's platform (a multi-arch tag does this)",
+	"annotations":        "annotations need Docker Engine API 1.43 and bluegreen speaks 1.41: use labels:",
+	"use_api_socket":     "use_api_socket is not supported: bind-mount /var/run/docker.sock with volumes: if the service needs it",
+	"cpu_count":          "cpu_count only applies to Windows containers (Linux engines discard it): use cpus:",
+	"cpu_percent":        "cpu_percent only applies to Windows containers (Linux engines discard it): use cpus:",
+	"isolation":          "isolation only applies to Windows containers: remove it",
+	"credential_spec":    "credential_spec only applies to Windows containers: remove it",
+	"umask":              "umask has no Docker Engine API setting: set it in the image's entrypoint",
+	"pull_refresh_after": "pull_refresh_after is not supported: use pull_policy always, missing or never",
 }
 
 func defaultHint(key string) string {
-	return key + " is not supported by bluegreen yet: remove it, or ask for it to be mapped"
+	return key + " is a compose key bluegreen does not map yet, so it cannot say how it would run: remove it, or ask for it to be mapped"
 }
 
 // hintFor returns the specific hint for an unsupported key, or the default.
@@ -169,6 +192,7 @@ func Check(p *types.Project) error {
 	for _, name := range sortedKeys(p.Volumes) {
 		problems = append(problems, checkVolumeDefinition(name, p.Volumes[name])...)
 	}
+	problems = append(problems, checkFileObjects(p)...)
 	if len(problems) == 0 {
 		return nil
 	}
@@ -176,7 +200,7 @@ func Check(p *types.Project) error {
 }
 
 // topLevelKeys are the top-level sections Up handles.
-var topLevelKeys = map[string]bool{"name": true, "services": true, "networks": true, "volumes": true}
+var topLevelKeys = map[string]bool{"name": true, "services": true, "networks": true, "volumes": true, "secrets": true, "configs": true}
 
 func checkTopLevel(p *types.Project) []Problem {
 	var problems []Problem
@@ -187,9 +211,9 @@ func checkTopLevel(p *types.Project) []Problem {
 }
 
 func checkService(p *types.Project, s types.ServiceConfig) []Problem {
-	var problems []Problem
-	if s.Image == "" {
-		problems = append(problems, Problem{Service: s.Name, Key: "image", Hint: "image is required: build the image in an earlier workflow step and set image:"})
+	problems := checkReplicas(s)
+	if s.Image == "" && s.Build == nil {
+		problems = append(problems, Problem{Service: s.Name, Key: "image", Hint: "a service needs image: or build: to have something to run: set one of them"})
 	}
 	for _, key := range populatedKeys(reflect.ValueOf(s), nil) {
 		check, supported := serviceKeys[key]
@@ -249,195 +273,6 @@ func rejectKeys(service, prefix string, v any, allowed map[string]bool, hint fun
 	for _, key := range populatedKeys(reflect.ValueOf(v), allowed) {
 		full := prefix + "." + key
 		problems = append(problems, Problem{Service: service, Key: full, Hint: hint(full)})
-	}
-	return problems
-}
-
-// The keys of nested settings that are mapped. They are listed rather than
-// assumed, so that a setting a later compose-go adds is rejected until
-// someone maps it.
-var (
-	portKeys        = map[string]bool{"name": true, "mode": true, "host_ip": true, "target": true, "published": true, "protocol": true, "app_protocol": true}
-	dependsOnKeys   = map[string]bool{"condition": true, "restart": true, "required": true}
-	healthcheckKeys = map[string]bool{"test": true, "timeout": true, "interval": true, "retries": true, "start_period": true, "start_interval": true, "disable": true}
-	ulimitKeys      = map[string]bool{"single": true, "soft": true, "hard": true}
-	loggingKeys     = map[string]bool{"driver": true, "options": true}
-	deviceKeys      = map[string]bool{"source": true, "target": true, "permissions": true}
-)
-
-func checkPorts(_ *types.Project, s types.ServiceConfig) []Problem {
-	var problems []Problem
-	for _, p := range s.Ports {
-		problems = append(problems, rejectKeys(s.Name, "ports", p, portKeys, defaultHint)...)
-	}
-	return problems
-}
-
-func checkDependsOn(_ *types.Project, s types.ServiceConfig) []Problem {
-	var problems []Problem
-	for _, name := range sortedKeys(s.DependsOn) {
-		problems = append(problems, rejectKeys(s.Name, "depends_on."+name, s.DependsOn[name], dependsOnKeys, defaultHint)...)
-	}
-	return problems
-}
-
-func checkHealthcheck(_ *types.Project, s types.ServiceConfig) []Problem {
-	return rejectKeys(s.Name, "healthcheck", *s.HealthCheck, healthcheckKeys, defaultHint)
-}
-
-func checkUlimits(_ *types.Project, s types.ServiceConfig) []Problem {
-	var problems []Problem
-	for _, name := range sortedKeys(s.Ulimits) {
-		if u := s.Ulimits[name]; u != nil {
-			problems = append(problems, rejectKeys(s.Name, "ulimits."+name, *u, ulimitKeys, defaultHint)...)
-		}
-	}
-	return problems
-}
-
-func checkLogging(_ *types.Project, s types.ServiceConfig) []Problem {
-	return rejectKeys(s.Name, "logging", *s.Logging, loggingKeys, defaultHint)
-}
-
-func checkRestart(_ *types.Project, s types.ServiceConfig) []Problem {
-	policy, count, hasCount := strings.Cut(s.Restart, ":")
-	ok := false
-	switch policy {
-	case "no", "always", "unless-stopped":
-		ok = !hasCount
-	case "on-failure":
-		_, err := strconv.Atoi(count)
-		ok = !hasCount || err == nil
-	}
-	if ok {
-		return nil
-	}
-	return []Problem{{Service: s.Name, Key: "restart", Hint: fmt.Sprintf("restart %q is not a restart policy: use no, always, unless-stopped, on-failure or on-failure:<max retries>", s.Restart)}}
-}
-
-func checkPullPolicy(_ *types.Project, s types.ServiceConfig) []Problem {
-	if _, err := pull.Parse(s.PullPolicy); err == nil {
-		return nil
-	}
-	return []Problem{{Service: s.Name, Key: "pull_policy", Hint: fmt.Sprintf("pull_policy %q is not supported: use always, missing or never (or set the action's pull policy)", s.PullPolicy)}}
-}
-
-func checkScale(_ *types.Project, s types.ServiceConfig) []Problem {
-	if s.Scale == nil || *s.Scale == 1 {
-		return nil
-	}
-	return []Problem{{Service: s.Name, Key: "scale", Hint: fmt.Sprintf("scale %d is not supported: each color runs exactly one container per service", *s.Scale)}}
-}
-
-// deployKeys are the deploy keys docker compose maps onto a plain
-// container; the rest only mean something to swarm.
-var (
-	deployKeys        = map[string]bool{"mode": true, "replicas": true, "resources": true, "restart_policy": true}
-	resourcesKeys     = map[string]bool{"limits": true, "reservations": true}
-	limitKeys         = map[string]bool{"cpus": true, "memory": true, "pids": true}
-	reservationKeys   = map[string]bool{"memory": true}
-	restartPolicyKeys = map[string]bool{"condition": true, "max_attempts": true}
-)
-
-func swarmOnly(key string) string {
-	return key + " only applies to swarm services and docker compose ignores it: remove it"
-}
-
-func checkDeploy(_ *types.Project, s types.ServiceConfig) []Problem {
-	d := s.Deploy
-	problems := rejectKeys(s.Name, "deploy", *d, deployKeys, swarmOnly)
-	if d.Mode != "" && d.Mode != "replicated" {
-		problems = append(problems, Problem{Service: s.Name, Key: "deploy.mode", Hint: fmt.Sprintf("deploy.mode %q is not supported: each color runs one container per service (mode replicated)", d.Mode)})
-	}
-	if d.Replicas != nil && *d.Replicas != 1 {
-		problems = append(problems, Problem{Service: s.Name, Key: "deploy.replicas", Hint: fmt.Sprintf("deploy.replicas %d is not supported: each color runs exactly one container per service; remove it or set 1", *d.Replicas)})
-	}
-	problems = append(problems, rejectKeys(s.Name, "deploy.resources", d.Resources, resourcesKeys, swarmOnly)...)
-	if d.Resources.Limits != nil {
-		problems = append(problems, rejectKeys(s.Name, "deploy.resources.limits", *d.Resources.Limits, limitKeys, defaultHint)...)
-	}
-	if d.Resources.Reservations != nil {
-		problems = append(problems, rejectKeys(s.Name, "deploy.resources.reservations", *d.Resources.Reservations, reservationKeys, defaultHint)...)
-	}
-	if d.RestartPolicy != nil {
-		problems = append(problems, rejectKeys(s.Name, "deploy.restart_policy", *d.RestartPolicy, restartPolicyKeys, func(key string) string {
-			return key + " has no Docker Engine equivalent and docker compose ignores it: remove it"
-		})...)
-		switch d.RestartPolicy.Condition {
-		case "", "none", "no", "on-failure", "any", "always", "unless-stopped":
-		default:
-			problems = append(problems, Problem{Service: s.Name, Key: "deploy.restart_policy.condition", Hint: fmt.Sprintf("condition %q is not a restart policy: use none, on-failure or any", d.RestartPolicy.Condition)})
-		}
-	}
-	return problems
-}
-
-// serviceNetworkKeys are the per-service network settings mapped to the
-// endpoint on API 1.41.
-var serviceNetworkKeys = map[string]bool{"aliases": true, "ipv4_address": true, "priority": true}
-
-func checkServiceNetworks(_ *types.Project, s types.ServiceConfig) []Problem {
-	var problems []Problem
-	for _, name := range sortedKeys(s.Networks) {
-		cfg := s.Networks[name]
-		if cfg == nil {
-			continue
-		}
-		problems = append(problems, rejectKeys(s.Name, "networks."+name, *cfg, serviceNetworkKeys, defaultHint)...)
-	}
-	return problems
-}
-
-func checkNetworkMode(_ *types.Project, s types.ServiceConfig) []Problem {
-	switch s.NetworkMode {
-	case "bridge", "host", "none":
-		return nil
-	}
-	return []Problem{{Service: s.Name, Key: "network_mode", Hint: fmt.Sprintf("network_mode %q is not supported: use networks: (or network_mode host, bridge or none)", s.NetworkMode)}}
-}
-
-var (
-	volumeMountKeys = map[string]bool{"type": true, "source": true, "target": true, "read_only": true, "consistency": true, "bind": true, "volume": true, "tmpfs": true}
-	bindOptionKeys  = map[string]bool{"selinux": true, "propagation": true, "create_host_path": true}
-	volumeOptKeys   = map[string]bool{"nocopy": true}
-	tmpfsOptionKeys = map[string]bool{"size": true, "mode": true}
-)
-
-func checkVolumes(_ *types.Project, s types.ServiceConfig) []Problem {
-	var problems []Problem
-	for _, v := range s.Volumes {
-		prefix := "volumes(" + v.Target + ")"
-		switch v.Type {
-		case types.VolumeTypeBind, types.VolumeTypeVolume, types.VolumeTypeTmpfs:
-		default:
-			problems = append(problems, Problem{Service: s.Name, Key: prefix + ".type", Hint: fmt.Sprintf("volume type %q is not supported: use bind, volume or tmpfs", v.Type)})
-			continue
-		}
-		problems = append(problems, rejectKeys(s.Name, prefix, v, volumeMountKeys, defaultHint)...)
-		if v.Bind != nil {
-			problems = append(problems, rejectKeys(s.Name, prefix+".bind", *v.Bind, bindOptionKeys, func(key string) string {
-				return key + " is not supported: it needs Docker Engine API 1.44; remove it"
-			})...)
-		}
-		if v.Volume != nil {
-			problems = append(problems, rejectKeys(s.Name, prefix+".volume", *v.Volume, volumeOptKeys, func(key string) string {
-				return key + " is not supported: mount the whole volume (subpath needs Docker Engine API 1.45)"
-			})...)
-		}
-		if v.Tmpfs != nil {
-			problems = append(problems, rejectKeys(s.Name, prefix+".tmpfs", *v.Tmpfs, tmpfsOptionKeys, defaultHint)...)
-		}
-	}
-	return problems
-}
-
-func checkDevices(_ *types.Project, s types.ServiceConfig) []Problem {
-	var problems []Problem
-	for _, d := range s.Devices {
-		problems = append(problems, rejectKeys(s.Name, "devices", d, deviceKeys, defaultHint)...)
-		if !strings.HasPrefix(d.Source, "/") {
-			problems = append(problems, Problem{Service: s.Name, Key: "devices", Hint: fmt.Sprintf("device %q is not a host path: CDI devices need Docker Engine API 1.45; use /dev/... paths", d.Source)})
-		}
 	}
 	return problems
 }

@@ -51,58 +51,50 @@ func TestCheckRejectsUnsupportedKeys(t *testing.T) {
 		key     string
 		hint    string
 	}{
-		{"build", svc("build: ."), "web", "build", "build is not supported: build the image in an earlier workflow step and set image:"},
-		{"service secrets", svc("secrets: [token]") + "secrets:\n  token:\n    file: ./token\n", "web", "secrets", "bind-mount the file read-only with volumes:"},
-		{"top-level secrets", svc("") + "secrets:\n  token:\n    file: ./token\n", "", "secrets", "secrets are not supported"},
-		{"service configs", svc("configs: [conf]") + "configs:\n  conf:\n    file: ./conf\n", "web", "configs", "configs are not supported"},
-		{"top-level configs", svc("") + "configs:\n  conf:\n    file: ./conf\n", "", "configs", "configs are not supported"},
-		{"links", svc("links: [db]") + "  db:\n    image: example/db:1\n", "web", "links", "reach each other by service name"},
-		{"external_links", svc("external_links: [other_db]"), "web", "external_links", "external: true"},
-		{"volumes_from", svc("volumes_from: [db]") + "  db:\n    image: example/db:1\n", "web", "volumes_from", "mount the same volume"},
-		{"develop", svc("develop:\n  watch:\n    - path: ./src\n      action: sync\n      target: /src"), "web", "develop", "docker compose watch"},
+		{"build secrets", svc("build:\n  context: .\n  secrets: [npmrc]") + "secrets:\n  npmrc:\n    file: ./npmrc\n", "web", "build.secrets", "needs BuildKit"},
+		{"build ssh", svc("build:\n  context: .\n  ssh: [default]"), "web", "build.ssh", "docker/build-push-action"},
+		{"build additional_contexts", svc("build:\n  context: .\n  additional_contexts:\n    src: ../src"), "web", "build.additional_contexts", "classic builder"},
+		{"build privileged", svc("build:\n  context: .\n  privileged: true"), "web", "build.privileged", "needs BuildKit"},
+		{"build cache_to", svc("build:\n  context: .\n  cache_to: [type=local,dest=/tmp/c]"), "web", "build.cache_to", "needs BuildKit"},
+		{"build platforms", svc("build:\n  context: .\n  platforms: [linux/amd64, linux/arm64]"), "web", "build.platforms", "multi-platform image"},
+		{"external secret", svc("secrets: [token]") + "secrets:\n  token:\n    external: true\n", "", "secrets.token.external", "swarm's secret store"},
+		{"external config", svc("configs: [conf]") + "configs:\n  conf:\n    external: true\n", "", "configs.conf.external", "swarm's config store"},
+		{"secret driver", svc("secrets: [token]") + "secrets:\n  token:\n    file: ./token\n    driver: vault\n", "", "secrets.token.driver", "give it a file: or environment: source"},
+		{"config template_driver", svc("configs: [conf]") + "configs:\n  conf:\n    file: ./conf\n    template_driver: golang\n", "", "configs.conf.template_driver", "swarm"},
+		{"environment secret on read_only", svc("read_only: true\nsecrets: [token]") + "secrets:\n  token:\n    environment: TOKEN\n", "web", "secrets.token", "remove read_only"},
+		{"environment secret unset", svc("secrets: [token]") + "secrets:\n  token:\n    environment: NOT_SET_ANYWHERE_42\n", "web", "secrets.token", "NOT_SET_ANYWHERE_42, which is not set"},
 		{"post_start", svc("post_start:\n  - command: [echo, hi]"), "web", "post_start", "lifecycle hooks are not supported"},
 		{"pre_stop", svc("pre_stop:\n  - command: [echo, bye]"), "web", "pre_stop", "lifecycle hooks are not supported"},
-		{"gpus", svc("gpus: all"), "web", "gpus", "gpus are not supported"},
 		{"platform", svc("platform: linux/arm64"), "web", "platform", "platform is not supported"},
-		{"mac_address", svc("mac_address: 02:42:ac:11:65:43"), "web", "mac_address", "fixed MAC address"},
+		{"mac_address", svc("mac_address: 02:42:ac:11:65:43"), "web", "mac_address", "blue and green run side by side"},
 		{"annotations", svc("annotations:\n  a: b"), "web", "annotations", "use labels:"},
 		{"use_api_socket", svc("use_api_socket: true"), "web", "use_api_socket", "docker.sock"},
-		{"security_opt", svc("security_opt: [no-new-privileges:true]"), "web", "security_opt", "security_opt is not supported by bluegreen yet"},
-		{"ipc", svc("ipc: host"), "web", "ipc", "ipc is not supported"},
-		{"pid", svc("pid: host"), "web", "pid", "pid is not supported"},
-		{"uts", svc("uts: host"), "web", "uts", "uts is not supported"},
-		{"userns_mode", svc("userns_mode: host"), "web", "userns_mode", "userns_mode is not supported"},
-		{"runtime", svc("runtime: runc"), "web", "runtime", "runtime is not supported"},
-		{"cgroup_parent", svc("cgroup_parent: /x"), "web", "cgroup_parent", "cgroup_parent is not supported"},
-		{"cpu_quota", svc("cpu_quota: 50000"), "web", "cpu_quota", "cpu_quota is not supported"},
-		{"mem_swappiness", svc("mem_swappiness: 10"), "web", "mem_swappiness", "mem_swappiness is not supported"},
-		{"oom_kill_disable", svc("oom_kill_disable: true"), "web", "oom_kill_disable", "oom_kill_disable is not supported"},
-		{"blkio_config", svc("blkio_config:\n  weight: 300"), "web", "blkio_config", "blkio_config is not supported"},
-		{"storage_opt", svc("storage_opt:\n  size: 1G"), "web", "storage_opt", "storage_opt is not supported"},
-		{"device_cgroup_rules", svc("device_cgroup_rules: ['c 1:3 mr']"), "web", "device_cgroup_rules", "not supported"},
-		{"scale", svc("scale: 3"), "web", "scale", "each color runs exactly one container"},
-		{"deploy.replicas", svc("deploy:\n  replicas: 2"), "web", "deploy.replicas", "deploy.replicas 2 is not supported"},
-		{"deploy.mode global", svc("deploy:\n  mode: global"), "web", "deploy.mode", "mode replicated"},
-		{"deploy.placement", svc("deploy:\n  placement:\n    constraints: [node.role==manager]"), "web", "deploy.placement", "swarm"},
-		{"deploy.labels", svc("deploy:\n  labels:\n    a: b"), "web", "deploy.labels", "swarm"},
-		{"deploy.update_config", svc("deploy:\n  update_config:\n    parallelism: 2"), "web", "deploy.update_config", "swarm"},
-		{"deploy reservations cpus", svc("deploy:\n  resources:\n    reservations:\n      cpus: '0.5'"), "web", "deploy.resources.reservations.cpus", "not supported"},
-		{"deploy restart delay", svc("deploy:\n  restart_policy:\n    condition: on-failure\n    delay: 5s"), "web", "deploy.restart_policy.delay", "no Docker Engine equivalent"},
-		{"network_mode service", svc("network_mode: service:db") + "  db:\n    image: example/db:1\n", "web", "network_mode", `network_mode "service:db" is not supported`},
-		{"network_mode container", svc("network_mode: container:abc"), "web", "network_mode", `network_mode "container:abc" is not supported`},
-		{"network ipv6_address", svc("networks:\n  default:\n    ipv6_address: 2001:db8::10"), "web", "networks.default.ipv6_address", "not supported"},
-		{"network mac_address", svc("networks:\n  default:\n    mac_address: 02:42:ac:11:65:43"), "web", "networks.default.mac_address", "not supported"},
-		{"network driver_opts", svc("networks:\n  default:\n    driver_opts:\n      a: b"), "web", "networks.default.driver_opts", "not supported"},
+		{"cpu_count", svc("cpu_count: 2"), "web", "cpu_count", "Windows"},
+		{"cpu_percent", svc("cpu_percent: 50"), "web", "cpu_percent", "Windows"},
+		{"isolation", svc("isolation: process"), "web", "isolation", "Windows"},
+		{"replicas with fixed host port", svc("ports: ['8080:80']\ndeploy:\n  replicas: 2"), "web", "ports", `"8080-8081:80"`},
+		{"deploy.mode job", svc("deploy:\n  mode: replicated-job"), "web", "deploy.mode", "jobs need a swarm"},
+		{"network_mode service with ports", svc("network_mode: service:db\nports: ['8080:80']") + "  db:\n    image: example/db:1\n", "web", "ports", "cannot publish or expose ports"},
+		{"network_mode bogus", svc("network_mode: overlay"), "web", "network_mode", `network_mode "overlay" is not supported`},
+		{"ipc bogus", svc("ipc: sideways"), "web", "ipc", `ipc "sideways" is not a mode`},
+		{"pid bogus", svc("pid: private"), "web", "pid", "use host, service:<name> or container:<name>"},
+		{"links with network_mode host", svc("network_mode: host\nlinks: [db]") + "  db:\n    image: example/db:1\n", "web", "links", "remove links"},
+		{"volumes_from bad mode", svc("volumes_from: ['db:rx']") + "  db:\n    image: example/db:1\n", "web", "volumes_from", `mode "rx"`},
+		{"security_opt without value", svc("security_opt: [label]"), "web", "security_opt", "is not <key>=<value>"},
+		{"network ipv6_address", svc("networks:\n  default:\n    ipv6_address: 2001:db8::10"), "web", "networks.default.ipv6_address", "does not map yet"},
+		{"network mac_address", svc("networks:\n  default:\n    mac_address: 02:42:ac:11:65:43"), "web", "networks.default.mac_address", "does not map yet"},
+		{"network driver_opts", svc("networks:\n  default:\n    driver_opts:\n      a: b"), "web", "networks.default.driver_opts", "does not map yet"},
 		{"volume type image", svc("volumes:\n  - type: image\n    source: example/data:1\n    target: /data"), "web", "volumes(/data).type", `volume type "image" is not supported`},
 		{"bind recursive", svc("volumes:\n  - type: bind\n    source: ./x\n    target: /x\n    bind:\n      recursive: readonly"), "web", "volumes(/x).bind.recursive", "API 1.44"},
 		{"volume subpath", svc("volumes:\n  - type: volume\n    source: data\n    target: /d\n    volume:\n      subpath: sub") + "volumes:\n  data: {}\n", "web", "volumes(/d).volume.subpath", "subpath"},
-		{"pull_policy build", svc("pull_policy: build"), "web", "pull_policy", "use always, missing or never"},
+		{"pull_policy build without build", svc("pull_policy: build"), "web", "pull_policy", "needs a build: section"},
+		{"pull_policy daily", svc("pull_policy: daily"), "web", "pull_policy", "keeps no record of when an image was pulled"},
 		{"cdi device", svc("devices: ['vendor.com/gpu=all']"), "web", "devices", "CDI"},
 		{"restart bogus", svc("restart: sometimes"), "web", "restart", `restart "sometimes" is not a restart policy`},
-		{"top-level models", svc("") + "models:\n  llm:\n    model: ai/smollm2\n", "", "models", "models are not supported"},
-		{"service models", svc("models: [llm]") + "models:\n  llm:\n    model: ai/smollm2\n", "web", "models", "models are not supported"},
-		{"top-level jobs", svc("") + "jobs:\n  backup:\n    image: example/backup:1\n    triggers:\n      manual: true\n", "", "jobs", "jobs is not supported"},
-		{"provider", "services:\n  web:\n    provider:\n      type: awesomecloud\n", "web", "provider", "provider services are not supported"},
+		{"top-level models", svc("") + "models:\n  llm:\n    model: ai/smollm2\n", "", "models", "Docker Model Runner"},
+		{"service models", svc("models: [llm]") + "models:\n  llm:\n    model: ai/smollm2\n", "web", "models", "Docker Model Runner"},
+		{"top-level jobs", svc("") + "jobs:\n  backup:\n    image: example/backup:1\n    triggers:\n      manual: true\n", "", "jobs", "does not map yet"},
+		{"provider", "services:\n  web:\n    provider:\n      type: awesomecloud\n", "web", "provider", "Docker Desktop"},
 		{"network enable_ipv4", svc("") + "networks:\n  default:\n    enable_ipv4: false\n", "", "networks.default.enable_ipv4", "not supported"},
 		{"ipam options", svc("") + "networks:\n  default:\n    ipam:\n      options:\n        a: b\n", "", "networks.default.ipam.options", "not supported"},
 	}
@@ -139,8 +131,8 @@ func TestCheckRequiresImage(t *testing.T) {
 	t.Parallel()
 	p := &types.Project{Name: "p", Services: types.Services{"web": {Name: "web"}}}
 	err := Check(p)
-	if err == nil || !strings.Contains(err.Error(), `service "web": image: image is required`) {
-		t.Errorf("Check = %v, want image is required", err)
+	if err == nil || !strings.Contains(err.Error(), `service "web": image: a service needs image: or build:`) {
+		t.Errorf("Check = %v, want image or build required", err)
 	}
 }
 
@@ -148,9 +140,11 @@ func TestCheckListsEveryProblemAtOnce(t *testing.T) {
 	t.Parallel()
 	p := loadYAML(t, `services:
   web:
-    build: .
+    build:
+      context: .
+      ssh: [default]
     image: example/web:1
-    links: [db]
+    ports: ["8080:80"]
     deploy:
       replicas: 3
   db:
@@ -162,7 +156,7 @@ func TestCheckListsEveryProblemAtOnce(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("Check = %v, want an *UnsupportedError", err)
 	}
-	want := []string{`service "db": platform`, `service "web": build`, `service "web": links`, `service "web": deploy.replicas`}
+	want := []string{`service "db": platform`, `service "web": build.ssh`, `service "web": ports`}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error does not list %q:\n%s", w, err)
@@ -170,6 +164,48 @@ func TestCheckListsEveryProblemAtOnce(t *testing.T) {
 	}
 	if len(ue.Problems) != len(want) {
 		t.Errorf("got %d problems, want %d: %v", len(ue.Problems), len(want), ue.Problems)
+	}
+}
+
+// TestCheckAcceptsWhatRunsOnOneHost holds the keys issue 10 found refused
+// although docker compose up runs them: each is accepted now.
+func TestCheckAcceptsWhatRunsOnOneHost(t *testing.T) {
+	t.Parallel()
+	db := "  db:\n    image: example/db:1\n"
+	for _, tc := range []struct{ name, yaml string }{
+		{"build next to image", svc("build: .")},
+		{"build without image", "services:\n  web:\n    build:\n      context: .\n      dockerfile: Dockerfile.prod\n      args: [VERSION=1]\n      target: runtime\n      labels: {a: b}\n      network: host\n      extra_hosts: ['db:10.0.0.5']\n      shm_size: 64m\n      cache_from: [example/web:cache]\n"},
+		{"dockerfile_inline", "services:\n  web:\n    build:\n      dockerfile_inline: |\n        FROM scratch\n"},
+		{"pull_policy build", svc("build: .\npull_policy: build")},
+		{"security_opt", svc("security_opt: [no-new-privileges:true, label=disable, apparmor=unconfined, 'seccomp=./seccomp.json', systempaths=unconfined]")},
+		{"file secret", svc("secrets: [token, {source: cert, target: /etc/tls/cert.pem, mode: 0400}]") + "secrets:\n  token:\n    file: ./token\n  cert:\n    file: ./cert.pem\n"},
+		{"content config", svc("configs: [conf]") + "configs:\n  conf:\n    content: |\n      a=b\n"},
+		{"links", svc("links: [db, 'db:database']") + db},
+		{"external_links", svc("external_links: [other_db, 'other_cache:cache']")},
+		{"volumes_from", svc("volumes_from: [db, 'db:ro', 'container:data-only']") + db},
+		{"network_mode service", svc("network_mode: service:db") + db},
+		{"network_mode container", svc("network_mode: container:vpn")},
+		{"ipc, pid, uts, cgroup, userns", svc("ipc: host\npid: host\nuts: host\ncgroup: private\nuserns_mode: host")},
+		{"ipc and pid service", svc("ipc: service:db\npid: service:db") + db},
+		{"runtime, storage_opt", svc("runtime: runc\nstorage_opt:\n  size: 1G")},
+		{"cpu and memory tuning", svc("cpu_period: 100000\ncpu_quota: 50000\ncpu_rt_period: 1000000\ncpu_rt_runtime: 950000\nmem_swappiness: 10\noom_kill_disable: true\ncgroup_parent: /bluegreen")},
+		{"blkio_config", svc("blkio_config:\n  weight: 300\n  weight_device: [{path: /dev/sda, weight: 400}]\n  device_read_bps: [{path: /dev/sda, rate: 12mb}]")},
+		{"devices and rules", svc("devices: ['/dev/fuse']\ndevice_cgroup_rules: ['c 1:3 mr']")},
+		{"gpus", svc("gpus: all")},
+		{"gpu reservation", svc("deploy:\n  resources:\n    reservations:\n      devices:\n        - driver: nvidia\n          count: 1\n          capabilities: [gpu]")},
+		{"swarm-only deploy keys", svc("deploy:\n  mode: replicated\n  replicas: 1\n  labels: {a: b}\n  placement:\n    constraints: [node.role==manager]\n  update_config:\n    parallelism: 2\n  rollback_config:\n    parallelism: 1\n  endpoint_mode: vip\n  resources:\n    reservations:\n      cpus: '0.5'\n  restart_policy:\n    condition: on-failure\n    delay: 5s\n    window: 30s")},
+		{"global mode", svc("deploy:\n  mode: global")},
+		{"worker replicas", svc("deploy:\n  replicas: 3")},
+		{"scale", svc("scale: 2")},
+		{"replicas publishing a range", svc("ports: ['8081-8083:8080']\ndeploy:\n  replicas: 3")},
+		{"develop", svc("develop:\n  watch:\n    - path: ./src\n      action: sync\n      target: /src")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := Check(loadYAML(t, tc.yaml)); err != nil {
+				t.Errorf("Check = %v", err)
+			}
+		})
 	}
 }
 

@@ -26,7 +26,7 @@ func fullSpecs(t *testing.T, apiVersion string) (*types.Project, map[string]crea
 	}
 	specs := map[string]createSpec{}
 	for _, name := range p.ServiceNames() {
-		spec, err := buildCreateSpec(p, p.Services[name], "sha256:0123", apiVersion)
+		spec, err := buildCreateSpec(p, p.Services[name], 1, "sha256:0123", apiVersion)
 		if err != nil {
 			t.Fatalf("buildCreateSpec(%s): %v", name, err)
 		}

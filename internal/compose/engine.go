@@ -13,15 +13,27 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
+
+	"github.com/bluegreen-action/bluegreen/internal/build"
 )
 
 // Engine runs compose projects on one Docker daemon. Docker is the Engine
 // API client; create it with client.WithAPIVersionNegotiation(), since the
 // hosts we deploy to run engines as old as 20.10 (API 1.41).
-type Engine struct{ Docker client.APIClient }
+type Engine struct {
+	Docker Docker
+	// Build says when EnsureImages builds a service that has build:
+	// (default build.Auto, as docker compose up).
+	Build build.Policy
+	// Progress receives build output and notes about pulls and builds;
+	// nil discards them.
+	Progress Progress
+	// Procfs is the host's /proc, read to say what holds a host port that
+	// no container publishes (default /proc).
+	Procfs string
+}
 
 // Container is what the deploy needs to know about one container of a
 // project, taken from an inspect so that it is current.
@@ -43,9 +55,18 @@ type Container struct {
 	// PublishedPorts are the host ports bound to the container, sorted.
 	// Before start they are the configured ones; after, the actual ones.
 	PublishedPorts []uint16
+	// TCPPorts maps each published container TCP port to the host port
+	// it is bound to, once the container runs: which port of a range each
+	// replica got.
+	TCPPorts map[int]int
 	// DependsOn lists the services this one was started after, from the
 	// com.docker.compose.depends_on label (empty for docker-compose v1).
 	DependsOn []string
+	// ImageID is the id of the image the container runs (sha256:…).
+	ImageID string
+	// DeployID is the bluegreen deploy that created the container, from
+	// LabelDeployID (empty for containers made by other tools).
+	DeployID string
 }
 
 // ErrNoSuchContainer is returned by Inspect and Logs for a container that
@@ -151,7 +172,9 @@ func fromInspect(info container.InspectResponse) Container {
 		c.Project = info.Config.Labels[LabelProject]
 		c.Service = info.Config.Labels[LabelService]
 		c.DependsOn = parseDependsOnLabel(info.Config.Labels[LabelDependsOn])
+		c.DeployID = info.Config.Labels[LabelDeployID]
 	}
+	c.ImageID = info.Image
 	if ns := info.NetworkSettings; ns != nil {
 		for name, ep := range ns.Networks {
 			if ep != nil {
@@ -159,11 +182,29 @@ func fromInspect(info container.InspectResponse) Container {
 			}
 		}
 		c.PublishedPorts = hostPorts(ns.Ports)
+		c.TCPPorts = tcpPorts(ns.Ports)
 	}
 	if len(c.PublishedPorts) == 0 && info.ContainerJSONBase != nil && info.HostConfig != nil && !c.Running {
 		c.PublishedPorts = hostPorts(info.HostConfig.PortBindings)
 	}
 	return c
+}
+
+// tcpPorts maps container TCP ports to the first host port bound to each.
+func tcpPorts(m nat.PortMap) map[int]int {
+	out := map[int]int{}
+	for port, bindings := range m {
+		if port.Proto() != "tcp" {
+			continue
+		}
+		for _, b := range bindings {
+			if n, err := strconv.Atoi(b.HostPort); err == nil && n != 0 {
+				out[port.Int()] = n
+				break
+			}
+		}
+	}
+	return out
 }
 
 // hostPorts collects the distinct host ports of a port map, sorted. A

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package compose
 
 import (
@@ -321,9 +323,9 @@ func TestUpRejectsMissingImageAndUnsupportedKeys(t *testing.T) {
 	if _, err := e.Up(ctxTimeout(t, time.Minute), p); !errors.Is(err, ErrImageMissing) || !strings.Contains(err.Error(), "service web") {
 		t.Errorf("Up with a missing image = %v, want ErrImageMissing naming the service", err)
 	}
-	unsupported := loadYAML(t, svc("build: ."))
+	unsupported := loadYAML(t, svc("build:\n  context: .\n  ssh: [default]"))
 	if _, err := e.Up(ctxTimeout(t, time.Minute), unsupported); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("Up with build: = %v, want ErrUnsupported", err)
+		t.Errorf("Up with build.ssh = %v, want ErrUnsupported", err)
 	}
 }
 

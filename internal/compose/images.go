@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
 
+	"github.com/bluegreen-action/bluegreen/internal/build"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
@@ -23,25 +25,52 @@ var (
 )
 
 // EnsureImages makes sure every service's image is present locally,
-// pulling per policy. An empty policy lets each service's pull_policy
-// decide (default missing), as docker compose does without --pull.
-// creds are sent only with pulls from their own registry (see
-// Credentials.For); they travel in a header, never on a command line.
+// building or pulling it. Services that have build: come first, built as
+// docker compose up builds them under the Engine's Build policy (see
+// ensureBuilt); a failed build fails here, before anything starts. The
+// others are pulled per policy; an empty policy lets each service's
+// pull_policy decide (default missing), as docker compose does without
+// --pull. creds are sent only with pulls from their own registry (see
+// Credentials.For), and to the builder for base images from that registry;
+// they travel in a header, never on a command line. A service with only
+// build: and no image: gets docker compose's image name,
+// <project>-<service>, unless TagBuilds named it.
 func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy pull.Policy, creds Credentials) error {
-	pulled := map[string]bool{}
-	for _, name := range p.ServiceNames() {
+	for name, s := range p.Services {
+		if s.Image == "" && s.Build != nil {
+			s.Image = imageOf(p, s)
+			p.Services[name] = s
+		}
+	}
+	done := map[string]bool{}
+	names := p.ServiceNames()
+	sort.SliceStable(names, func(i, j int) bool {
+		return p.Services[names[i]].Build != nil && p.Services[names[j]].Build == nil
+	})
+	for _, name := range names {
 		s := p.Services[name]
+		if done[s.Image] {
+			continue
+		}
 		pol, err := servicePolicy(s, policy)
 		if err != nil {
 			return err
 		}
-		if pulled[s.Image] {
-			continue
+		switch {
+		case s.Build != nil && e.Build != build.Never:
+			err = e.ensureBuilt(ctx, p, s, pol, creds)
+		case generatedImage(p, s):
+			err = fmt.Errorf("failed to find image %s of service %s: %w: the service has build: and no image:, and the build input is never: allow building (build: auto) or set image: to an image that can be pulled", s.Image, name, ErrImageMissing)
+			if present, perr := e.imagePresent(ctx, name, s.Image); perr != nil || present {
+				err = perr
+			}
+		default:
+			err = e.ensureImage(ctx, name, s.Image, pol, creds.For(s.Image))
 		}
-		if err := e.ensureImage(ctx, name, s.Image, pol, creds.For(s.Image)); err != nil {
+		if err != nil {
 			return err
 		}
-		pulled[s.Image] = pol == pull.Always
+		done[s.Image] = true
 	}
 	return nil
 }
@@ -49,6 +78,9 @@ func (e *Engine) EnsureImages(ctx context.Context, p *types.Project, policy pull
 func servicePolicy(s types.ServiceConfig, policy pull.Policy) (pull.Policy, error) {
 	if policy != "" {
 		return pull.Parse(string(policy))
+	}
+	if s.PullPolicy == types.PullPolicyBuild {
+		return pull.Never, nil // ensureBuilt builds it every time
 	}
 	pol, err := pull.Parse(s.PullPolicy)
 	if err != nil {

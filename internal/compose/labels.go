@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -28,6 +29,9 @@ const (
 	LabelImage           = "com.docker.compose.image"
 	LabelNetwork         = "com.docker.compose.network"
 	LabelVolume          = "com.docker.compose.volume"
+	// LabelDeployID is bluegreen's own: the deploy that created the
+	// container, so a staged color can be matched to its stage run.
+	LabelDeployID = "io.github.bluegreen-action.deploy-id"
 )
 
 // ComposeVersion is the value of com.docker.compose.version on what we
@@ -36,13 +40,14 @@ const (
 // behaviour this package follows, so the label reads as what it is.
 const ComposeVersion = "2.29.7"
 
-// containerName is the name docker compose v2 gives the one container of a
-// service: container_name if set, else <project>-<service>-1.
-func containerName(project string, s types.ServiceConfig) string {
+// containerName is the name docker compose v2 gives container number n of
+// a service (1 for the first): container_name if set (Check allows it on
+// a service of one container only), else <project>-<service>-<n>.
+func containerName(project string, s types.ServiceConfig, n int) string {
 	if s.ContainerName != "" {
 		return s.ContainerName
 	}
-	return fmt.Sprintf("%s-%s-1", project, s.Name)
+	return fmt.Sprintf("%s-%s-%d", project, s.Name, n)
 }
 
 // configHash computes com.docker.compose.config-hash the way docker compose
@@ -96,7 +101,7 @@ func parseDependsOnLabel(v string) []string {
 // containerLabels returns every label of a service's container: the user's
 // labels, then the compose identity labels (which win, as in compose), then
 // the per-container ones.
-func containerLabels(p *types.Project, s types.ServiceConfig, imageID string) (map[string]string, error) {
+func containerLabels(p *types.Project, s types.ServiceConfig, number int, imageID string) (map[string]string, error) {
 	hash, err := configHash(s)
 	if err != nil {
 		return nil, err
@@ -115,7 +120,7 @@ func containerLabels(p *types.Project, s types.ServiceConfig, imageID string) (m
 	labels[LabelProject] = p.Name
 	labels[LabelService] = s.Name
 	labels[LabelOneoff] = "False"
-	labels[LabelContainerNumber] = "1"
+	labels[LabelContainerNumber] = strconv.Itoa(number)
 	labels[LabelConfigHash] = hash
 	labels[LabelDependsOn] = dependsOnLabel(s)
 	if imageID != "" {

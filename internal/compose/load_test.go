@@ -78,7 +78,7 @@ func TestLoadSeedFiles(t *testing.T) {
 			if _, ok := s.CustomLabels[LabelEnvironmentFile]; ok {
 				t.Errorf("environment_file label set without explicit env files")
 			}
-			if got := containerName(p.Name, s); got != tc.container {
+			if got := containerName(p.Name, s, 1); got != tc.container {
 				t.Errorf("containerName = %q, want %q", got, tc.container)
 			}
 		})

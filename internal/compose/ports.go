@@ -164,13 +164,22 @@ func (e *Engine) explainStartError(ctx context.Context, s types.ServiceConfig, i
 	}
 	if len(candidates) == 1 {
 		b := candidates[0]
-		return fmt.Errorf("%w: service %s publishes host port %s, which a process on the host (not a container) is listening on: find it with `ss -ltnp 'sport = :%d'` and stop it, or publish another host port: %v", ErrPortInUse, s.Name, b, b.Port, err)
+		return fmt.Errorf("%w: service %s publishes host port %s, %s: %v", ErrPortInUse, s.Name, b, describeHostHolder(e.procfs(), b), err)
 	}
 	var ports []string
 	for _, b := range candidates {
 		ports = append(ports, b.String())
 	}
 	return fmt.Errorf("%w: one of the host ports service %s publishes (%s) is in use by a process on the host (not a container): find it with `ss -ltnp` and stop it, or publish other host ports: %v", ErrPortInUse, s.Name, strings.Join(ports, ", "), err)
+}
+
+// procfs is where the host's process table is mounted: the deploy runs in
+// the host's namespaces (see internal/hoist), so /proc is the host's.
+func (e *Engine) procfs() string {
+	if e.Procfs != "" {
+		return e.Procfs
+	}
+	return "/proc"
 }
 
 // takenPort reads the host port out of Docker's error.

@@ -41,6 +41,20 @@ func (e *Engine) Stop(ctx context.Context, project string, timeout *time.Duratio
 // other projects or external ones (they do not carry the label). A project
 // with nothing left is success, so Down can always be retried.
 func (e *Engine) Down(ctx context.Context, project string, timeout *time.Duration) error {
+	return e.down(ctx, project, timeout, true)
+}
+
+// Remove stops and removes a project's containers and keeps its networks,
+// for the next Up of the project to use as they are. A deploy removes a
+// color it will start again at its next-but-one deploy: creating and
+// removing a bridge network each time costs about a third of a second,
+// on the deploy's critical path. Up checks a kept network still matches
+// the compose file and recreates it when it does not.
+func (e *Engine) Remove(ctx context.Context, project string, timeout *time.Duration) error {
+	return e.down(ctx, project, timeout, false)
+}
+
+func (e *Engine) down(ctx context.Context, project string, timeout *time.Duration, networks bool) error {
 	containers, err := e.List(ctx, project)
 	if err != nil {
 		return err
@@ -64,6 +78,9 @@ func (e *Engine) Down(ctx context.Context, project string, timeout *time.Duratio
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("failed to take down project %s: %w", project, err)
+	}
+	if !networks {
+		return nil
 	}
 	if err := e.removeNetworks(ctx, project); err != nil {
 		return fmt.Errorf("failed to take down project %s: %w", project, err)

@@ -11,9 +11,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/api/types/volume"
 )
 
 var (
@@ -28,20 +25,21 @@ var (
 // pollInterval is how often Up re-inspects a dependency it waits for.
 const pollInterval = 250 * time.Millisecond
 
-// Up creates the project's networks and volumes, creates one container per
-// service, and starts them in depends_on order, independent services in
-// parallel, waiting for each dependency's condition (started, healthy or
-// completed successfully) first. It stops and removes nothing: a container
-// name that is taken is an error, because the caller decides what may be
-// removed. It runs Check first. Up does not wait for the last services to
-// become healthy; that is the caller's health check. Waiting for
-// dependencies is bounded by ctx only. A fixed host port that a running
-// container already publishes fails Up before anything is created, and one
-// a host process holds fails the start; both with ErrPortInUse, naming the
-// holder where Docker knows it.
+// Up creates the project's networks and volumes, creates every service's
+// containers (scale or deploy.replicas of them, one by default), and
+// starts them in depends_on order, independent services in parallel,
+// waiting for each dependency's condition (started, healthy or completed
+// successfully) first. It stops and removes nothing: a container name that
+// is taken is an error, because the caller decides what may be removed. It
+// runs Check first. Up does not wait for the last services to become
+// healthy; that is the caller's health check. Waiting for dependencies is
+// bounded by ctx only. A fixed host port that a running container already
+// publishes fails Up before anything is created, and one a host process
+// holds fails the start; both with ErrPortInUse, naming the holder where
+// Docker or the host's /proc knows it.
 //
-// On error the containers created so far are returned too, so the caller
-// can show their logs and Down the project.
+// On error every container created so far is returned too, started or
+// not, so the caller can show their logs and Down the project.
 func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) {
 	if err := Check(p); err != nil {
 		return nil, err
@@ -52,6 +50,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		return nil, fmt.Errorf("failed to start project %s: depends_on has a cycle", p.Name)
 	}
 	if err := e.checkPublishedPorts(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := e.checkExternalLinks(ctx, p); err != nil {
 		return nil, err
 	}
 	if err := e.ensureNetworks(ctx, p); err != nil {
@@ -76,19 +77,11 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		if err := e.waitDependencies(ctx, p.Services[name], ids); err != nil {
 			return err
 		}
-		// Services that take a host port from a range start one at a
-		// time, so that two of them never race for the same free port.
-		// Every other start runs in parallel: on a loaded host one start
-		// takes a second or more.
-		if publishesHostRange(p.Services[name]) {
-			rangeMu.Lock()
-			defer rangeMu.Unlock()
+		var errs []error
+		for i, id := range ids[name] {
+			errs = append(errs, e.startContainer(ctx, p.Services[name], specs[name][i], id, &rangeMu))
 		}
-		if err := e.Docker.ContainerStart(ctx, ids[name], container.StartOptions{}); err != nil {
-			err = e.explainStartError(ctx, p.Services[name], ids[name], err)
-			return fmt.Errorf("failed to start container %s of service %s: %w", specs[name].Name, name, err)
-		}
-		return nil
+		return errors.Join(errs...)
 	})
 	containers := e.inspectAll(ctx, names, ids)
 	if err != nil {
@@ -97,28 +90,71 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 	return containers, nil
 }
 
-// createAll creates every service's container at once; nothing starts
-// before all exist, so a taken name fails the Up before any service runs.
-// It returns the ids of the containers it created, also on error.
-func (e *Engine) createAll(ctx context.Context, p *types.Project, names []string, specs map[string]createSpec) (map[string]string, error) {
-	created := make([]string, len(names))
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			created[i], errs[i] = e.createContainer(ctx, p.Services[name], specs[name])
-		}()
+// startContainer starts one created container. Containers that take a
+// host port from a range start one at a time, so that two of them never
+// race for the same free port. Every other start runs in parallel: on a
+// loaded host one start takes a second or more.
+func (e *Engine) startContainer(ctx context.Context, s types.ServiceConfig, spec createSpec, id string, rangeMu *sync.Mutex) error {
+	if publishesHostRange(s) {
+		rangeMu.Lock()
+		defer rangeMu.Unlock()
 	}
-	wg.Wait()
-	ids := map[string]string{}
-	for i, name := range names {
-		if created[i] != "" {
-			ids[name] = created[i]
+	if err := e.Docker.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		err = e.explainStartError(ctx, s, id, err)
+		return fmt.Errorf("failed to start container %s of service %s: %w", spec.Name, s.Name, err)
+	}
+	return nil
+}
+
+// createAll creates every container; nothing starts before all exist, so
+// a taken name fails the Up before any service runs. A service whose
+// containers another one's network_mode, ipc, pid, volumes_from or links
+// name is created before that one, since Docker resolves those references
+// at create; the rest are created in parallel. It returns the ids of the
+// containers it created, by service and number, also on error.
+func (e *Engine) createAll(ctx context.Context, p *types.Project, names []string, specs map[string][]createSpec) (map[string][]string, error) {
+	var mu sync.Mutex
+	ids := map[string][]string{}
+	refs := map[string][]string{}
+	for _, name := range names {
+		refs[name] = serviceRefs(p.Services[name])
+	}
+	lookup := func(service string) (string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if list := ids[service]; len(list) > 0 && list[0] != "" {
+			return list[0], true
 		}
+		return "", false
 	}
-	return ids, errors.Join(errs...)
+	err := graph{nodes: names, deps: refs}.run(ctx, func(ctx context.Context, name string) error {
+		list := specs[name]
+		created := make([]string, len(list))
+		errs := make([]error, len(list))
+		var wg sync.WaitGroup
+		for i := range list {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				spec := list[i]
+				if err := resolveServiceRefs(spec.Host, lookup); err != nil {
+					errs[i] = fmt.Errorf("failed to create container %s of service %s: %w", spec.Name, name, err)
+					return
+				}
+				created[i], errs[i] = e.createContainer(ctx, p.Services[name], spec)
+			}()
+		}
+		wg.Wait()
+		mu.Lock()
+		for _, id := range created {
+			if id != "" {
+				ids[name] = append(ids[name], id)
+			}
+		}
+		mu.Unlock()
+		return errors.Join(errs...)
+	})
+	return ids, err
 }
 
 // publishesHostRange reports a service that publishes a host port range,
@@ -134,45 +170,52 @@ func publishesHostRange(s types.ServiceConfig) bool {
 
 // inspectAll inspects the created containers, in service order, keeping
 // what it can: it serves error paths too.
-func (e *Engine) inspectAll(ctx context.Context, names []string, ids map[string]string) []Container {
+func (e *Engine) inspectAll(ctx context.Context, names []string, ids map[string][]string) []Container {
 	var out []Container
 	for _, name := range names {
-		id, ok := ids[name]
-		if !ok {
-			continue
+		for _, id := range ids[name] {
+			c, err := e.Inspect(context.WithoutCancel(ctx), id)
+			if err != nil {
+				c = Container{ID: id, Service: name}
+			}
+			out = append(out, c)
 		}
-		c, err := e.Inspect(context.WithoutCancel(ctx), id)
-		if err != nil {
-			c = Container{ID: id, Service: name}
-		}
-		out = append(out, c)
 	}
 	return out
 }
 
-// createSpecs resolves each service's image and builds its create calls.
-// Resolving first means a missing image fails before anything is created.
-func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string]createSpec, error) {
-	specs := map[string]createSpec{}
+// createSpecs resolves each service's image and builds the create calls
+// of each of its containers. Resolving first means a missing image or
+// secret file fails before anything is created.
+func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string][]createSpec, error) {
+	specs := map[string][]createSpec{}
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
+		s.Image = imageOf(p, s)
 		img, err := e.Docker.ImageInspect(ctx, s.Image)
 		if err != nil {
 			if cerrdefs.IsNotFound(err) {
-				return nil, fmt.Errorf("failed to create service %s: %w: image %s is not present locally; pull it first (EnsureImages)", name, ErrImageMissing, s.Image)
+				return nil, fmt.Errorf("failed to create service %s: %w: image %s is not present locally; pull or build it first (EnsureImages)", name, ErrImageMissing, s.Image)
 			}
 			return nil, fmt.Errorf("failed to inspect image %s of service %s: %w", s.Image, name, err)
 		}
-		spec, err := buildCreateSpec(p, s, img.ID, e.Docker.ClientVersion())
-		if err != nil {
+		if err := checkFileSources(p, s); err != nil {
 			return nil, err
 		}
-		specs[name] = spec
+		for n := 1; n <= replicas(s); n++ {
+			spec, err := buildCreateSpec(p, s, n, img.ID, e.Docker.ClientVersion())
+			if err != nil {
+				return nil, err
+			}
+			specs[name] = append(specs[name], spec)
+		}
 	}
 	return specs, nil
 }
 
-// createContainer creates one container and connects its extra networks.
+// createContainer creates one container, connects its extra networks and
+// writes its secrets and configs. On error after the create it returns the
+// id too, so that the container is taken down with the rest.
 func (e *Engine) createContainer(ctx context.Context, s types.ServiceConfig, spec createSpec) (string, error) {
 	resp, err := e.Docker.ContainerCreate(ctx, spec.Config, spec.Host, spec.Networking, nil, spec.Name)
 	if err != nil {
@@ -186,24 +229,29 @@ func (e *Engine) createContainer(ctx context.Context, s types.ServiceConfig, spe
 			return resp.ID, fmt.Errorf("failed to connect container %s to network %s: %w", spec.Name, c.Network, err)
 		}
 	}
+	if err := e.copyFiles(ctx, resp.ID, spec.Copy); err != nil {
+		return resp.ID, fmt.Errorf("failed to prepare container %s of service %s: %w", spec.Name, s.Name, err)
+	}
 	return resp.ID, nil
 }
 
 // waitDependencies blocks until each of the service's dependencies meets
-// its depends_on condition; a dependency with required: false that never
-// does is passed over, as in docker compose.
-func (e *Engine) waitDependencies(ctx context.Context, s types.ServiceConfig, ids map[string]string) error {
+// its depends_on condition, every container of it; a dependency with
+// required: false that never does is passed over, as in docker compose.
+func (e *Engine) waitDependencies(ctx context.Context, s types.ServiceConfig, ids map[string][]string) error {
 	for _, dep := range sortedKeys(s.DependsOn) {
-		id, ok := ids[dep]
+		list, ok := ids[dep]
 		if !ok {
-			continue // an optional dependency that is not enabled
+			continue // an optional dependency that is not enabled, or scale 0
 		}
 		d := s.DependsOn[dep]
-		err := e.waitCondition(ctx, dep, id, d.Condition)
-		if err != nil && d.Required {
-			return fmt.Errorf("service %s cannot start: %w", s.Name, err)
+		for _, id := range list {
+			err := e.waitCondition(ctx, dep, id, d.Condition)
+			if err != nil && d.Required {
+				return fmt.Errorf("service %s cannot start: %w", s.Name, err)
+			}
+			// docker compose only warns when an optional dependency fails.
 		}
-		// docker compose only warns when an optional dependency fails.
 	}
 	return nil
 }
@@ -267,153 +315,4 @@ func conditionWord(condition string) string {
 		return "healthy"
 	}
 	return "completed successfully"
-}
-
-// ensureNetworks creates the project networks the services use, or reuses
-// ones this project created before (same name and project label). An
-// external network must exist.
-func (e *Engine) ensureNetworks(ctx context.Context, p *types.Project) error {
-	for _, key := range usedNetworkKeys(p) {
-		n := p.Networks[key]
-		var err error
-		if n.External {
-			err = e.findExternalNetwork(ctx, n.Name)
-		} else {
-			err = e.ensureNetwork(ctx, p, key, n)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (e *Engine) findExternalNetwork(ctx context.Context, name string) error {
-	found, err := e.networksNamed(ctx, name)
-	if err != nil {
-		return err
-	}
-	if len(found) == 0 {
-		return fmt.Errorf("failed to find external network %s: %w: create it first (docker network create %s)", name, ErrNotFound, name)
-	}
-	return nil
-}
-
-func (e *Engine) ensureNetwork(ctx context.Context, p *types.Project, key string, n types.NetworkConfig) error {
-	for attempt := 0; ; attempt++ {
-		found, err := e.networksNamed(ctx, n.Name)
-		if err != nil {
-			return err
-		}
-		for _, nw := range found {
-			if nw.Labels[LabelProject] == p.Name {
-				return nil
-			}
-		}
-		if len(found) > 0 {
-			owner := found[0].Labels[LabelProject]
-			return fmt.Errorf("failed to create network %s: %w: it exists and belongs to project %q, not %s; set external: true on network %s to share it, or remove it", n.Name, ErrNameInUse, owner, p.Name, key)
-		}
-		_, err = e.Docker.NetworkCreate(ctx, n.Name, networkCreateOptions(p, key, n))
-		if err == nil {
-			return nil
-		}
-		if !cerrdefs.IsConflict(err) || attempt > 0 {
-			return fmt.Errorf("failed to create network %s: %w", n.Name, err)
-		}
-		// Another Up of the same project created it meanwhile: look again.
-	}
-}
-
-// networksNamed lists the networks with exactly this name; the API's name
-// filter also matches substrings.
-func (e *Engine) networksNamed(ctx context.Context, name string) ([]network.Summary, error) {
-	list, err := e.Docker.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", name))})
-	if err != nil {
-		return nil, fmt.Errorf("failed to list networks named %s: %w", name, err)
-	}
-	var out []network.Summary
-	for _, nw := range list {
-		if nw.Name == name {
-			out = append(out, nw)
-		}
-	}
-	return out, nil
-}
-
-// networkCreateOptions carries the compose labels (network, project,
-// version) but no config hash: docker compose recreates a network whose
-// hash differs from its own computation, and a missing hash is accepted.
-func networkCreateOptions(p *types.Project, key string, n types.NetworkConfig) network.CreateOptions {
-	labels := map[string]string{}
-	for k, v := range n.Labels {
-		labels[k] = v
-	}
-	labels[LabelNetwork] = key
-	labels[LabelProject] = p.Name
-	labels[LabelVersion] = ComposeVersion
-	opts := network.CreateOptions{
-		Driver:     n.Driver,
-		Options:    n.DriverOpts,
-		Internal:   n.Internal,
-		Attachable: n.Attachable,
-		EnableIPv6: n.EnableIPv6,
-		Labels:     labels,
-	}
-	if n.Ipam.Driver != "" || len(n.Ipam.Config) > 0 {
-		opts.IPAM = &network.IPAM{Driver: n.Ipam.Driver}
-		for _, pool := range n.Ipam.Config {
-			if pool == nil {
-				continue
-			}
-			opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{
-				Subnet: pool.Subnet, IPRange: pool.IPRange, Gateway: pool.Gateway, AuxAddress: pool.AuxiliaryAddresses,
-			})
-		}
-	}
-	return opts
-}
-
-// ensureVolumes creates the named volumes the services mount (with the
-// compose labels) unless they exist; an external volume must exist.
-func (e *Engine) ensureVolumes(ctx context.Context, p *types.Project) error {
-	for _, key := range usedVolumeKeys(p) {
-		v := p.Volumes[key]
-		_, err := e.Docker.VolumeInspect(ctx, v.Name)
-		if err == nil {
-			continue
-		}
-		if !cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("failed to inspect volume %s: %w", v.Name, err)
-		}
-		if v.External {
-			return fmt.Errorf("failed to find external volume %s: %w: create it first (docker volume create %s)", v.Name, ErrNotFound, v.Name)
-		}
-		labels := map[string]string{}
-		for k, val := range v.Labels {
-			labels[k] = val
-		}
-		labels[LabelVolume] = key
-		labels[LabelProject] = p.Name
-		labels[LabelVersion] = ComposeVersion
-		if _, err := e.Docker.VolumeCreate(ctx, volume.CreateOptions{Name: v.Name, Driver: v.Driver, DriverOpts: v.DriverOpts, Labels: labels}); err != nil {
-			return fmt.Errorf("failed to create volume %s: %w", v.Name, err)
-		}
-	}
-	return nil
-}
-
-// usedVolumeKeys returns the project volumes some enabled service mounts.
-func usedVolumeKeys(p *types.Project) []string {
-	used := map[string]bool{}
-	for _, s := range p.Services {
-		for _, v := range s.Volumes {
-			if v.Type == types.VolumeTypeVolume && v.Source != "" {
-				if _, ok := p.Volumes[v.Source]; ok {
-					used[v.Source] = true
-				}
-			}
-		}
-	}
-	return sortedKeys(used)
 }

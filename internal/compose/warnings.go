@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/compose-spec/compose-go/v2/types"
 )
@@ -34,6 +35,68 @@ func Warnings(p *types.Project) []string {
 		if s.HealthCheck != nil && s.HealthCheck.StartInterval != nil {
 			out = append(out, fmt.Sprintf("service %q: healthcheck.start_interval needs Docker Engine 25 (API 1.44); older engines ignore it", name))
 		}
+		out = append(out, ignoredKeys(p, s)...)
 	}
+	return out
+}
+
+// ignoredKeys names the keys of a service that docker compose v2 accepts
+// and ignores on one host, one line each: bluegreen ignores them too
+// rather than refusing a file that docker compose up runs.
+func ignoredKeys(p *types.Project, s types.ServiceConfig) []string {
+	var out []string
+	ignored := func(key, why string) {
+		out = append(out, fmt.Sprintf("service %q: %s is ignored: %s; docker compose ignores it too", s.Name, key, why))
+	}
+	if s.Develop != nil {
+		ignored("develop", "only docker compose watch reads it")
+	}
+	if d := s.Deploy; d != nil {
+		for _, key := range populatedKeys(reflect.ValueOf(*d), deployKeys) {
+			if swarmOnlyDeployKeys[key] {
+				ignored("deploy."+key, "it only means something to a swarm")
+			}
+		}
+		if d.Mode == "global" {
+			ignored("deploy.mode global", "one container per node is one container on one host")
+		}
+		if r := d.Resources.Reservations; r != nil {
+			for _, key := range populatedKeys(reflect.ValueOf(*r), reservationKeys) {
+				if swarmOnlyReserved[key] {
+					ignored("deploy.resources.reservations."+key, "only a swarm's scheduler reserves it")
+				}
+			}
+		}
+		if rp := d.RestartPolicy; rp != nil {
+			for _, key := range populatedKeys(reflect.ValueOf(*rp), restartPolicyKeys) {
+				if swarmOnlyRestart[key] {
+					ignored("deploy.restart_policy."+key, "the Docker Engine's restart policy has no such setting")
+				}
+			}
+		}
+	}
+	fileRefs := func(kind string, refs []types.FileReferenceConfig, defs map[string]types.FileObjectConfig) {
+		for _, ref := range refs {
+			def := defs[ref.Source]
+			if def.File != "" && (ref.UID != "" || ref.GID != "" || ref.Mode != nil) {
+				ignored(kind+"."+ref.Source+" uid, gid and mode", "a file: "+singular(kind)+" is bind-mounted as the host file is")
+			}
+			if len(def.Labels) > 0 {
+				ignored(kind+"."+ref.Source+" labels", "only a swarm's "+singular(kind)+" store keeps them")
+			}
+		}
+	}
+	var secrets, configs []types.FileReferenceConfig
+	secretDefs, configDefs := map[string]types.FileObjectConfig{}, map[string]types.FileObjectConfig{}
+	for _, r := range s.Secrets {
+		secrets = append(secrets, types.FileReferenceConfig(r))
+		secretDefs[r.Source] = types.FileObjectConfig(p.Secrets[r.Source])
+	}
+	for _, r := range s.Configs {
+		configs = append(configs, types.FileReferenceConfig(r))
+		configDefs[r.Source] = types.FileObjectConfig(p.Configs[r.Source])
+	}
+	fileRefs("secrets", secrets, secretDefs)
+	fileRefs("configs", configs, configDefs)
 	return out
 }

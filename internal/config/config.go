@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/build"
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
@@ -24,7 +25,17 @@ const (
 	ModeDeploy   Mode = "deploy"   // start the idle color, switch to it, stop the old one
 	ModeRollback Mode = "rollback" // bring the previous color back
 	ModeStatus   Mode = "status"   // report the live color only; touch nothing
+	ModeStage    Mode = "stage"    // start the idle color and prove it healthy; no switch
+	ModePromote  Mode = "promote"  // switch to the staged color, drain and stop the old one
+	ModeAbort    Mode = "abort"    // remove the staged color; nginx untouched
+	ModeHistory  Mode = "history"  // print the deploy history; touch nothing
 )
+
+// Modes lists every mode, in the order the docs give them.
+var Modes = []Mode{ModeDeploy, ModeRollback, ModeStatus, ModeStage, ModePromote, ModeAbort, ModeHistory}
+
+// ReadOnly reports whether the mode changes nothing on the host.
+func (m Mode) ReadOnly() bool { return m == ModeStatus || m == ModeHistory }
 
 // Config is every input, parsed and checked.
 type Config struct {
@@ -47,6 +58,7 @@ type Config struct {
 	Profiles     []string
 	Image        string // replaces the traffic service's image when set
 	Pull         pull.Policy
+	Build        build.Policy // when services that have build: are built on the host
 	Registry     Registry
 
 	Health Health
@@ -60,6 +72,8 @@ type Config struct {
 	KeepPrevious bool
 	Observe      time.Duration
 
+	Operate Operate
+
 	// Fleet lists the hosts to deploy to; none means this host.
 	Fleet Fleet
 
@@ -69,12 +83,15 @@ type Config struct {
 
 // Health is how the new color is proven healthy.
 type Health struct {
-	Path         string
-	Accept       health.StatusSet
-	Retries      int
-	Interval     time.Duration
-	Timeout      time.Duration
-	StartupDelay time.Duration
+	Path     string
+	Accept   health.StatusSet
+	Retries  int
+	Interval time.Duration
+	// StartInterval is the probe interval until the first healthy answer
+	// (health-start-interval); Retries × Interval stays the budget.
+	StartInterval time.Duration
+	Timeout       time.Duration
+	StartupDelay  time.Duration
 }
 
 // Nginx is how the switch is made.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/bluegreen-action/bluegreen/internal/build"
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
@@ -48,13 +49,14 @@ func TestParseDefaults(t *testing.T) {
 	require.Equal(t, "/", cfg.Health.Path)
 	require.True(t, cfg.Health.Accept.Contains(200))
 	require.False(t, cfg.Health.Accept.Contains(204))
-	require.Equal(t, 15, cfg.Health.Retries)
+	require.Equal(t, 30, cfg.Health.Retries)
 	require.Equal(t, 2*time.Second, cfg.Health.Interval)
 	require.Equal(t, 5*time.Second, cfg.Health.Timeout)
 	require.Equal(t, []string{"nginx", "-t"}, cfg.Nginx.TestCmd)
 	require.Equal(t, []string{"nginx", "-s", "reload"}, cfg.Nginx.ReloadCmd)
 	require.Equal(t, 30*time.Second, cfg.DrainTimeout)
 	require.Equal(t, pull.Missing, cfg.Pull)
+	require.Equal(t, build.Auto, cfg.Build)
 }
 
 func TestParseSeedStyle(t *testing.T) {
@@ -98,6 +100,7 @@ func TestParseListsEveryProblem(t *testing.T) {
 		"INPUT_HEALTH-STATUS":      "ok",
 		"INPUT_HEALTH-PATH":        "health",
 		"INPUT_PULL":               "sometimes",
+		"INPUT_BUILD":              "sometimes",
 		"INPUT_MODE":               "yolo",
 		"INPUT_PROJECT-NAME":       "My App",
 		"INPUT_NGINX-INCLUDE-PATH": "/nonexistent-dir/x.inc",
@@ -116,6 +119,7 @@ func TestParseListsEveryProblem(t *testing.T) {
 		`health-status "ok"`,
 		`health-path "health" must start with /`,
 		`pull "sometimes" is not valid: use one of always, missing, never`,
+		`build "sometimes" is not valid: use one of auto, always, never`,
 		`mode "yolo" is not valid: use one of deploy, rollback, status`,
 		`project-name "My App" is not a valid compose project name`,
 		`nginx-include-path "/nonexistent-dir/x.inc": its directory "/nonexistent-dir" does not exist`,

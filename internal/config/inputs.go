@@ -15,8 +15,12 @@ type Input struct {
 }
 
 // Inputs is every input Parse reads, in action.yml's order. The defaults
-// follow the seed's deploy.sh where it had one (ports, include path, the 15
-// probes 2 s apart, nginx -t and reload) and kamal-proxy's otherwise.
+// follow the seed's deploy.sh where it had one (ports, include path, probes
+// 2 s apart, nginx -t and reload) and kamal-proxy's otherwise. The health
+// budget is the exception: deploy.sh allowed about 40 s (a 10 s sleep, then
+// 15 probes 2 s apart, each after its sleep), so 15 probes from the first
+// second would fail an app that deploy.sh deployed; 30 probes 2 s apart
+// (60 s) give a Spring Boot app on a small instance room to start.
 var Inputs = []Input{
 	{Name: "mode", Default: string(ModeDeploy)},
 	{Name: "working-directory", Default: ""},
@@ -32,13 +36,15 @@ var Inputs = []Input{
 	{Name: "profiles", Default: ""},
 	{Name: "image", Default: ""},
 	{Name: "pull", Default: "missing"},
+	{Name: "build", Default: "auto"},
 	{Name: "registry", Default: ""},
 	{Name: "registry-username", Default: ""},
 	{Name: "registry-password", Default: ""},
 	{Name: "health-path", Default: "/"},
 	{Name: "health-status", Default: "200"},
-	{Name: "health-retries", Default: "15"},
+	{Name: "health-retries", Default: "30"},
 	{Name: "health-interval", Default: "2s"},
+	{Name: "health-start-interval", Default: "100ms"},
 	{Name: "health-timeout", Default: "5s"},
 	{Name: "startup-delay", Default: "0s"},
 	{Name: "nginx-include-path", Default: "/etc/nginx/conf.d/service-url.inc"},
@@ -50,7 +56,7 @@ var Inputs = []Input{
 	{Name: "drain-timeout", Default: "30s"},
 	{Name: "stop-timeout", Default: ""},
 	{Name: "lock-timeout", Default: "10m"},
-	{Name: "keep-previous", Default: "false"},
+	{Name: "keep-previous", Default: "true"},
 	{Name: "observe-seconds", Default: "0"},
 	{Name: "hosts", Default: ""},
 	{Name: "ssh-private-key", Default: ""},
@@ -60,6 +66,12 @@ var Inputs = []Input{
 	{Name: "docker-tls-key", Default: ""},
 	{Name: "max-parallel", Default: "1"},
 	{Name: "fleet-failure", Default: string(FleetRollback)},
+	{Name: "deploy-id", Default: ""},
+	{Name: "to", Default: "previous"},
+	{Name: "history-limit", Default: "50"},
+	{Name: "retain-images", Default: "3"},
+	{Name: "nginx-preview-include-path", Default: ""},
+	{Name: "nginx-preview-include-template", Default: ""},
 }
 
 // InputNames lists the names in Inputs, sorted.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/internal/build"
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/execx"
 	"github.com/bluegreen-action/bluegreen/internal/health"
@@ -24,6 +25,8 @@ import (
 type parser struct {
 	in       reader
 	problems []string
+	// mode is the mode read so far, for checks that depend on it.
+	mode Mode
 }
 
 func (p *parser) addf(format string, args ...any) {
@@ -47,7 +50,12 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 		},
 	}
 
-	cfg.Mode = Mode(p.choice("mode", string(ModeDeploy), string(ModeRollback), string(ModeStatus)))
+	modes := make([]string, len(Modes))
+	for i, m := range Modes {
+		modes[i] = string(m)
+	}
+	cfg.Mode = Mode(p.choice("mode", modes...))
+	p.mode = cfg.Mode
 	cfg.Fleet = p.fleet()
 	cfg.WorkDir = p.workDir(getenv, cwd)
 	cfg.ProjectName = p.projectName(getenv, cfg.WorkDir)
@@ -65,6 +73,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	cfg.Profiles = splitList(p.str("profiles"))
 	cfg.Image = p.image("image")
 	cfg.Pull = p.pullPolicy("pull")
+	cfg.Build = build.Policy(p.choice("build", string(build.Auto), string(build.Always), string(build.Never)))
 	cfg.Registry = Registry{
 		Server:   p.str("registry"),
 		Username: p.str("registry-username"),
@@ -80,6 +89,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	cfg.LockTimeout = p.duration("lock-timeout", false)
 	cfg.KeepPrevious = p.boolean("keep-previous")
 	cfg.Observe = p.duration("observe-seconds", false)
+	cfg.Operate = p.operate(cfg)
 
 	if len(p.problems) > 0 {
 		return cfg, &ValidationError{Problems: p.problems}
@@ -96,6 +106,7 @@ func (p *parser) health() Health {
 		Timeout:      p.duration("health-timeout", true),
 		StartupDelay: p.duration("startup-delay", false),
 	}
+	h.StartInterval = p.startInterval(h.Interval)
 	if !strings.HasPrefix(h.Path, "/") {
 		p.addf("health-path %q must start with / (for example /api/health)", h.Path)
 	}
@@ -114,7 +125,7 @@ func (p *parser) nginx(cfg *Config) Nginx {
 	if n.Container == "" {
 		n.IncludePath = abs(cfg.WorkDir, n.IncludePath)
 		// On a fleet the include is each host's, checked there.
-		if dir := filepath.Dir(n.IncludePath); !isDir(dir) && cfg.Mode != ModeStatus && !cfg.Fleet.Enabled() {
+		if dir := filepath.Dir(n.IncludePath); !isDir(dir) && !cfg.Mode.ReadOnly() && !cfg.Fleet.Enabled() {
 			p.addf("nginx-include-path %q: its directory %q does not exist (the seed uses /etc/nginx/conf.d/service-url.inc)", n.IncludePath, dir)
 		}
 	} else if !filepath.IsAbs(n.IncludePath) {
@@ -278,6 +289,11 @@ func (p *parser) statuses(name string) health.StatusSet {
 // input as given, path where it was looked for. A missing file most often
 // means the job did not check the repository out before this step.
 func (p *parser) existingFile(name, value, path string) string {
+	if p.mode == ModeHistory {
+		// The history is on the host; a job that only reads it need not
+		// check the repository out.
+		return path
+	}
 	st, err := os.Stat(path)
 	var pe *fs.PathError
 	switch {

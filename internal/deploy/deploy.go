@@ -18,6 +18,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
@@ -40,6 +41,15 @@ type Engine interface {
 	Start(ctx context.Context, project string) ([]compose.Container, error)
 	Stop(ctx context.Context, project string, timeout *time.Duration) error
 	Down(ctx context.Context, project string, timeout *time.Duration) error
+	// Remove is Down keeping the project's networks for its next Up.
+	Remove(ctx context.Context, project string, timeout *time.Duration) error
+	// ImageInfo inspects an image; a missing one gives compose.ErrImageMissing.
+	ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error)
+	// RemoveImage removes one reference, never an image a container uses.
+	RemoveImage(ctx context.Context, ref string) error
+	// Publishers lists the running containers, of any project, that
+	// publish one of ports on the host.
+	Publishers(ctx context.Context, ports ...int) ([]compose.Container, error)
 }
 
 var _ Engine = (*compose.Engine)(nil)
@@ -59,6 +69,8 @@ type Switch interface {
 	// FindFrontDoor finds where nginx answers for the server that
 	// includes the include.
 	FindFrontDoor(ctx context.Context, includePath string) (nginx.FrontDoor, bool, error)
+	// FindInclusion tells where nginx's config includes the include.
+	FindInclusion(ctx context.Context, includePath string) (nginx.Inclusion, error)
 }
 
 var _ Switch = (*nginx.Switcher)(nil)
@@ -88,10 +100,19 @@ type Target struct {
 	Nginx  Switch
 	Drain  DrainFunc
 	Lock   Locker
+	// Preview is the switch of nginx-preview-include-path, through which
+	// mode stage serves the staged color; nil when there is none.
+	Preview Switch
+	// History is the project's deploy history on this host; nil keeps none.
+	History *ledger.Ledger
 	// NginxNetworks are the user networks of the nginx container (none when
 	// nginx runs on the host or with network_mode host): {{.ContainerIP}}
 	// is the new color's address on one of them, the only one nginx reaches.
 	NginxNetworks []string
+	// MarkerAllow are the client addresses the default include's marker
+	// location answers (nginx.MarkerSources: the front-door check's own);
+	// empty means loopback only.
+	MarkerAllow []string
 }
 
 // Deployer holds what a deploy talks to. Everything from the outside world
@@ -144,8 +165,13 @@ func (d *Deployer) Run(ctx context.Context) (*Result, error) {
 	return r.res, err
 }
 
-func (r *run) do(ctx context.Context) error {
-	if err := r.phase(PhasePreflight, "Preflight", r.preflight); err != nil {
+func (r *run) do(ctx context.Context) (err error) {
+	if r.cfg.Mode == config.ModeHistory {
+		// The history is this host's; reading it needs no compose file,
+		// no lock and no nginx.
+		return r.history()
+	}
+	if err := r.phase(PhasePreflight, "Preflight", func() error { return r.preflight(ctx) }); err != nil {
 		return newPhaseError(PhasePreflight, "Preflight", err)
 	}
 
@@ -158,6 +184,8 @@ func (r *run) do(ctx context.Context) error {
 			r.d.Report.Warnf("%v", err)
 		}
 	}()
+	// Recorded while the lock is held: one writer at a time.
+	defer func() { r.record(err) }()
 
 	const find = "Find the live color"
 	if err := r.phase(PhaseFind, find, func() error { return r.findLive(ctx) }); err != nil {
@@ -169,11 +197,21 @@ func (r *run) do(ctx context.Context) error {
 		r.res.Active = r.live.Color
 		r.fillActive(r.live.Color)
 		return nil
+	case config.ModeStage:
+		return r.stage(ctx)
+	case config.ModeAbort:
+		return r.abort(ctx)
 	case config.ModeRollback:
-		return r.rollback(ctx)
+		err = r.rollback(ctx)
+	case config.ModePromote:
+		err = r.promoteStaged(ctx)
 	default:
-		return r.deploy(ctx)
+		err = r.deploy(ctx)
 	}
+	if err == nil {
+		r.pruneImages(ctx)
+	}
+	return err
 }
 
 // deploy starts the idle color from the compose files, proves it, switches
@@ -187,24 +225,24 @@ func (r *run) deploy(ctx context.Context) error {
 	start := fmt.Sprintf("Start %s (%s)", r.target, r.cfg.ProjectFor(r.target))
 	var traffic compose.Container
 	if err := r.phase(PhaseStart, start, func() (err error) { traffic, err = r.start(ctx, plan); return err }); err != nil {
-		return r.abandon(ctx, newPhaseError(PhaseStart, start, err), traffic, false)
+		return r.abandon(ctx, newPhaseError(PhaseStart, start, err), traffic, removeIt)
 	}
-	return r.promote(ctx, plan, traffic, false)
+	return r.promote(ctx, plan, traffic, removeIt)
 }
 
 // promote takes a started color the rest of the way: health, switch,
-// observation, drain, stop of the old color. keep says the new color's
-// containers must survive a failure (a rollback target).
-func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container, keep bool) error {
+// observation, drain, stop of the old color. fail says what becomes of
+// the new color when a step fails.
+func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container, fail onFailure) error {
 	check := fmt.Sprintf("Health check %s", plan.URL+r.cfg.Health.Path)
 	if err := r.phase(PhaseHealth, check, func() error { return r.waitHealthy(ctx, plan, traffic) }); err != nil {
-		return r.abandon(ctx, newPhaseError(PhaseHealth, check, err), traffic, keep)
+		return r.abandon(ctx, newPhaseError(PhaseHealth, check, err), traffic, fail)
 	}
 
 	sw := fmt.Sprintf("Switch nginx to %s", r.target)
 	var reload *nginx.Reload
 	if err := r.phase(PhaseSwitch, sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic); return err }); err != nil {
-		return r.abandon(ctx, newPhaseError(PhaseSwitch, sw, err), compose.Container{}, keep)
+		return r.abandon(ctx, newPhaseError(PhaseSwitch, sw, err), compose.Container{}, fail)
 	}
 	r.res.Active = r.target
 	r.fillActive(r.target)
@@ -212,7 +250,7 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 	if r.cfg.Observe > 0 {
 		obs := fmt.Sprintf("Observe %s for %s", r.target, r.cfg.Observe)
 		if err := r.phase(PhaseObserve, obs, func() error { return r.observe(ctx, plan, traffic) }); err != nil {
-			return r.switchBack(ctx, newPhaseError(PhaseObserve, obs, err), traffic, keep)
+			return r.switchBack(ctx, newPhaseError(PhaseObserve, obs, err), traffic, fail)
 		}
 	}
 

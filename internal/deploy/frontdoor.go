@@ -74,6 +74,9 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 		}
 	}
 	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, want, frontDoorAgree, timeout, polls, last)
+	if strings.HasPrefix(last, "HTTP 403") {
+		msg += "; the default include's marker location answers only this host (loopback, its own addresses, verify-url's address), so a check through a proxy or load balancer in front of nginx is refused: point verify-url at nginx itself (for example http://127.0.0.1)"
+	}
 	if !explicit {
 		r.d.Report.Warnf("could not confirm the switch through the front door found in nginx's config: %s; the reload itself was confirmed by nginx's new workers (set verify-url to check a specific front door)", msg)
 		return nil

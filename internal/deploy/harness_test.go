@@ -19,6 +19,7 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
@@ -55,6 +56,13 @@ type harness struct {
 	log    bytes.Buffer
 	// err is the last run's error.
 	err error
+	// hist is the project's history, in a temp dir.
+	hist *ledger.Ledger
+	// env is what compose files are interpolated with (VERSION picks the
+	// app's image tag).
+	env map[string]string
+	// preview, when set, is the preview include's switch.
+	preview *FakeSwitch
 }
 
 // harnessHealthcheck is the same project with a Docker healthcheck.
@@ -85,6 +93,10 @@ func newHarness(t *testing.T) *harness {
 		locker: &FakeLocker{},
 		apps:   map[color.Color]*app{color.Blue: newApp(t), color.Green: newApp(t)},
 	}
+	var err error
+	h.hist, err = ledger.New(t.TempDir(), "app", 0)
+	require.NoError(t, err)
+	h.env = map[string]string{}
 	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "docker-compose.yml"), []byte(harnessCompose), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "healthcheck.yml"), []byte(harnessHealthcheck), 0o644))
 	h.inputs = map[string]string{
@@ -136,9 +148,12 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*Result, er
 	require.NoError(h.t, err)
 	d := &Deployer{
 		Config: cfg,
-		Target: Target{Engine: h.eng, Nginx: h.sw, Drain: h.drain.Drain, Lock: h.locker},
+		Target: Target{Engine: h.eng, Nginx: h.sw, Drain: h.drain.Drain, Lock: h.locker, History: h.hist},
 		Report: report.New(&h.log, func(string) string { return "" }),
-		Env:    map[string]string{},
+		Env:    h.env,
+	}
+	if h.preview != nil {
+		d.Preview = h.preview
 	}
 	d.CleanupTimeout = 200 * time.Millisecond
 	d.FrontDoorTimeout = 300 * time.Millisecond

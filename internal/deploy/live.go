@@ -73,7 +73,10 @@ func (r *run) findLive(ctx context.Context) error {
 	}
 	live.Color = fromInclude
 
+	staged, firstStaged := r.stagedWithoutInclude(live)
 	switch {
+	case firstStaged:
+		r.d.Report.Infof("%s runs but nginx has no include yet: it is the staged first deploy", staged)
 	case fromInclude != color.None && !running(fromInclude):
 		r.d.Report.Warnf("nginx points at %s, but %s has no running container (%s): requests fail until this deploy switches to %s", fromInclude, fromInclude, state, fromInclude.Other())
 	case fromInclude == color.None && running(color.Blue) && running(color.Green):

@@ -2,15 +2,20 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/distribution/reference"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
@@ -29,6 +34,8 @@ type plan struct {
 	Image             string
 	ContainerName     string // expected name of the traffic container
 	DockerHealthcheck bool   // the service defines a Docker healthcheck
+	// ComposeHash is a hash of the color's compose files, for the history.
+	ComposeHash string
 }
 
 // defaultStopGrace is Docker's stop timeout for a service that sets no
@@ -52,7 +59,16 @@ func (p *plan) StopGrace() time.Duration {
 
 // preflight loads both colors' projects and checks everything that can be
 // checked before anything is touched. It lists every problem at once.
-func (r *run) preflight() error {
+func (r *run) preflight(ctx context.Context) error {
+	if err := r.checkFiles(); err != nil {
+		return err
+	}
+	return r.hostChecks(ctx)
+}
+
+// checkFiles loads both colors' projects and checks them and the include
+// template; it needs neither Docker nor nginx.
+func (r *run) checkFiles() error {
 	var problems []string
 	r.plans = map[color.Color]*plan{}
 	for _, c := range color.All {
@@ -96,6 +112,34 @@ func (r *run) preflight() error {
 	return nil
 }
 
+// Check runs the preflight's checks of the compose files and the include
+// template, touching nothing, for a run whose inputs are already known to
+// be invalid: the user then reads every problem, of inputs and of compose
+// files alike, in one run instead of two. Colors whose files are missing
+// or whose port is invalid are skipped (the inputs' problems say why).
+func (d *Deployer) Check() []string {
+	cfg := d.Config
+	if cfg == nil || cfg.ProjectName == "" || cfg.Mode == config.ModeHistory {
+		return nil
+	}
+	for _, c := range color.All {
+		if cfg.Ports[c] == 0 || len(cfg.Files[c]) == 0 {
+			return nil
+		}
+		for _, f := range cfg.Files[c] {
+			if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
+				return nil
+			}
+		}
+	}
+	r := &run{d: d, cfg: cfg, res: &Result{DeployID: "check"}}
+	var verr *config.ValidationError
+	if err := r.checkFiles(); errors.As(err, &verr) {
+		return verr.Problems
+	}
+	return nil
+}
+
 // loadPlan loads one color's project and finds its traffic service.
 func (r *run) loadPlan(c color.Color) (*plan, []string) {
 	cfg := r.cfg
@@ -128,12 +172,14 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 		return p, []string{fmt.Sprintf("%s (%s): %v", input, strings.Join(files, ", "), err)}
 	}
 	p.Project = project
+	p.ComposeHash = hashFiles(files)
+	compose.TagBuilds(project, r.res.DeployID) // a service with only build: gets <project>-<service>:<deploy id>
 	var problems []string
 	if err := compose.Check(project); err != nil {
 		var u *compose.UnsupportedError
 		if errors.As(err, &u) {
 			for _, pr := range u.Problems {
-				problems = append(problems, fmt.Sprintf("%s: service %s: %s: %s", input, pr.Service, pr.Key, pr.Hint))
+				problems = append(problems, fmt.Sprintf("%s: %s", input, pr)) // service "web": key: hint, or top-level key: hint
 			}
 		} else {
 			problems = append(problems, fmt.Sprintf("%s: %v", input, err))
@@ -149,6 +195,7 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 		project.Services[svc.Name] = svc
 	}
 	p.Image = svc.Image
+	problems = append(problems, imageProblems(input, project)...)
 	p.ContainerName = svc.ContainerName
 	if p.ContainerName == "" {
 		p.ContainerName = fmt.Sprintf("%s-%s-1", project.Name, svc.Name)
@@ -297,4 +344,37 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
+}
+
+// hashFiles is a short hash of the files' contents ("" when one cannot be
+// read): two deploys of one image with different settings differ in it.
+func hashFiles(files []string) string {
+	h := sha256.New()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return ""
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// imageProblems checks every service's final image (after interpolation
+// and the image input) as Docker would parse it, so that a bad reference
+// fails before anything is touched, and a value with a line break can
+// never reach an output.
+func imageProblems(input string, p *types.Project) []string {
+	var problems []string
+	for _, name := range p.ServiceNames() {
+		img := p.Services[name].Image
+		if img == "" {
+			continue // a service that builds its image; the build names it
+		}
+		if _, err := reference.ParseNormalizedNamed(img); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: service %s: image %q is not a Docker image reference (%v): use one such as ghcr.io/acme/app:1.2.3", input, name, img, err))
+		}
+	}
+	return problems
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
@@ -31,8 +33,23 @@ type Result struct {
 	// RolledBack is true when this run put the previous color back in
 	// service: mode rollback, or a switch undone inside observe-seconds.
 	RolledBack bool
+	// RollbackTo is the deploy id a rollback went back to.
+	RollbackTo string
 	Undone     string // what a failed run undid, in words
 	Err        error
+
+	// Staged is the color mode stage started and proved healthy, and
+	// PreviewURL where it answers on the host.
+	Staged     color.Color
+	PreviewURL string
+	// History is the project's history (mode history), oldest first.
+	History []ledger.Entry
+	// Images are what the started color's services run, by service.
+	Images map[string]ledger.Image
+	// RetainedImages and RemovedImages are what retain-images kept and
+	// removed after a successful run.
+	RetainedImages []string
+	RemovedImages  []string
 }
 
 // Phase is one timed step.
@@ -58,7 +75,23 @@ func (r *Result) Outputs() [][2]string {
 		{"image", r.Image},
 		{"rolled-back", strconv.FormatBool(r.RolledBack)},
 		{"deploy-id", r.DeployID},
+		{"staged-color", r.Staged.String()},
+		{"preview-url", r.PreviewURL},
+		{"history", r.historyJSON()},
 	}
+}
+
+// historyJSON is the history output: a JSON array on one line, "" when the
+// run did not read the history.
+func (r *Result) historyJSON() string {
+	if r.History == nil {
+		return ""
+	}
+	b, err := json.Marshal(r.History)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // Summary renders the job summary in Markdown.
@@ -72,6 +105,14 @@ func (r *Result) Summary(project string) string {
 		status = "ℹ️ status"
 	case r.Mode == config.ModeRollback:
 		status = "↩️ rolled back"
+	case r.Mode == config.ModeStage:
+		status = "🧪 staged"
+	case r.Mode == config.ModePromote:
+		status = "✅ promoted"
+	case r.Mode == config.ModeAbort:
+		status = "🗑️ aborted"
+	case r.Mode == config.ModeHistory:
+		return r.historySummary(project)
 	}
 	fmt.Fprintf(&b, "### bluegreen %s: %s\n\n", project, status)
 	b.WriteString("| | |\n|---|---|\n")
@@ -82,8 +123,20 @@ func (r *Result) Summary(project string) string {
 	if r.ActiveURL != "" {
 		fmt.Fprintf(&b, "| Serving | %s |\n", report.TableCell(r.ActiveURL))
 	}
+	if r.Staged != color.None {
+		fmt.Fprintf(&b, "| Staged | %s on %s |\n", orNone(r.Staged), report.TableCell(r.PreviewURL))
+	}
 	if r.HealthAttempts > 0 {
 		fmt.Fprintf(&b, "| Health probes | %d |\n", r.HealthAttempts)
+	}
+	if r.RollbackTo != "" {
+		fmt.Fprintf(&b, "| Back to deploy | `%s` |\n", r.RollbackTo)
+	}
+	if len(r.RetainedImages) > 0 {
+		fmt.Fprintf(&b, "| Images kept (retain-images) | %s |\n", codeList(r.RetainedImages))
+	}
+	if len(r.RemovedImages) > 0 {
+		fmt.Fprintf(&b, "| Images removed | %s |\n", codeList(r.RemovedImages))
 	}
 	fmt.Fprintf(&b, "| Deploy id | `%s` |\n", r.DeployID)
 	fmt.Fprintf(&b, "| Total time | %s |\n\n", r.Elapsed.Round(time.Millisecond))
@@ -118,4 +171,40 @@ func orNone(c color.Color) string {
 		return "(none)"
 	}
 	return "**" + c.String() + "**"
+}
+
+// codeList is a table cell of inline-code items.
+func codeList(items []string) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = report.TableCell(report.CodeSpan(it))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// historySummary is the job summary of mode history: one row a run,
+// newest first.
+func (r *Result) historySummary(project string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### bluegreen %s: history\n\n", project)
+	if r.Err != nil {
+		fmt.Fprintf(&b, "%s", report.Fence(r.Err.Error()))
+		return b.String()
+	}
+	if len(r.History) == 0 {
+		b.WriteString("No deploys are recorded on this host.\n")
+		return b.String()
+	}
+	b.WriteString("| Deploy id | Time | Mode | Result | Color | Images | Commit |\n|---|---|---|---|---|---|---|\n")
+	for i := len(r.History) - 1; i >= 0; i-- {
+		e := r.History[i]
+		commit := e.Commit
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
+			report.TableCell(report.CodeSpan(e.DeployID)), e.Time.Format(time.RFC3339), report.TableCell(e.Mode), report.TableCell(string(e.Result)),
+			report.TableCell(e.Active), report.TableCell(report.CodeSpan(imageList(e.Images))), report.TableCell(commit))
+	}
+	return b.String()
 }

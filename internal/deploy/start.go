@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/types"
+
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/health"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 )
 
 // start removes leftovers of the idle color, makes sure the images are
@@ -23,12 +26,22 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	} else if len(left) > 0 {
 		r.d.Report.Infof("removing %d leftover container(s) of %s: %s", len(left), project, containerNames(left))
 		zero := time.Duration(0)
-		if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
+		if err := r.d.Engine.Remove(ctx, project, &zero); err != nil {
 			return compose.Container{}, fmt.Errorf("failed to remove leftovers of %s: %w", project, err)
 		}
 	}
+	before := r.imageIDs(ctx, p.Project)
 	if err := r.d.Engine.EnsureImages(ctx, p.Project, r.cfg.Pull, r.d.Registry); err != nil {
 		return compose.Container{}, err
+	}
+	// Every container carries this deploy's id, so that a staged color can
+	// be matched to its stage run, and the history to what runs.
+	for name, svc := range p.Project.Services {
+		if svc.Labels == nil {
+			svc.Labels = types.Labels{}
+		}
+		svc.Labels[compose.LabelDeployID] = r.res.DeployID
+		p.Project.Services[name] = svc
 	}
 	r.d.Report.Infof("starting %s: service %s, image %s, published on %s", project, p.Service, p.Image, p.URL)
 	containers, err := r.d.Engine.Up(ctx, p.Project)
@@ -36,10 +49,45 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	if err != nil {
 		return traffic, err
 	}
+	r.res.Images = r.images(ctx, containers, before)
 	if traffic.ID == "" {
 		return traffic, fmt.Errorf("no container of service %s was created in %s", p.Service, project)
 	}
 	return traffic, nil
+}
+
+// imageIDs notes which image each service's reference names before the
+// images are made present, so that images this run pulls (or builds) can
+// be told from images the host already had.
+func (r *run) imageIDs(ctx context.Context, p *types.Project) map[string]string {
+	ids := map[string]string{}
+	for _, svc := range p.Services {
+		if info, err := r.d.Engine.ImageInfo(ctx, svc.Image); err == nil {
+			ids[svc.Image] = info.ID
+		}
+	}
+	return ids
+}
+
+// images records what each service runs: its reference, its image id, a
+// digest to pull it again by, and whether this run brought it to the host
+// (only such images may ever be removed by retain-images).
+func (r *run) images(ctx context.Context, cs []compose.Container, before map[string]string) map[string]ledger.Image {
+	out := map[string]ledger.Image{}
+	for _, c := range cs {
+		img := ledger.Image{Ref: c.Image, ID: c.ImageID}
+		if info, err := r.d.Engine.ImageInfo(ctx, c.Image); err == nil {
+			if img.ID == "" {
+				img.ID = info.ID
+			}
+			if len(info.RepoDigests) > 0 {
+				img.Digest = info.RepoDigests[0]
+			}
+		}
+		img.Pulled = img.ID != "" && before[c.Image] != img.ID
+		out[c.Service] = img
+	}
+	return out
 }
 
 func findService(cs []compose.Container, service string) compose.Container {
@@ -60,23 +108,43 @@ func containerNames(cs []compose.Container) string {
 }
 
 // waitHealthy probes the new color's health URL while watching its
-// container: an exit or restart ends the wait at once with the exit code
+// container, each container of the traffic service in turn when it runs
+// replicas: an exit or restart ends the wait at once with the exit code
 // and the last log lines.
 func (r *run) waitHealthy(ctx context.Context, p *plan, traffic compose.Container) error {
+	servers, err := r.servers(ctx, p, traffic)
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		if len(servers) > 1 {
+			r.d.Report.Infof("    %s on %s", s.Container.Name, s.URL)
+		}
+		if err := r.waitServerHealthy(ctx, p, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitServerHealthy is waitHealthy for one container of the service. A
+// container whose image or compose file defines a Docker healthcheck must
+// also be healthy by Docker's account.
+func (r *run) waitServerHealthy(ctx context.Context, p *plan, s server) error {
+	traffic := s.Container
 	h := r.cfg.Health
 	checker := r.checker(p)
+	checker.URL = s.URL + h.Path
 	watch := func(ctx context.Context) error { return r.watchContainer(ctx, traffic) }
-	res, err := checker.Wait(ctx, watch, func(a health.Attempt) {
-		r.d.Report.Infof("    probe %s", a)
-	})
-	r.res.HealthAttempts = len(res.Attempts)
+	res, err := checker.Wait(ctx, watch, r.probeLogger(h.Interval))
+	r.res.HealthAttempts += len(res.Attempts)
 	if err != nil {
 		if errors.Is(err, health.ErrUnhealthy) {
 			return withHint(err, "check that the app listens on port %d inside the container and answers %s with %s (health-path, health-status), and its log lines above", p.ContainerPort, h.Path, h.Accept)
 		}
 		return err
 	}
-	if p.DockerHealthcheck {
+	if p.DockerHealthcheck || traffic.Health != "" {
 		return r.waitDockerHealthy(ctx, traffic)
 	}
 	return nil
@@ -140,19 +208,42 @@ func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error 
 func (r *run) checker(p *plan) *health.Checker {
 	h := r.cfg.Health
 	return &health.Checker{
-		URL:          p.URL + h.Path,
-		Accept:       h.Accept,
-		Retries:      h.Retries,
-		Interval:     h.Interval,
-		Timeout:      h.Timeout,
-		StartupDelay: h.StartupDelay,
+		URL:           p.URL + h.Path,
+		Accept:        h.Accept,
+		Retries:       h.Retries,
+		Interval:      h.Interval,
+		StartInterval: h.StartInterval,
+		Timeout:       h.Timeout,
+		StartupDelay:  h.StartupDelay,
+	}
+}
+
+// probeLogger logs health probes without flooding the log while they go
+// out every health-start-interval: a probe is shown when its answer
+// differs from the last one shown, or an interval after it; the count of
+// probes in between is given.
+func (r *run) probeLogger(every time.Duration) func(health.Attempt) {
+	var last health.Attempt
+	hidden := 0
+	return func(a health.Attempt) {
+		same := a.Status == last.Status && a.Detail == last.Detail
+		if last.N > 0 && same && a.At-last.At < every {
+			hidden++
+			return
+		}
+		if hidden > 0 {
+			r.d.Report.Infof("    (%d more probe(s) with the same answer)", hidden)
+			hidden = 0
+		}
+		r.d.Report.Infof("    probe %s", a)
+		last = a
 	}
 }
 
 // probeOnce sends one health probe to a color, at once.
 func (r *run) probeOnce(ctx context.Context, p *plan) error {
 	c := r.checker(p)
-	c.Retries, c.StartupDelay = 1, 0
+	c.Retries, c.StartupDelay, c.StartInterval = 1, 0, 0
 	_, err := c.Wait(ctx, nil, nil)
 	return err
 }

@@ -19,6 +19,11 @@ import (
 // checked switch, which restores the old include on any failure.
 func (r *run) switchNginx(ctx context.Context, p *plan, traffic compose.Container) (*nginx.Reload, error) {
 	data := r.templateData(p, traffic)
+	servers, err := r.servers(ctx, p, traffic)
+	if err != nil {
+		return nil, err
+	}
+	data.Servers = r.serverData(p, servers)
 	if _, shared := nginx.UpstreamIP(traffic.IPs, r.d.NginxNetworks); len(r.d.NginxNetworks) > 0 && !shared {
 		r.d.Report.Warnf("%s shares no network with the nginx container (on %s), so nginx cannot reach its {{.ContainerName}} or {{.ContainerIP}}; "+
 			"attach service %s to %s (networks: with external: true)", traffic.Name, strings.Join(r.d.NginxNetworks, ", "), p.Service, r.d.NginxNetworks[0])
@@ -63,6 +68,7 @@ func (r *run) templateData(p *plan, traffic compose.Container) nginx.TemplateDat
 		Service:       p.Service,
 		ContainerName: p.ContainerName,
 		ContainerPort: p.ContainerPort,
+		MarkerAllow:   r.d.MarkerAllow,
 	}
 	if traffic.Name != "" {
 		d.ContainerName = traffic.Name
@@ -123,5 +129,6 @@ func (r *run) stopOld(ctx context.Context, old color.Color, keep bool) error {
 		r.d.Report.Infof("stopping %s, keeping its containers for mode: rollback", project)
 		return r.d.Engine.Stop(ctx, project, timeout)
 	}
-	return r.d.Engine.Down(ctx, project, timeout)
+	// Its networks stay for its next deploy (see compose.Engine.Remove).
+	return r.d.Engine.Remove(ctx, project, timeout)
 }

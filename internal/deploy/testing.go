@@ -10,13 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/compose-spec/compose-go/v2/types"
-
 	"github.com/bluegreen-action/bluegreen/internal/color"
-	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
-	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // Call is one recorded call to a fake: its method and its subject (a
@@ -30,189 +26,6 @@ func (c Call) String() string { return c.Method + " " + c.Arg }
 // ctx ends, like a daemon that stopped answering.
 type Hook func(ctx context.Context, method, arg string) error
 
-// FakeEngine is an Engine whose projects live in memory.
-type FakeEngine struct {
-	mu         sync.Mutex
-	containers map[string][]compose.Container
-	calls      []Call
-	// LogText is what Logs answers for any container.
-	LogText string
-	// Health is the Docker healthcheck state Up gives new containers ("",
-	// starting, healthy, unhealthy).
-	Health string
-	Hook   Hook
-}
-
-var _ Engine = (*FakeEngine)(nil)
-
-// NewFakeEngine returns an engine with no projects.
-func NewFakeEngine() *FakeEngine {
-	return &FakeEngine{containers: map[string][]compose.Container{}}
-}
-
-// enter records a call (failed ones too) and runs the Hook.
-func (f *FakeEngine) enter(ctx context.Context, method, arg string, record bool) error {
-	if record {
-		f.mu.Lock()
-		f.calls = append(f.calls, Call{method, arg})
-		f.mu.Unlock()
-	}
-	if f.Hook != nil {
-		return f.Hook(ctx, method, arg)
-	}
-	return nil
-}
-
-// Calls returns the calls that change something, in order, failed ones
-// included.
-func (f *FakeEngine) Calls() []Call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Call(nil), f.calls...)
-}
-
-// Run puts a running container of service into project, as a color that
-// an earlier deploy left running.
-func (f *FakeEngine) Run(project, service, image string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.containers[project] = append(f.containers[project], fakeContainer(project, service, image))
-}
-
-// Exit makes project's containers exit with code, as a crash would.
-func (f *FakeEngine) Exit(project string, code int) {
-	f.setState(project, false, code)
-}
-
-func (f *FakeEngine) setState(project string, running bool, code int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i := range f.containers[project] {
-		c := &f.containers[project][i]
-		c.Running, c.ExitCode, c.State = running, code, "exited"
-		if running {
-			c.State = "running"
-		}
-	}
-}
-
-// Running reports whether project has a running container.
-func (f *FakeEngine) Running(project string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, c := range f.containers[project] {
-		if c.Running {
-			return true
-		}
-	}
-	return false
-}
-
-// Exists reports whether project has any container.
-func (f *FakeEngine) Exists(project string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.containers[project]) > 0
-}
-
-func fakeContainer(project, service, image string) compose.Container {
-	return compose.Container{
-		ID: project + "_" + service, Name: project + "-" + service + "-1", Project: project, Service: service,
-		Image: image, State: "running", Running: true,
-	}
-}
-
-// EnsureImages pretends every image is present.
-func (f *FakeEngine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ compose.Credentials) error {
-	return f.enter(ctx, "EnsureImages", p.Name, true)
-}
-
-// Up creates one running container per service.
-func (f *FakeEngine) Up(ctx context.Context, p *types.Project) ([]compose.Container, error) {
-	if err := f.enter(ctx, "Up", p.Name, true); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var cs []compose.Container
-	for _, name := range p.ServiceNames() {
-		c := fakeContainer(p.Name, name, p.Services[name].Image)
-		c.Health = f.Health
-		cs = append(cs, c)
-	}
-	f.containers[p.Name] = cs
-	return append([]compose.Container(nil), cs...), nil
-}
-
-// List returns a project's containers.
-func (f *FakeEngine) List(ctx context.Context, project string) ([]compose.Container, error) {
-	if err := f.enter(ctx, "List", project, false); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]compose.Container(nil), f.containers[project]...), nil
-}
-
-// Inspect returns one container's current state.
-func (f *FakeEngine) Inspect(ctx context.Context, id string) (compose.Container, error) {
-	if err := f.enter(ctx, "Inspect", id, false); err != nil {
-		return compose.Container{}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, cs := range f.containers {
-		for _, c := range cs {
-			if c.ID == id {
-				return c, nil
-			}
-		}
-	}
-	return compose.Container{}, fmt.Errorf("failed to inspect container %s: %w", id, compose.ErrNoSuchContainer)
-}
-
-// Logs answers LogText.
-func (f *FakeEngine) Logs(ctx context.Context, id string, _ int) (string, error) {
-	if err := f.enter(ctx, "Logs", id, false); err != nil {
-		return "", err
-	}
-	return f.LogText, nil
-}
-
-// Start starts a project's stopped containers again.
-func (f *FakeEngine) Start(ctx context.Context, project string) ([]compose.Container, error) {
-	if err := f.enter(ctx, "Start", project, true); err != nil {
-		return nil, err
-	}
-	if !f.Exists(project) {
-		return nil, fmt.Errorf("failed to start project %s: %w", project, compose.ErrNothingToStart)
-	}
-	f.setState(project, true, 0)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]compose.Container(nil), f.containers[project]...), nil
-}
-
-// Stop stops a project's containers and keeps them.
-func (f *FakeEngine) Stop(ctx context.Context, project string, _ *time.Duration) error {
-	if err := f.enter(ctx, "Stop", project, true); err != nil {
-		return err
-	}
-	f.setState(project, false, 0)
-	return nil
-}
-
-// Down removes a project's containers.
-func (f *FakeEngine) Down(ctx context.Context, project string, _ *time.Duration) error {
-	if err := f.enter(ctx, "Down", project, true); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.containers, project)
-	return nil
-}
-
 // FakeSwitch is a Switch holding the include in memory. Like the real
 // one, a failed Switch leaves the include as it was.
 type FakeSwitch struct {
@@ -223,7 +36,10 @@ type FakeSwitch struct {
 	// PendingLoad is what Pending answers: an include written but never
 	// loaded by nginx.
 	PendingLoad bool
-	Hook        Hook
+	// Inclusion is what FindInclusion answers; nil means included in a
+	// server block.
+	Inclusion *nginx.Inclusion
+	Hook      Hook
 }
 
 var _ Switch = (*FakeSwitch)(nil)

@@ -12,13 +12,23 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
-// rollback brings the previous color back: its containers were kept,
-// stopped, by keep-previous, so it returns with exactly the image and
-// settings it served with.
+// rollback goes back to what to names: the previous color, or a deploy
+// from the history.
 func (r *run) rollback(ctx context.Context) error {
+	if to := r.cfg.Operate.RollbackTo; to != "" && to != config.RollbackPrevious {
+		return r.rollbackTo(ctx, to)
+	}
+	return r.rollbackPrevious(ctx)
+}
+
+// rollbackPrevious brings the previous color back: its containers were
+// kept, stopped, by keep-previous, so it returns with exactly the image
+// and settings it served with.
+func (r *run) rollbackPrevious(ctx context.Context) error {
 	if r.live.Color == color.None {
 		const name = "Start the previous color again"
 		err := r.phase(PhaseStart, name, func() error {
@@ -46,6 +56,10 @@ func (r *run) rollback(ctx context.Context) error {
 			return fmt.Errorf("%w: %s has no container of service %s", ErrNoRollback, project, plan.Service)
 		}
 		r.res.Image = traffic.Image
+		if r.res.RollbackTo == "" {
+			r.res.RollbackTo = traffic.DeployID
+		}
+		r.res.Images = r.images(ctx, cs, nil)
 		return nil
 	})
 	if err != nil {
@@ -53,10 +67,10 @@ func (r *run) rollback(ctx context.Context) error {
 		if errors.Is(err, ErrNoRollback) {
 			return pe
 		}
-		return r.abandon(ctx, pe, traffic, true)
+		return r.abandon(ctx, pe, traffic, stopIt)
 	}
 	r.res.RolledBack = true
-	return r.promote(ctx, plan, traffic, true)
+	return r.promote(ctx, plan, traffic, stopIt)
 }
 
 // observe keeps probing the new color for observe-seconds while the old
@@ -107,7 +121,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // switchBack undoes a switch whose new color failed inside the observation
 // window: nginx gets the previous include back, the new color is drained
 // and removed. The old color was never stopped, so it serves at once.
-func (r *run) switchBack(ctx context.Context, pe *PhaseError, traffic compose.Container, keep bool) error {
+func (r *run) switchBack(ctx context.Context, pe *PhaseError, traffic compose.Container, fail onFailure) error {
 	if r.live.Color == color.None {
 		r.d.Report.Warnf("%s failed inside the observation window, but there is no previous color to switch back to; it keeps serving", r.target)
 		pe.Undone = fmt.Sprintf("Nothing was undone: there is no previous color, so %s keeps serving.", r.target)
@@ -140,34 +154,47 @@ func (r *run) switchBack(ctx context.Context, pe *PhaseError, traffic compose.Co
 		defer cancel()
 		return r.drain(cctx, reload, r.target)
 	})
-	if err := r.removeTarget(ctx, keep); err != nil {
-		undone = append(undone, err.Error())
-	} else {
-		undone = append(undone, fmt.Sprintf("Removed %s.", r.cfg.ProjectFor(r.target)))
-	}
+	undone = append(undone, r.removeTarget(ctx, fail))
 	r.res.Undone = strings.Join(undone, " ")
 	pe.Undone = r.res.Undone
 	return pe
 }
 
-// removeTarget takes the new color away after a failure: removed, or only
-// stopped when it is a rollback target that must stay runnable. It is
-// bounded by the clean-up timeout even when ctx was cancelled.
-func (r *run) removeTarget(ctx context.Context, keep bool) error {
+// onFailure is what becomes of the new color when its run fails.
+type onFailure int
+
+const (
+	// removeIt: a color this run started is removed.
+	removeIt onFailure = iota
+	// stopIt: a rollback target is stopped again, kept for the next
+	// rollback.
+	stopIt
+	// leaveIt: a staged color being promoted is left running, for another
+	// promote or an abort.
+	leaveIt
+)
+
+// removeTarget takes the new color away after a failure, as fail says,
+// and says in words what it did. It is bounded by the clean-up timeout
+// even when ctx was cancelled.
+func (r *run) removeTarget(ctx context.Context, fail onFailure) string {
 	ctx, cancel := r.cleanupContext(ctx, 0)
 	defer cancel()
 	project := r.cfg.ProjectFor(r.target)
 	zero := time.Duration(0)
-	if keep {
+	switch fail {
+	case leaveIt:
+		return fmt.Sprintf("The staged %s (%s) was left running: promote it again, or remove it with mode: abort.", r.target, project)
+	case stopIt:
 		if err := r.d.Engine.Stop(ctx, project, &zero); err != nil {
-			return fmt.Errorf("Stopping %s ALSO failed: %w; stop it with: docker compose -p %s stop", project, err, project)
+			return fmt.Sprintf("Stopping %s ALSO failed: %v; stop it with: docker compose -p %s stop", project, err, project)
 		}
-		return nil
+		return fmt.Sprintf("Stopped %s again.", project)
 	}
 	if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
-		return fmt.Errorf("Removing %s ALSO failed: %w; remove it with: docker compose -p %s down", project, err, project)
+		return fmt.Sprintf("Removing %s ALSO failed: %v; remove it with: docker compose -p %s down", project, err, project)
 	}
-	return nil
+	return fmt.Sprintf("Removed the new color %s.", project)
 }
 
 // showLogs prints the last log lines of a failed new color's traffic
@@ -184,18 +211,11 @@ func (r *run) showLogs(ctx context.Context, traffic compose.Container) {
 }
 
 // abandon undoes a deploy that failed before or during the switch: the
-// new color is shown (logs) and removed (only stopped when keep); nginx
-// was never changed, or the switch itself restored it.
-func (r *run) abandon(ctx context.Context, pe *PhaseError, traffic compose.Container, keep bool) error {
+// new color is shown (logs) and taken away as fail says; nginx was never
+// changed, or the switch itself restored it.
+func (r *run) abandon(ctx context.Context, pe *PhaseError, traffic compose.Container, fail onFailure) error {
 	r.showLogs(ctx, traffic)
-	var undone []string
-	if err := r.removeTarget(ctx, keep); err != nil {
-		undone = append(undone, err.Error())
-	} else if keep {
-		undone = append(undone, fmt.Sprintf("Stopped %s again.", r.cfg.ProjectFor(r.target)))
-	} else {
-		undone = append(undone, fmt.Sprintf("Removed the new color %s.", r.cfg.ProjectFor(r.target)))
-	}
+	undone := []string{r.removeTarget(ctx, fail)}
 	if r.live.Color != color.None {
 		undone = append(undone, fmt.Sprintf("nginx still serves %s (%s); nothing else was changed.", r.live.Color, r.plans[r.live.Color].URL))
 	} else {

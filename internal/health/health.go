@@ -33,6 +33,13 @@ type Checker struct {
 	Interval     time.Duration // between the starts of two probes
 	Timeout      time.Duration // per probe
 	StartupDelay time.Duration // before the first probe
+	// StartInterval, when shorter than Interval, is the time between probes
+	// until the first accepted answer, like Docker's healthcheck
+	// start_interval: probes go out every StartInterval for the first
+	// fastPeriod, then back off toward Interval. Retries × Interval (after
+	// StartupDelay) is then a deadline rather than a count of probes, so a
+	// fast start costs a slow app none of its budget.
+	StartInterval time.Duration
 	// WatchEvery is how often Watch is called between probes (default 100ms).
 	WatchEvery time.Duration
 	// Client is the HTTP client; nil makes one that opens a new connection
@@ -122,7 +129,8 @@ func (c *Checker) Wait(ctx context.Context, watch Watch, onAttempt func(Attempt)
 				res.Elapsed = time.Since(start)
 				return res, nil
 			}
-			if len(res.Attempts) >= c.Retries {
+			wait := c.nextWait(a, time.Since(start))
+			if c.spent(len(res.Attempts), time.Since(start)+wait) {
 				res.Elapsed = time.Since(start)
 				// A last look at the container: if it died, that is the cause.
 				if watch != nil {
@@ -133,14 +141,43 @@ func (c *Checker) Wait(ctx context.Context, watch Watch, onAttempt func(Attempt)
 				return res, fmt.Errorf("%w: %s did not answer with status %s after %d attempts over %s (last: %s)",
 					ErrUnhealthy, c.URL, c.Accept, len(res.Attempts), res.Elapsed.Round(time.Millisecond), describe(a))
 			}
-			// The next probe starts one interval after this one started.
-			wait := c.Interval - a.Elapsed
-			if wait < 0 {
-				wait = 0
-			}
 			next.Reset(wait)
 		}
 	}
+}
+
+// fastPeriod is how long probes go out every StartInterval before they
+// back off toward Interval: most apps answer within it, and an app that
+// takes longer (a JVM on a small host) is not probed ten times a second
+// for a minute.
+const fastPeriod = 5 * time.Second
+
+// fast reports whether probes go out every StartInterval.
+func (c *Checker) fast() bool { return c.StartInterval > 0 && c.StartInterval < c.Interval }
+
+// nextWait is the time from the end of probe a to the start of the next
+// one: the next probe starts one interval after a started.
+func (c *Checker) nextWait(a Attempt, elapsed time.Duration) time.Duration {
+	interval := c.Interval
+	if c.fast() {
+		interval = c.StartInterval
+		if over := elapsed - c.StartupDelay - fastPeriod; over > 0 {
+			// Back off by half the time past the fast period: 2 s after it
+			// the interval is 1 s longer, capped at Interval.
+			interval = min(c.Interval, c.StartInterval+over/2)
+		}
+	}
+	return max(interval-a.Elapsed, 0)
+}
+
+// spent reports whether the budget is used up: Retries probes, or with
+// StartInterval the deadline Retries × Interval after StartupDelay, which
+// the next probe would start after.
+func (c *Checker) spent(attempts int, nextAt time.Duration) bool {
+	if !c.fast() {
+		return attempts >= c.Retries
+	}
+	return nextAt > c.StartupDelay+time.Duration(c.Retries)*c.Interval
 }
 
 func describe(a Attempt) string {

@@ -153,3 +153,48 @@ func TestWaitCancelled(t *testing.T) {
 	_, err := c.Wait(ctx, nil, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+// TestWaitStartInterval: until the first healthy answer, probes go out
+// every StartInterval, so an app ready after 350 ms is seen within about
+// one start interval of it, not at the next 2 s probe.
+func TestWaitStartInterval(t *testing.T) {
+	t.Parallel()
+	ready := time.Now().Add(350 * time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if time.Now().Before(ready) {
+			w.WriteHeader(503)
+		}
+	}))
+	defer srv.Close()
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 3, Interval: 2 * time.Second, StartInterval: 50 * time.Millisecond, Timeout: time.Second}
+	res, err := c.Wait(context.Background(), nil, nil)
+	require.NoError(t, err)
+	require.Less(t, res.Elapsed, 600*time.Millisecond)
+	require.Greater(t, len(res.Attempts), 3, "more probes than retries: the budget is a deadline")
+}
+
+// TestWaitStartIntervalDeadline: with StartInterval the budget is
+// Retries × Interval of time, not a count of probes.
+func TestWaitStartIntervalDeadline(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer srv.Close()
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 3, Interval: 100 * time.Millisecond, StartInterval: 20 * time.Millisecond, Timeout: time.Second}
+	start := time.Now()
+	res, err := c.Wait(context.Background(), nil, nil)
+	require.ErrorIs(t, err, ErrUnhealthy)
+	require.InDelta(t, 300, float64(time.Since(start).Milliseconds()), 120)
+	require.Greater(t, len(res.Attempts), 5)
+}
+
+// TestNextWaitBacksOff: probes every StartInterval for the fast period,
+// then ever further apart, never further than Interval.
+func TestNextWaitBacksOff(t *testing.T) {
+	t.Parallel()
+	c := &Checker{Interval: 2 * time.Second, StartInterval: 100 * time.Millisecond}
+	require.Equal(t, 100*time.Millisecond, c.nextWait(Attempt{}, time.Second))
+	require.Equal(t, 100*time.Millisecond, c.nextWait(Attempt{}, fastPeriod))
+	require.Equal(t, 600*time.Millisecond, c.nextWait(Attempt{}, fastPeriod+time.Second))
+	require.Equal(t, 2*time.Second, c.nextWait(Attempt{}, fastPeriod+time.Minute))
+	require.Equal(t, 60*time.Millisecond, c.nextWait(Attempt{Elapsed: 40 * time.Millisecond}, 0), "the next probe starts an interval after this one started")
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
@@ -29,10 +30,7 @@ func launch(ctx context.Context, env map[string]string, opts Options) Outcome {
 		return Outcome{Done: true, Code: exitFailed}
 	}
 
-	host := env["DOCKER_HOST"]
-	if host == "" {
-		host = client.DefaultDockerHost
-	}
+	host := dockerhost.Host(env["DOCKER_HOST"])
 	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		return fail("failed to create a Docker client for %s: %v", host, err)
@@ -42,7 +40,8 @@ func launch(ctx context.Context, env map[string]string, opts Options) Outcome {
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return fail("failed to reach the Docker daemon at %s from the action container: %v. The action leaves its container through the host's Docker daemon: the runner must mount /var/run/docker.sock into container actions, as GitHub's runner does when it runs on the host (not in Kubernetes or Docker-in-Docker)", host, err)
+		return fail("%v. The action leaves its container through the host's Docker daemon: the runner must mount /var/run/docker.sock (the host daemon's socket) into container actions, as GitHub's runner does when it runs on the host (not in Kubernetes or Docker-in-Docker)",
+			dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "from the action container", err))
 	}
 
 	me, err := findSelf(ctx, docker)

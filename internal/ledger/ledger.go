@@ -51,6 +51,9 @@ type Image struct {
 	Ref    string `json:"ref"`
 	ID     string `json:"id,omitempty"`
 	Digest string `json:"digest,omitempty"` // repo@sha256:…
+	// Pulled is true when this run brought the image to the host (pulled
+	// or built it): only such images may be removed by retain-images.
+	Pulled bool `json:"pulled,omitempty"`
 }
 
 // Phase is one phase's kind and time.

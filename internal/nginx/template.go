@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
+	"net/netip"
 	"strconv"
 	"strings"
 	"text/template"
-	"text/template/parse"
 	"unicode"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
@@ -29,12 +28,38 @@ type TemplateData struct {
 	ContainerName string
 	ContainerIP   string
 	ContainerPort int
+	// MarkerAllow are the client addresses (IPs or CIDR prefixes) the
+	// marker location answers; every other client gets 403, so the live
+	// color and deploy id are not shown to the world. Empty means
+	// loopback only (DefaultMarkerAllow).
+	MarkerAllow []string
+	// Servers are every container of the traffic service, for {{range
+	// .Servers}}: several when it runs replicas, each published on its
+	// own host port. Left empty, it is the one server the fields above
+	// describe.
+	Servers []Server
 }
+
+// Server is one container of the color's traffic service; its fields mean
+// what TemplateData's fields of the same names mean.
+type Server struct {
+	Host          string
+	Port          int
+	URL           string
+	ContainerName string
+	ContainerIP   string
+	ContainerPort int
+}
+
+// DefaultMarkerAllow is who may read the marker location when the caller
+// names no one: this host over loopback.
+var DefaultMarkerAllow = []string{"127.0.0.1", "::1"}
 
 // fieldNames lists the template's vocabulary for error messages.
 var fieldNames = []string{
 	".Color", ".Host", ".Port", ".URL", ".DeployID", ".Project", ".Service",
-	".ContainerName", ".ContainerIP", ".ContainerPort",
+	".ContainerName", ".ContainerIP", ".ContainerPort", ".MarkerAllow",
+	".Servers (each with .Host, .Port, .URL, .ContainerName, .ContainerIP, .ContainerPort)",
 }
 
 // values turns d into the map the template executes on. A map rather than the
@@ -45,16 +70,50 @@ func (d TemplateData) values() map[string]any {
 		"Color": d.Color, "Host": d.Host, "Port": d.Port, "URL": d.URL,
 		"DeployID": d.DeployID, "Project": d.Project, "Service": d.Service,
 		"ContainerName": d.ContainerName, "ContainerIP": d.ContainerIP,
-		"ContainerPort": d.ContainerPort,
+		"ContainerPort": d.ContainerPort, "MarkerAllow": d.MarkerAllow,
+		"Servers": serverValues(d.Servers),
 	}
 }
 
-// withURL fills URL from Host and Port when the caller left it empty.
-func (d TemplateData) withURL() TemplateData {
-	if d.URL == "" && d.Host != "" && d.Port != 0 {
-		d.URL = "http://" + net.JoinHostPort(d.Host, strconv.Itoa(d.Port))
+// serverValues turns servers into maps, so that missingkey=error applies
+// inside {{range .Servers}} too.
+func serverValues(servers []Server) []map[string]any {
+	out := make([]map[string]any, len(servers))
+	for i, s := range servers {
+		out[i] = map[string]any{
+			"Host": s.Host, "Port": s.Port, "URL": s.URL,
+			"ContainerName": s.ContainerName, "ContainerIP": s.ContainerIP, "ContainerPort": s.ContainerPort,
+		}
 	}
+	return out
+}
+
+// withURL fills URL from Host and Port when the caller left it empty,
+// MarkerAllow with DefaultMarkerAllow, and Servers with the one server the
+// fields describe when it is empty.
+func (d TemplateData) withURL() TemplateData {
+	d.URL = urlOf(d.URL, d.Host, d.Port)
+	if len(d.MarkerAllow) == 0 {
+		d.MarkerAllow = DefaultMarkerAllow
+	}
+	if len(d.Servers) == 0 {
+		d.Servers = []Server{{Host: d.Host, Port: d.Port, URL: d.URL, ContainerName: d.ContainerName, ContainerIP: d.ContainerIP, ContainerPort: d.ContainerPort}}
+		return d
+	}
+	servers := make([]Server, len(d.Servers))
+	for i, s := range d.Servers {
+		s.URL = urlOf(s.URL, s.Host, s.Port)
+		servers[i] = s
+	}
+	d.Servers = servers
 	return d
+}
+
+func urlOf(url, host string, port int) string {
+	if url == "" && host != "" && port != 0 {
+		return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	return url
 }
 
 // validate rejects data that would make an include we cannot read back
@@ -70,10 +129,25 @@ func (d TemplateData) validate() error {
 		{"Project", d.Project}, {"Service", d.Service},
 		{"ContainerName", d.ContainerName}, {"ContainerIP", d.ContainerIP},
 	}
+	for i, s := range d.Servers {
+		n := fmt.Sprintf("Servers[%d].", i)
+		fields = append(fields, []struct{ name, value string }{
+			{n + "Host", s.Host}, {n + "URL", s.URL}, {n + "ContainerName", s.ContainerName}, {n + "ContainerIP", s.ContainerIP},
+		}...)
+	}
 	for _, f := range fields {
 		if strings.ContainsFunc(f.value, unicode.IsControl) {
 			problems = append(problems, fmt.Sprintf("%s %q contains a control character such as a newline", f.name, f.value))
 		}
+	}
+	for _, a := range d.MarkerAllow {
+		if _, err := netip.ParseAddr(a); err == nil && !strings.Contains(a, "%") {
+			continue
+		}
+		if _, err := netip.ParsePrefix(a); err == nil {
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("MarkerAllow %q is not an IP address or CIDR prefix", a))
 	}
 	if strings.ContainsFunc(d.DeployID, unicode.IsSpace) {
 		problems = append(problems, fmt.Sprintf("DeployID %q contains white space", d.DeployID))
@@ -84,11 +158,6 @@ func (d TemplateData) validate() error {
 	return nil
 }
 
-// markerTemplate is the first line of every include this package writes. It
-// is how ParseLive reads the live color back without guessing, whatever the
-// rest of the user's template looks like.
-const markerTemplate = "# bluegreen: color={{.Color}} deploy={{.DeployID}} (managed by bluegreen; edits are overwritten)\n"
-
 // DefaultTemplate is the seed's include: the marker line, the variable
 // that the seed's server block passes to proxy_pass $service_url, and a
 // marker location (MarkerPath) that answers with the color and deploy id,
@@ -96,56 +165,19 @@ const markerTemplate = "# bluegreen: color={{.Color}} deploy={{.DeployID}} (mana
 // serving workers have loaded.
 const DefaultTemplate = markerTemplate + "set $service_url {{.URL}};\n" + markerLocation
 
-// markerLocationRE finds the marker location, which carries the deploy id
-// and so differs between any two renderings; comparisons leave it out.
-var markerLocationRE = regexp.MustCompile(`(?m)^[ \t]*location = ` + regexp.QuoteMeta(MarkerPath) + ` \{[^\n]*\}[ \t]*\n?`)
-
-// markerLocation answers MarkerPath in the server that includes the include.
-const markerLocation = "location = " + MarkerPath + " { default_type text/plain; return 200 \"color={{.Color}} deploy={{.DeployID}}\\n\"; }\n"
-
 // UpstreamTemplate returns a template for an include in http context that
 // defines upstream name. Unlike proxy_pass $service_url, an upstream block
 // keeps connections to the color alive and needs no resolver for host
 // names; the location must set proxy_http_version 1.1 and clear the
-// Connection header for the keepalive to be used.
+// Connection header for the keepalive to be used. It has one server line
+// per container of the traffic service, so a service with replicas is
+// balanced across them.
 func UpstreamTemplate(name string) string {
 	return markerTemplate +
 		"upstream " + name + " {\n" +
-		"    server {{.Host}}:{{.Port}};\n" +
+		"{{range .Servers}}    server {{.Host}}:{{.Port}};\n{{end}}" +
 		"    keepalive 16;\n" +
 		"}\n"
-}
-
-// markerRE finds a marker line; deploy is optional so a hand-written marker
-// with only a color is still read.
-var markerRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*bluegreen:[ \t]*color=([^ \t\r\n]*)(?:[ \t]+deploy=([^ \t\r\n]*))?`)
-
-// Marker is what the marker line of an include records.
-type Marker struct {
-	Color    color.Color
-	DeployID string
-}
-
-// ReadMarker returns the include's marker. found is false when there is
-// none (an include written by the seed's deploy.sh or by hand); an error
-// means markers that cannot be trusted: an unknown color or two markers
-// that disagree.
-func ReadMarker(include []byte) (m Marker, found bool, err error) {
-	for _, sub := range markerRE.FindAllSubmatch(include, -1) {
-		c, err := color.Parse(string(sub[1]))
-		if err != nil {
-			return Marker{}, false, fmt.Errorf("failed to read include marker: %w", err)
-		}
-		next := Marker{Color: c, DeployID: string(sub[2])}
-		if found && next.Color != m.Color {
-			return Marker{}, false, fmt.Errorf("failed to read include marker: %w: one says %s, another %s",
-				ErrLiveMismatch, m.Color, next.Color)
-		}
-		if !found {
-			m, found = next, true
-		}
-	}
-	return m, found, nil
 }
 
 // Template is a parsed include template, checked by rendering it for both
@@ -201,109 +233,6 @@ func ParseTemplate(text string) (*Template, error) {
 	return t, nil
 }
 
-// MaxIncludeSize caps a rendered include (and a template's text): a real
-// include is a few lines, and a template that loops must not be able to
-// fill memory while inputs are checked.
-const MaxIncludeSize = 64 << 10
-
-// errIncludeTooBig stops a render that outgrows MaxIncludeSize.
-var errIncludeTooBig = fmt.Errorf("it renders more than %d bytes", MaxIncludeSize)
-
-// cappedBuffer is a buffer that refuses to grow past MaxIncludeSize;
-// text/template stops executing at the first failed write.
-type cappedBuffer struct{ bytes.Buffer }
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if b.Len()+len(p) > MaxIncludeSize {
-		return 0, errIncludeTooBig
-	}
-	return b.Buffer.Write(p)
-}
-
-// checkRanges refuses a {{range}} over anything but a field ({{range
-// .Servers}}): a range over a number such as {{range 100000000000}} runs
-// for as long as it counts, writing or not.
-func checkRanges(tree *parse.Tree, n parse.Node) error {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return nil
-		}
-		for _, c := range n.Nodes {
-			if err := checkRanges(tree, c); err != nil {
-				return err
-			}
-		}
-	case *parse.RangeNode:
-		if !rangesOverField(n.Pipe) {
-			return fmt.Errorf("line %s: {{range}} may only go over a field such as .Servers, not %s", lineOf(n, tree), n.Pipe)
-		}
-		if err := checkRanges(tree, n.List); err != nil {
-			return err
-		}
-		return checkRanges(tree, n.ElseList)
-	case *parse.IfNode:
-		if err := checkRanges(tree, n.List); err != nil {
-			return err
-		}
-		return checkRanges(tree, n.ElseList)
-	case *parse.WithNode:
-		if err := checkRanges(tree, n.List); err != nil {
-			return err
-		}
-		return checkRanges(tree, n.ElseList)
-	}
-	return nil
-}
-
-func rangesOverField(p *parse.PipeNode) bool {
-	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
-		return false
-	}
-	_, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
-	return ok
-}
-
-// lineOf is the template line n starts on.
-func lineOf(n parse.Node, tree *parse.Tree) string {
-	if tree == nil {
-		return "?"
-	}
-	loc, _ := tree.ErrorContext(n) // "include:3:5"
-	parts := strings.Split(loc, ":")
-	if len(parts) < 2 {
-		return "?"
-	}
-	return parts[1]
-}
-
-// templateError turns text/template's error into the template's own
-// terms: "line 2: unexpected ..." instead of "template: include:2: ...",
-// and an unknown field named with the valid ones instead of Go's "map has
-// no entry for key".
-func templateError(err error) string {
-	msg := err.Error()
-	if m := missingKeyRE.FindStringSubmatch(msg); m != nil {
-		line := ""
-		if l := templateLineRE.FindStringSubmatch(msg); l != nil {
-			line = "line " + l[1] + ": "
-		}
-		return fmt.Sprintf("%sunknown field .%s; valid fields are %s", line, m[1], strings.Join(fieldNames, ", "))
-	}
-	if l := templateLineRE.FindStringSubmatchIndex(msg); l != nil {
-		rest := strings.TrimPrefix(msg[l[1]:], ": ")
-		// Drop Go's "executing \"include\" at <.X>: " between line and cause.
-		if k := strings.Index(rest, ">: "); strings.HasPrefix(rest, "executing ") && k >= 0 {
-			rest = rest[k+3:]
-		}
-		return "line " + msg[l[2]:l[3]] + ": " + rest
-	}
-	return msg
-}
-
-// templateLineRE finds text/template's "template: include:<line>[:<col>]".
-var templateLineRE = regexp.MustCompile(`template: include:(\d+)(?::\d+)?`)
-
 // MustParseTemplate is ParseTemplate for templates built into the program,
 // such as DefaultTemplate, where an error is a bug.
 func MustParseTemplate(text string) *Template {
@@ -327,8 +256,6 @@ func sampleData() (blue, green TemplateData) {
 	green.Color, green.Port, green.ContainerName, green.ContainerIP = "green", 8082, "app-green-web-1", "172.17.0.3"
 	return blue.withURL(), green.withURL()
 }
-
-var missingKeyRE = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
 
 // Render executes the template for d. It always puts the marker line first
 // when the template did not render one, so the live color can be read back
@@ -369,65 +296,4 @@ func (t *Template) render(d TemplateData) ([]byte, error) {
 		out = append(out, '\n')
 	}
 	return out, nil
-}
-
-var markerTmpl = template.Must(template.New("marker").Parse(markerTemplate))
-
-// stripComments removes nginx comments. nginx starts a comment only where a
-// token could start, so "http://host/#x" and "#" inside quotes are kept.
-func stripComments(b []byte) string {
-	var out strings.Builder
-	var quote byte
-	tokenStart := true
-	inComment := false
-	escaped := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inComment {
-			if c == '\n' {
-				inComment = false
-				tokenStart = true
-				out.WriteByte(c)
-			}
-			continue
-		}
-		switch {
-		case escaped:
-			escaped = false
-			tokenStart = false
-		case c == '\\':
-			escaped = true
-			tokenStart = false
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-			tokenStart = false
-		case c == '#' && tokenStart:
-			inComment = true
-			continue
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' || c == '{' || c == '}':
-			tokenStart = true
-		default:
-			tokenStart = false
-		}
-		out.WriteByte(c)
-	}
-	return out.String()
-}
-
-// normalize reduces an include to its directives: comments removed and
-// white space collapsed, so that re-indenting or a marker line does not
-// change what an include is compared as.
-func normalize(b []byte) string {
-	s := strings.Join(strings.Fields(stripComments(markerLocationRE.ReplaceAll(b, nil))), " ")
-	for _, p := range []string{" ;", " {", " }"} {
-		s = strings.ReplaceAll(s, p, p[1:])
-	}
-	for _, p := range []string{"{ ", "} ", "; "} {
-		s = strings.ReplaceAll(s, p, p[:1])
-	}
-	return s
 }

@@ -178,6 +178,8 @@ func TestRenderRejectsBadData(t *testing.T) {
 		{"capitalised color", func(d *TemplateData) { d.Color = "Blue" }, `Color "Blue"`},
 		{"newline in host", func(d *TemplateData) { d.Host = "127.0.0.1;\nreturn 500" }, "Host"},
 		{"space in deploy id", func(d *TemplateData) { d.DeployID = "run 42" }, "DeployID \"run 42\" contains white space"},
+		{"directive in marker allow", func(d *TemplateData) { d.MarkerAllow = []string{"all; return 200 x"} }, `MarkerAllow "all; return 200 x" is not an IP address or CIDR prefix`},
+		{"zone in marker allow", func(d *TemplateData) { d.MarkerAllow = []string{"fe80::1%eth0"} }, `MarkerAllow "fe80::1%eth0"`},
 	}
 	tmpl := MustParseTemplate(DefaultTemplate)
 	for _, tt := range tests {

@@ -20,13 +20,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/bluegreen-action/bluegreen/internal/lock"
 )
 
 // AppDockerfile is the example app's image: its static binary and nothing else.
@@ -90,6 +91,11 @@ func BuildBinaryImage(ctx context.Context, docker client.APIClient, root, pkg, n
 	}
 	sum := sha256.Sum256(append(binBytes, dockerfile...))
 	tag := repo + ":" + hex.EncodeToString(sum[:6])
+	unlock, err := LockImage(ctx, tag)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	if _, err := docker.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
 	}
@@ -101,6 +107,38 @@ func BuildBinaryImage(ctx context.Context, docker client.APIClient, root, pkg, n
 		return "", err
 	}
 	return tag, nil
+}
+
+// LockImage serialises the making of the image tag across processes, and
+// returns the unlock: test packages run in parallel against one daemon and
+// make the same images. Two builders of one tag would each make an image
+// (the builder stamps each with its creation time, so their ids differ)
+// and the tag would end on whichever finished last, under the feet of a
+// test that already created containers from the first; the conformance
+// test, which compares image ids, saw that. Under the lock the second
+// builder finds the first one's image. The lock is a flock(2) in a private
+// directory under the temp directory, so it dies with its holder.
+func LockImage(ctx context.Context, tag string) (unlock func(), err error) {
+	dir, name := imageLock(tag)
+	l, err := lock.Acquire(ctx, dir, name, lock.Holder{Workflow: "make image " + tag}, 10*time.Minute, nil)
+	if err != nil {
+		return nil, fmt.Errorf("failed to lock the making of image %s: %w", tag, err)
+	}
+	return func() { _ = l.Release() }, nil
+}
+
+// RemoveImageLock removes the lock file of tag, for a tag nobody else
+// makes (a test's own); the files of shared tags stay.
+func RemoveImageLock(tag string) {
+	if path, err := lock.Path(imageLock(tag)); err == nil {
+		_ = os.Remove(path)
+	}
+}
+
+// imageLock is the directory and the lock name of tag's lock.
+func imageLock(tag string) (dir, name string) {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("bluegreen-image-locks-%d", os.Geteuid())),
+		"image-" + strings.NewReplacer("/", "_", ":", "_").Replace(tag)
 }
 
 // BuildImage builds a tar build context into an image tagged tag.
@@ -145,34 +183,6 @@ func TarFiles(files map[string][]byte) (io.Reader, error) {
 	return &buf, nil
 }
 
-// handedOut remembers the ports FreePort returned in this process: the
-// kernel may offer a port again once its probe listener is closed, and two
-// callers (nginx and a color) must never get the same one.
-var (
-	handedOutMu sync.Mutex
-	handedOut   = map[int]bool{}
-)
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
-// that this process has not been given before.
-func FreePort() (int, error) {
-	handedOutMu.Lock()
-	defer handedOutMu.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !handedOut[port] {
-			handedOut[port] = true
-			return port, nil
-		}
-	}
-	return 0, errors.New("failed to find a free port not handed out before")
-}
-
 // NginxBinary finds nginx in PATH or /usr/sbin.
 func NginxBinary() (string, error) {
 	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
@@ -209,6 +219,8 @@ type NginxOptions struct {
 	Server string
 	// Workers is worker_processes (default 2).
 	Workers int
+	// Port is the front door's port on 127.0.0.1 (default: FreePort).
+	Port int
 }
 
 // SeedServer is the seed's server block body: the include in server
@@ -260,9 +272,11 @@ func StartNginx(opts NginxOptions) (*Nginx, error) {
 			return nil, err
 		}
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
+	port := opts.Port
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
 	}
 	n := &Nginx{
 		Bin:         bin,

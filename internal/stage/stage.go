@@ -33,6 +33,7 @@ const ComposeFile = `services:
       HEALTH_STATUS: ${HEALTH_STATUS:-0}
       EXIT_AFTER: ${EXIT_AFTER:-0s}
       GRACEFUL: ${GRACEFUL:-0}
+      HOSTILE: ${HOSTILE:-0}
       BLUEGREEN_COLOR: ${BLUEGREEN_COLOR}
     ports:
       - "${BLUEGREEN_PORT}:8080"
@@ -146,6 +147,7 @@ func (s *Stage) Deploy(ctx context.Context, inputs map[string]string, env map[st
 		Cwd:      filepath.Join(s.Dir, "work"),
 		Stdout:   out,
 		LockDir:  s.lockDir,
+		StateDir: filepath.Join(s.Dir, "state"),
 		OnResult: func(r *deploy.Result) { res = r },
 	})
 	return res, code

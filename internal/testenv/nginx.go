@@ -23,6 +23,9 @@ func StartNginx(t testing.TB, opts NginxOptions) *Nginx {
 	if opts.Prefix == "" {
 		opts.Prefix = t.TempDir()
 	}
+	if opts.Port == 0 {
+		opts.Port = FreePort(t)
+	}
 	n, err := sandbox.StartNginx(opts)
 	if err != nil {
 		t.Fatalf("failed to start nginx: %v", err)

@@ -25,6 +25,8 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
+
+	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 )
 
 // NginxImageRepo is the repository of the nginx image the tests import.
@@ -83,6 +85,13 @@ func importNginx(cli *client.Client, bin string) (string, error) {
 	tag := NginxImageRepo + ":" + hex.EncodeToString(sum[:6])
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Packages that import it at the same time must not make two images
+	// under one tag (see sandbox.LockImage).
+	unlock, err := sandbox.LockImage(ctx, tag)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	if _, err := cli.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
 	}

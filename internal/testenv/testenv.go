@@ -2,14 +2,17 @@
 // daemon, a private nginx on a high port, and the test app image built from
 // testdata/app. On a developer machine without Docker or nginx the tests
 // that need them skip with a message; under CI (CI=true) they fail instead,
-// so a CI run can never pass by skipping. The machinery lives in
-// internal/sandbox, which the demo and the benchmarks share.
+// so a CI run can never pass by skipping. Those tests sit behind the e2e
+// build tag, so that go test ./... never needs them. The machinery lives
+// in internal/sandbox, which the demo and the benchmarks share.
 package testenv
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -71,10 +74,75 @@ func RepoRoot(t testing.TB) string {
 	return root
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// PortBlocks gives each test package that starts servers or publishes
+// host ports a block of its own, keyed by the package's directory in the
+// repository. go test runs packages in parallel against one machine, and
+// a port one test binary checked and released is free for the others:
+// with disjoint blocks two packages never pick the same port, and being
+// below the ephemeral range the blocks are never taken by the outgoing
+// connections the load tests make by the thousand (see sandbox.PortRange).
+// A package not listed here cannot ask for ports: add a block for it.
+var PortBlocks = map[string]sandbox.PortRange{
+	"e2e":              {First: 20000, Last: 23999},
+	"internal/compose": {First: 24000, Last: 25999},
+	"internal/nginx":   {First: 26000, Last: 26999},
+	"internal/testenv": {First: 27000, Last: 27499},
+}
+
+var (
+	portsOnce sync.Once
+	ports     *sandbox.Ports
+	portsErr  error
+)
+
+// packagePorts returns the hand-out of the running test package's block:
+// go test runs a package's tests in the package's directory.
+func packagePorts(t testing.TB) *sandbox.Ports {
+	t.Helper()
+	portsOnce.Do(func() {
+		wd, err := os.Getwd()
+		if err != nil {
+			portsErr = err
+			return
+		}
+		root, err := sandbox.RepoRoot(wd)
+		if err != nil {
+			portsErr = err
+			return
+		}
+		pkg, err := filepath.Rel(root, wd)
+		if err != nil {
+			portsErr = err
+			return
+		}
+		block, ok := PortBlocks[filepath.ToSlash(pkg)]
+		if !ok {
+			portsErr = fmt.Errorf("test package %s has no port block: add one to testenv.PortBlocks", pkg)
+			return
+		}
+		ports = sandbox.NewPorts(block)
+	})
+	if portsErr != nil {
+		t.Fatalf("failed to find this package's ports: %v", portsErr)
+	}
+	return ports
+}
+
+// FreePort returns a port of this test package's block that is free right
+// now and that no other test of the package has been given.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	port, err := sandbox.FreePort()
+	port, err := packagePorts(t).Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// FreePorts is FreePort for n consecutive ports; it returns the first.
+func FreePorts(t testing.TB, n int) int {
+	t.Helper()
+	port, err := packagePorts(t).FreeRun(n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,12 @@ func main() {
 	version := env("VERSION", "dev")
 	color := env("BLUEGREEN_COLOR", env("COLOR", ""))
 	fmt.Printf("app %s (%s) starting, pid %d\n", version, color, os.Getpid())
+	if env("HOSTILE", "") == "1" {
+		// An app that tries to steer the runner through its log: every
+		// workflow-command form the runner reads (tests of the trust
+		// boundary check none of them reaches it).
+		fmt.Print(hostileLog)
+	}
 
 	if d := dur("EXIT_AFTER"); d > 0 {
 		code, _ := strconv.Atoi(env("EXIT_CODE", "3"))
@@ -73,6 +79,9 @@ func main() {
 		switch {
 		case forced != 0:
 			w.WriteHeader(forced)
+			if env("HOSTILE", "") == "1" {
+				fmt.Fprint(w, "::error::body-pwned\n##[set-output name=active-color;]evil")
+			}
 			fmt.Fprintf(w, "forced %d\n", forced)
 		case time.Since(start) < readyAfter:
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -157,3 +166,16 @@ func dur(k string) time.Duration {
 	}
 	return d
 }
+
+// hostileLog is what HOSTILE=1 makes the app log at start.
+const hostileLog = "::set-output name=active-color::evil\n" +
+	"::add-mask::version\n" +
+	"::stop-commands::abc\n" +
+	"::error::pwned-after-stop\n" +
+	"::abc::\n" +
+	"##[error]legacy-pwned\n" +
+	"harmless\r::warning::cr-pwned\n" +
+	"  ::debug::indented-pwned\n" +
+	"\x1b[2J\x1b[Hterminal-pwned\n" +
+	"::endgroup::\n" +
+	"::group::pwned-group\n"

@@ -1,0 +1,109 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/report"
+)
+
+// TestCancelledDeployCleanupIsBounded: a deploy cancelled while Docker
+// stops answering ends within its clean-up bound and says what it could
+// not undo, instead of hanging on the daemon forever.
+func TestCancelledDeployCleanupIsBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.live(color.Blue)
+	h.apps[color.Green].status.Store(503)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	h.eng.Hook = func(hctx context.Context, m, a string) error {
+		switch {
+		case m == "Up":
+			time.AfterFunc(50*time.Millisecond, func() { cancel(errors.New("the workflow was cancelled")) })
+		case m == "Down" || m == "Logs":
+			<-hctx.Done() // the daemon stopped answering
+			return hctx.Err()
+		}
+		return nil
+	}
+	start := time.Now()
+	_, err := h.run(ctx, map[string]string{"health-retries": "1000"})
+	took := time.Since(start)
+	var pe *PhaseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, PhaseHealth, pe.Kind)
+	assert.Contains(t, pe.Err.Error(), "the workflow was cancelled", "the cause of the cancel, not just context canceled")
+	assert.Contains(t, pe.Undone, "Removing app-green ALSO failed")
+	assert.Contains(t, pe.Undone, "docker compose -p app-green down")
+	// Logs and Down each wait out the 200 ms bound.
+	assert.Less(t, took, 2*time.Second, "the clean-up is bounded")
+}
+
+// TestPhaseErrorSaysItOnce: the message a user reads names the phase once
+// and carries no sentinel text of its own.
+func TestPhaseErrorSaysItOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.live(color.Blue)
+	h.apps[color.Green].status.Store(http.StatusServiceUnavailable)
+	_, err := h.run(context.Background(), nil)
+	var pe *PhaseError
+	require.ErrorAs(t, err, &pe)
+	msg := err.Error()
+	assert.Equal(t, 1, countWord(msg, "Health check"), msg)
+	assert.NotContains(t, msg, ErrUnhealthy.Error())
+	assert.NotContains(t, msg, pe.Hint, "the hint travels beside the cause")
+}
+
+func countWord(s, w string) int {
+	n := 0
+	for i := 0; i+len(w) <= len(s); i++ {
+		if s[i:i+len(w)] == w {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCheckReportsComposeProblemsBesideInputProblems: a run whose inputs
+// are invalid still lists the compose files' problems, so that one run
+// says everything.
+func TestCheckReportsComposeProblemsBesideInputProblems(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	env := map[string]string{}
+	for k, v := range h.inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	env["INPUT_HEALTH-RETRIES"] = "many"
+	env["INPUT_SERVICE"] = "nope"
+	cfg, err := config.Parse(func(k string) string { return env[k] }, h.dir)
+	require.ErrorContains(t, err, "health-retries")
+	d := &Deployer{Config: cfg, Report: report.New(&h.log, func(string) string { return "" })}
+	problems := d.Check()
+	require.Len(t, problems, 1, problems) // both colors share the file: said once
+	assert.Contains(t, problems[0], `service "nope" is not defined`)
+}
+
+// TestImagesAreCheckedInPreflight: every service's final image must be a
+// Docker reference before anything is touched.
+func TestImagesAreCheckedInPreflight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env["VERSION"] = "v1\n  evil: x"
+	_, err := h.run(context.Background(), nil)
+	var pe *PhaseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, PhasePreflight, pe.Kind)
+	assert.Contains(t, err.Error(), `service web: image "app:v1\n  evil: x" is not a Docker image reference`)
+	assert.Empty(t, h.eng.Calls())
+}

@@ -1,0 +1,311 @@
+package deploy
+
+// FakeEngine: Docker as a deploy sees it, in memory (see testing.go).
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/pull"
+)
+
+// FakeEngine is an Engine whose projects live in memory.
+type FakeEngine struct {
+	mu         sync.Mutex
+	containers map[string][]compose.Container
+	calls      []Call
+	// LogText is what Logs answers for any container.
+	LogText string
+	// Health is the Docker healthcheck state Up gives new containers ("",
+	// starting, healthy, unhealthy).
+	Health string
+	Hook   Hook
+	// images are the images present, by reference and by id.
+	images map[string]compose.ImageInfo
+}
+
+var _ Engine = (*FakeEngine)(nil)
+
+// NewFakeEngine returns an engine with no projects.
+func NewFakeEngine() *FakeEngine {
+	return &FakeEngine{containers: map[string][]compose.Container{}}
+}
+
+// enter records a call (failed ones too) and runs the Hook.
+func (f *FakeEngine) enter(ctx context.Context, method, arg string, record bool) error {
+	if record {
+		f.mu.Lock()
+		f.calls = append(f.calls, Call{method, arg})
+		f.mu.Unlock()
+	}
+	if f.Hook != nil {
+		return f.Hook(ctx, method, arg)
+	}
+	return nil
+}
+
+// Calls returns the calls that change something, in order, failed ones
+// included.
+func (f *FakeEngine) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Call(nil), f.calls...)
+}
+
+// Run puts a running container of service into project, as a color that
+// an earlier deploy left running.
+func (f *FakeEngine) Run(project, service, image string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.containers[project] = append(f.containers[project], fakeContainer(project, service, image))
+}
+
+// Label marks project's containers as made by deploy id.
+func (f *FakeEngine) Label(project, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.containers[project] {
+		f.containers[project][i].DeployID = id
+	}
+}
+
+// Exit makes project's containers exit with code, as a crash would.
+func (f *FakeEngine) Exit(project string, code int) {
+	f.setState(project, false, code)
+}
+
+func (f *FakeEngine) setState(project string, running bool, code int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.containers[project] {
+		c := &f.containers[project][i]
+		c.Running, c.ExitCode, c.State = running, code, "exited"
+		if running {
+			c.State = "running"
+		}
+	}
+}
+
+// Running reports whether project has a running container.
+func (f *FakeEngine) Running(project string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.containers[project] {
+		if c.Running {
+			return true
+		}
+	}
+	return false
+}
+
+// Exists reports whether project has any container.
+func (f *FakeEngine) Exists(project string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.containers[project]) > 0
+}
+
+func fakeContainer(project, service, image string) compose.Container {
+	return compose.Container{
+		ID: project + "_" + service, Name: project + "-" + service + "-1", Project: project, Service: service,
+		Image: image, ImageID: FakeImageID(image), State: "running", Running: true,
+	}
+}
+
+// EnsureImages makes every service's image present, as a pull would, with
+// an id derived from its reference.
+func (f *FakeEngine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ compose.Credentials) error {
+	if err := f.enter(ctx, "EnsureImages", p.Name, true); err != nil {
+		return err
+	}
+	for _, name := range p.ServiceNames() {
+		ref := p.Services[name].Image
+		if !f.HasImage(ref) {
+			f.SetImage(ref, FakeImageID(ref), "")
+		}
+	}
+	return nil
+}
+
+// FakeImageID is the id FakeEngine gives an image it pulls.
+func FakeImageID(ref string) string {
+	if strings.HasPrefix(ref, "sha256:") {
+		return ref
+	}
+	return "sha256:" + fmt.Sprintf("%064x", fnvHash(ref))
+}
+
+func fnvHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// Up creates one running container per service.
+func (f *FakeEngine) Up(ctx context.Context, p *types.Project) ([]compose.Container, error) {
+	if err := f.enter(ctx, "Up", p.Name, true); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var cs []compose.Container
+	for _, name := range p.ServiceNames() {
+		svc := p.Services[name]
+		c := fakeContainer(p.Name, name, svc.Image)
+		c.Health = f.Health
+		c.DeployID = svc.Labels[compose.LabelDeployID]
+		if info, ok := f.images[svc.Image]; ok {
+			c.ImageID = info.ID
+		}
+		cs = append(cs, c)
+	}
+	f.containers[p.Name] = cs
+	return append([]compose.Container(nil), cs...), nil
+}
+
+// List returns a project's containers.
+func (f *FakeEngine) List(ctx context.Context, project string) ([]compose.Container, error) {
+	if err := f.enter(ctx, "List", project, false); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]compose.Container(nil), f.containers[project]...), nil
+}
+
+// Inspect returns one container's current state.
+func (f *FakeEngine) Inspect(ctx context.Context, id string) (compose.Container, error) {
+	if err := f.enter(ctx, "Inspect", id, false); err != nil {
+		return compose.Container{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, cs := range f.containers {
+		for _, c := range cs {
+			if c.ID == id {
+				return c, nil
+			}
+		}
+	}
+	return compose.Container{}, fmt.Errorf("failed to inspect container %s: %w", id, compose.ErrNoSuchContainer)
+}
+
+// Logs answers LogText.
+func (f *FakeEngine) Logs(ctx context.Context, id string, _ int) (string, error) {
+	if err := f.enter(ctx, "Logs", id, false); err != nil {
+		return "", err
+	}
+	return f.LogText, nil
+}
+
+// Start starts a project's stopped containers again.
+func (f *FakeEngine) Start(ctx context.Context, project string) ([]compose.Container, error) {
+	if err := f.enter(ctx, "Start", project, true); err != nil {
+		return nil, err
+	}
+	if !f.Exists(project) {
+		return nil, fmt.Errorf("failed to start project %s: %w", project, compose.ErrNothingToStart)
+	}
+	f.setState(project, true, 0)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]compose.Container(nil), f.containers[project]...), nil
+}
+
+// Stop stops a project's containers and keeps them.
+func (f *FakeEngine) Stop(ctx context.Context, project string, _ *time.Duration) error {
+	if err := f.enter(ctx, "Stop", project, true); err != nil {
+		return err
+	}
+	f.setState(project, false, 0)
+	return nil
+}
+
+// Down removes a project's containers.
+func (f *FakeEngine) Down(ctx context.Context, project string, _ *time.Duration) error {
+	return f.remove(ctx, "Down", project)
+}
+
+// Remove removes a project's containers (a fake has no networks to keep).
+func (f *FakeEngine) Remove(ctx context.Context, project string, _ *time.Duration) error {
+	return f.remove(ctx, "Remove", project)
+}
+
+func (f *FakeEngine) remove(ctx context.Context, method, project string) error {
+	if err := f.enter(ctx, method, project, true); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.containers, project)
+	return nil
+}
+
+// SetImage makes ref present on the host as image id (digest, when not
+// empty, is its repo digest).
+func (f *FakeEngine) SetImage(ref, id, digest string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.images == nil {
+		f.images = map[string]compose.ImageInfo{}
+	}
+	info := compose.ImageInfo{ID: id}
+	if digest != "" {
+		info.RepoDigests = []string{digest}
+	}
+	f.images[ref] = info
+	f.images[id] = info
+}
+
+// HasImage reports whether ref is present.
+func (f *FakeEngine) HasImage(ref string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.images[ref]
+	return ok
+}
+
+// ImageInfo answers from the images SetImage made present.
+func (f *FakeEngine) ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error) {
+	if err := f.enter(ctx, "ImageInfo", ref, false); err != nil {
+		return compose.ImageInfo{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	info, ok := f.images[ref]
+	if !ok {
+		return compose.ImageInfo{}, fmt.Errorf("failed to find image %s: %w", ref, compose.ErrImageMissing)
+	}
+	return info, nil
+}
+
+// RemoveImage removes ref, refusing one a container uses.
+func (f *FakeEngine) RemoveImage(ctx context.Context, ref string) error {
+	if err := f.enter(ctx, "RemoveImage", ref, true); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	info, ok := f.images[ref]
+	if !ok {
+		return fmt.Errorf("failed to remove image %s: no such image", ref)
+	}
+	for _, cs := range f.containers {
+		for _, c := range cs {
+			if c.ImageID == info.ID {
+				return fmt.Errorf("failed to remove image %s: conflict: container %s uses it", ref, c.Name)
+			}
+		}
+	}
+	delete(f.images, ref)
+	return nil
+}

@@ -1,0 +1,1 @@
+<?php $CONFIG = ['memory' => getenv('PHP_MEMORY_LIMIT')];
