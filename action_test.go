@@ -12,7 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
-	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/fleet"
 )
 
 // actionFile is the part of action.yml the runner and the Marketplace read.
@@ -101,15 +101,12 @@ func TestActionInputsMatchConfig(t *testing.T) {
 	}
 }
 
-// TestActionOutputsMatchResult holds action.yml's outputs and the deploy's
-// Result.Outputs together.
+// TestActionOutputsMatchResult holds action.yml's outputs and the ones a
+// run sets together: the deploy's Result.Outputs and a fleet's own.
 func TestActionOutputsMatchResult(t *testing.T) {
 	t.Parallel()
 	a := readAction(t)
-	var names []string
-	for _, kv := range (&deploy.Result{}).Outputs() {
-		names = append(names, kv[0])
-	}
+	names := fleet.OutputNames()
 	sort.Strings(names)
 	require.Equal(t, names, keys(a.Outputs))
 	for name, out := range a.Outputs {
@@ -141,7 +138,7 @@ func TestReadmeListsInputsAndOutputs(t *testing.T) {
 	for _, name := range config.InputNames() {
 		require.Contains(t, string(readme), "`"+name+"`", "README documents input %s", name)
 	}
-	for _, kv := range (&deploy.Result{}).Outputs() {
-		require.Contains(t, string(readme), "| `"+kv[0]+"` |", "README's outputs table lists %s", kv[0])
+	for _, name := range fleet.OutputNames() {
+		require.Contains(t, string(readme), "| `"+name+"` |", "README's outputs table lists %s", name)
 	}
 }

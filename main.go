@@ -16,7 +16,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	cwd, _ := os.Getwd()
-	code := cli.Main(ctx, cli.Options{Environ: os.Environ(), Cwd: cwd, Stdout: os.Stdout})
+	code := cli.Main(ctx, cli.Options{Environ: os.Environ(), Cwd: cwd, Stdout: os.Stdout, Stdin: os.Stdin})
 	stop()
 	os.Exit(code)
 }

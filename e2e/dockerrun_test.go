@@ -205,9 +205,15 @@ func TestDockerRunLikeRunner(t *testing.T) {
 	} {
 		require.NoError(t, os.WriteFile(layout.file("set_output_"), nil, 0o644))
 		require.NoError(t, os.WriteFile(layout.file("step_summary_"), nil, 0o644))
-		r := startDockerRun(t, image, layout, inputs, "APP_IMAGE="+f.image, "VERSION="+want.version)
+		seen := watchHelpers(t, f.dir)
+		r := startDockerRun(t, image, layout, inputs, append([]string{"APP_IMAGE=" + f.image, "VERSION=" + want.version}, runnerSecrets...)...)
 		code, out := r.wait(3 * time.Minute)
 		require.Equal(t, 0, code, out)
+		helpers := seen()
+		require.NotEmpty(t, helpers, "the helper was inspected while it ran")
+		for _, h := range helpers {
+			requireNothingSecret(t, h, append([]string{password}, secretValues()...))
+		}
 		require.Contains(t, out, "::add-mask::"+password, "the password is masked before anything else is printed")
 		require.Equal(t, strings.Count(out, "::add-mask::"+password), strings.Count(out, password), "the password appears only in ::add-mask::")
 		require.Less(t, strings.Index(out, "::add-mask::"), strings.Index(out, "bluegreen: leaving"), "masked first")
@@ -225,6 +231,87 @@ func TestDockerRunLikeRunner(t *testing.T) {
 		f.requireServes(want.version, want.color)
 		require.Empty(t, helpersOf(t, f.dir), "no helper container is left")
 		require.Empty(t, f.running(map[string]string{"blue": "green", "green": "blue"}[want.color]), "the old color is stopped")
+	}
+}
+
+// runnerSecrets are tokens and secrets a runner puts in a container
+// action's environment: its own credentials, a job-level secret, and a
+// variable the compose file does not use.
+var runnerSecrets = []string{
+	"ACTIONS_RUNTIME_TOKEN=tok-runtime-5d1e8a",
+	"ACTIONS_ID_TOKEN_REQUEST_TOKEN=tok-oidc-93b2c4",
+	"ACTIONS_ID_TOKEN_REQUEST_URL=https://pipelines.example/oidc?tok-oidc-url",
+	"GITHUB_TOKEN=ghs_tok-github-7f3a",
+	"DB_PASSWORD=tok-user-secret-41c9",
+}
+
+func secretValues() []string {
+	var out []string
+	for _, kv := range runnerSecrets {
+		_, v, _ := strings.Cut(kv, "=")
+		out = append(out, v)
+	}
+	return out
+}
+
+// watchHelpers inspects every helper container started for workspace
+// until the returned function is called, which returns what it saw: the
+// configuration `docker inspect` shows anyone allowed to use the daemon.
+func watchHelpers(t *testing.T, workspace string) func() []container.InspectResponse {
+	t.Helper()
+	docker := testenv.RequireDocker(t)
+	stop := make(chan struct{})
+	done := make(chan []container.InspectResponse, 1)
+	go func() {
+		seen := map[string]container.InspectResponse{}
+		for {
+			list, err := docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", hoist.LabelWorkspace+"="+workspace))})
+			if err == nil {
+				for _, c := range list {
+					if _, ok := seen[c.ID]; ok {
+						continue
+					}
+					if info, err := docker.ContainerInspect(context.Background(), c.ID); err == nil {
+						seen[c.ID] = info
+					}
+				}
+			}
+			select {
+			case <-stop:
+				out := make([]container.InspectResponse, 0, len(seen))
+				for _, info := range seen {
+					out = append(out, info)
+				}
+				done <- out
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return func() []container.InspectResponse {
+		close(stop)
+		return <-done
+	}
+}
+
+// requireNothingSecret checks a helper container's inspectable
+// configuration: its Env holds only the helper's own settings, and no
+// secret is anywhere in its Env, command, labels or mounts.
+func requireNothingSecret(t *testing.T, info container.InspectResponse, secrets []string) {
+	t.Helper()
+	var names []string
+	for _, kv := range info.Config.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		names = append(names, k)
+		require.False(t, strings.HasPrefix(k, "INPUT_") || strings.HasPrefix(k, "ACTIONS_") || strings.HasPrefix(k, "GITHUB_"), "the helper's Env holds %s", k)
+	}
+	require.ElementsMatch(t, []string{"PATH", hoist.EnvRole, hoist.EnvRoot, hoist.EnvCwd, hoist.EnvParent}, names, "the helper's Env is its own settings")
+	all := strings.Join(info.Config.Env, "\n") + "\n" + strings.Join(info.Config.Entrypoint, " ") + "\n" + strings.Join(info.Config.Cmd, " ") + "\n" + strings.Join(info.Args, " ") + "\n" + info.Path
+	for k, v := range info.Config.Labels {
+		all += "\n" + k + "=" + v
+	}
+	for _, s := range secrets {
+		require.NotContains(t, all, s, "a secret is visible to docker inspect of the helper %s", info.Name)
 	}
 }
 

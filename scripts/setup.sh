@@ -3,9 +3,10 @@
 # nginx (the tests run private instances on high ports), docker-compose v1
 # (the conformance peer and the seed's tool), busybox-static (the job image
 # for the act tests), apache2-utils (htpasswd for the private-registry test),
-# a running Docker daemon, and nektos/act, distribution's registry and
-# actionlint built from the Go module proxy (kept out of the product's
-# go.mod).
+# openssh-server and iproute2 (the fleet test's simulated hosts run their
+# own sshd in network namespaces; no sshd is started here), a running
+# Docker daemon, and nektos/act, distribution's registry and actionlint
+# built from the Go module proxy (kept out of the product's go.mod).
 set -euo pipefail
 
 ACT_VERSION=v0.2.89
@@ -17,6 +18,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   apt-get update -qq

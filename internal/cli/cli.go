@@ -18,6 +18,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
+	"github.com/bluegreen-action/bluegreen/internal/fleet"
 	"github.com/bluegreen-action/bluegreen/internal/hoist"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
@@ -36,6 +37,8 @@ type Options struct {
 	Environ []string // os.Environ()
 	Cwd     string
 	Stdout  io.Writer
+	// Stdin is os.Stdin: a hoisted helper reads its environment there.
+	Stdin io.Reader
 	// LockDir overrides deploy.DefaultLockDir; the BLUEGREEN_LOCK_DIR
 	// environment variable does the same for the binary.
 	LockDir string
@@ -46,18 +49,33 @@ type Options struct {
 	Procfs string
 	// OnResult, when set, receives the deploy's Result (tests, benchmarks).
 	OnResult func(*deploy.Result)
+	// HelperBinary is the static binary a fleet's helpers run on the
+	// hosts (default: this process's own executable, as in the action).
+	HelperBinary string
+	// OnFleet, when set, receives a fleet rollout's Outcome (tests).
+	OnFleet func(*fleet.Outcome)
 }
 
 // Main runs one deploy and returns the process exit code.
 func Main(ctx context.Context, opts Options) int {
 	// In an action container the deploy runs in a helper on the host; in
-	// that helper this chroots into the host first (see package hoist).
-	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout})
+	// that helper this chroots into the host first (see package hoist). A
+	// fleet's deploys run in helpers on its hosts: this process stays.
+	env0 := config.EnvMap(opts.Environ)
+	fleetRun := config.FleetRequested(func(k string) string { return env0[k] })
+	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout, Stdin: opts.Stdin, Stay: fleetRun})
 	if h.Done {
+		if h.ResultToken != "" && h.Err != nil {
+			fmt.Fprintln(opts.Stdout, fleet.ResultLine(h.ResultToken, fleet.FromDeploy(nil, h.Err, nil)))
+		}
 		return h.Code
 	}
 	ctx, opts.Cwd = h.Ctx, h.Cwd
 	env := config.EnvMap(opts.Environ)
+	if h.Env != nil {
+		// In the helper: the environment the launcher handed over.
+		env = h.Env
+	}
 	getenv := func(k string) string { return env[k] }
 	rep := report.New(opts.Stdout, getenv)
 	// compose-go warns through logrus; its lines go through rep, cleaned.
@@ -70,54 +88,85 @@ func Main(ctx context.Context, opts Options) int {
 	if cfg != nil {
 		rep.MaskBasicAuth(cfg.Registry.Username, cfg.Registry.Password)
 	}
-	if err != nil {
+	if err == nil && cfg.Fleet.Enabled() {
+		return runFleet(ctx, cfg, env, opts, rep)
+	}
+	d := &here{cfg: cfg, env: env, opts: opts, rep: rep}
+	defer d.close()
+	code := d.run(ctx, err)
+	if h.ResultToken != "" {
+		// A fleet's helper: the result goes back to the runner as data.
+		hr := fleet.FromDeploy(d.res, d.err, d.running(ctx))
+		if hr.Failure != nil {
+			hr.Failure.Invalid = code == ExitInvalid
+		}
+		fmt.Fprintln(opts.Stdout, fleet.ResultLine(h.ResultToken, hr))
+	}
+	return code
+}
+
+// here is one deploy on the host this process runs on.
+type here struct {
+	cfg    *config.Config
+	env    map[string]string
+	opts   Options
+	rep    *report.Reporter
+	docker *client.Client
+	res    *deploy.Result
+	err    error
+}
+
+// run deploys, reports and returns the exit code; parseErr is what
+// config.Parse said. d.res and d.err hold the deploy's result and failure.
+func (d *here) run(ctx context.Context, parseErr error) int {
+	rep, cfg, env, opts := d.rep, d.cfg, d.env, d.opts
+	fail := func(code int, title string, err error) int {
+		d.err = err
+		rep.Errorf(title, "%v", err)
+		return code
+	}
+	if parseErr != nil {
 		// The compose files' problems too, so that one run lists all.
 		var verr *config.ValidationError
-		if errors.As(err, &verr) {
+		if errors.As(parseErr, &verr) {
 			verr.Problems = append(verr.Problems, (&deploy.Deployer{Config: cfg, Report: rep, Env: env}).Check()...)
 		}
-		rep.Errorf("Invalid inputs", "%v", err)
-		return ExitInvalid
+		return fail(ExitInvalid, "Invalid inputs", parseErr)
 	}
 
 	history, err := ledger.New(firstNonEmpty(opts.StateDir, env["BLUEGREEN_STATE_DIR"]), cfg.ProjectName, cfg.Operate.HistoryLimit)
 	if err != nil {
-		rep.Errorf("Invalid inputs", "%v", err)
-		return ExitInvalid
+		return fail(ExitInvalid, "Invalid inputs", err)
 	}
 	if cfg.Mode == config.ModeHistory {
 		// The history is a file on this host: no Docker, no nginx.
-		d := &deploy.Deployer{Config: cfg, Target: deploy.Target{History: history}, Report: rep}
-		res, err := d.Run(ctx)
-		return finish(rep, cfg, opts, res, err)
+		dep := &deploy.Deployer{Config: cfg, Target: deploy.Target{History: history}, Report: rep}
+		d.res, d.err = dep.Run(ctx)
+		return finish(rep, cfg, opts, d.res, d.err)
 	}
 
 	host := dockerhost.Host(env["DOCKER_HOST"])
 	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
-		rep.Errorf("Docker", "failed to create a Docker client for %s: %v", host, err)
-		return ExitFailed
+		return fail(ExitFailed, "Docker", fmt.Errorf("failed to create a Docker client for %s: %w", host, err))
 	}
-	defer docker.Close()
+	d.docker = docker
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		rep.Errorf("Docker", "%v", dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "", err))
-		return ExitFailed
+		return fail(ExitFailed, "Docker", dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "", err))
 	}
 
 	auth, err := registryAuth(cfg.Registry)
 	if err != nil {
-		rep.Errorf("Invalid inputs", "%v", err)
-		return ExitInvalid
+		return fail(ExitInvalid, "Invalid inputs", err)
 	}
 	sw, nginxNetworks, err := newSwitcher(ctx, docker, cfg, opts, rep)
 	if err != nil {
-		rep.Errorf("nginx", "%v", err)
-		return nginxExitCode(err)
+		return fail(nginxExitCode(err), "nginx", err)
 	}
-	d := &deploy.Deployer{
+	dep := &deploy.Deployer{
 		Config: cfg,
 		Target: deploy.Target{
 			Engine:        &compose.Engine{Docker: docker, Build: cfg.Build, Progress: rep},
@@ -133,10 +182,37 @@ func Main(ctx context.Context, opts Options) int {
 		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
 	}
 	if path := cfg.Operate.PreviewIncludePath; path != "" {
-		d.Preview = &nginx.Switcher{IncludePath: path, TestCmd: cfg.Nginx.TestCmd, ReloadCmd: cfg.Nginx.ReloadCmd, Procfs: opts.Procfs, Logf: rep.Infof, Warnf: rep.Warnf}
+		dep.Preview = &nginx.Switcher{IncludePath: path, TestCmd: cfg.Nginx.TestCmd, ReloadCmd: cfg.Nginx.ReloadCmd, Procfs: opts.Procfs, Logf: rep.Infof, Warnf: rep.Warnf}
 	}
-	res, err := d.Run(ctx)
-	return finish(rep, cfg, opts, res, err)
+	d.res, d.err = dep.Run(ctx)
+	return finish(rep, cfg, opts, d.res, d.err)
+}
+
+func (d *here) close() {
+	if d.docker != nil {
+		_ = d.docker.Close()
+	}
+}
+
+// running lists the live color's running containers after the deploy,
+// for a fleet's check whether a host already runs the image.
+func (d *here) running(ctx context.Context) []compose.Container {
+	if d.docker == nil || d.res == nil || d.res.Active == color.None {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	cs, err := (&compose.Engine{Docker: d.docker}).List(ctx, d.cfg.ProjectFor(d.res.Active))
+	if err != nil {
+		return nil
+	}
+	var out []compose.Container
+	for _, c := range cs {
+		if c.Running {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // finish hands a run's result to the runner: outputs, the job summary,

@@ -74,6 +74,9 @@ type Config struct {
 
 	Operate Operate
 
+	// Fleet lists the hosts to deploy to; none means this host.
+	Fleet Fleet
+
 	// Run identifies the workflow run, for the lock record and summary.
 	Run RunInfo
 }

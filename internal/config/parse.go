@@ -56,6 +56,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	}
 	cfg.Mode = Mode(p.choice("mode", modes...))
 	p.mode = cfg.Mode
+	cfg.Fleet = p.fleet()
 	cfg.WorkDir = p.workDir(getenv, cwd)
 	cfg.ProjectName = p.projectName(getenv, cfg.WorkDir)
 	p.composeFiles(cfg)
@@ -123,7 +124,8 @@ func (p *parser) nginx(cfg *Config) Nginx {
 	}
 	if n.Container == "" {
 		n.IncludePath = abs(cfg.WorkDir, n.IncludePath)
-		if dir := filepath.Dir(n.IncludePath); !isDir(dir) && !cfg.Mode.ReadOnly() {
+		// On a fleet the include is each host's, checked there.
+		if dir := filepath.Dir(n.IncludePath); !isDir(dir) && !cfg.Mode.ReadOnly() && !cfg.Fleet.Enabled() {
 			p.addf("nginx-include-path %q: its directory %q does not exist (the seed uses /etc/nginx/conf.d/service-url.inc)", n.IncludePath, dir)
 		}
 	} else if !filepath.IsAbs(n.IncludePath) {

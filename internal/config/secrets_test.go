@@ -22,6 +22,11 @@ func TestSecrets(t *testing.T) {
 			// base64("bob:s3cret"), as in "Authorization: Basic Ym9iOnMzY3JldA==".
 			want: []string{"s3cret", "Ym9iOnMzY3JldA=="},
 		},
+		{
+			name:   "fleet keys",
+			inputs: map[string]string{"INPUT_SSH-PRIVATE-KEY": "-----BEGIN KEY-----\nabc\n-----END KEY-----\n", "INPUT_DOCKER-TLS-KEY": "tlskey", "INPUT_DOCKER-TLS-CERT": "public"},
+			want:   []string{"-----BEGIN KEY-----\nabc\n-----END KEY-----", "tlskey"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,6 +67,11 @@ type Options struct {
 	Environ []string
 	Cwd     string
 	Stdout  io.Writer
+	// Stdin is where the helper reads its Handover from.
+	Stdin io.Reader
+	// Stay keeps the deploy in this process even in an action container:
+	// a fleet rollout runs its deploys on the hosts, not on this one.
+	Stay bool
 }
 
 // Outcome tells cli.Main how to go on.
@@ -80,6 +85,15 @@ type Outcome struct {
 	// Cwd is the host path of the launcher's working directory.
 	Ctx context.Context
 	Cwd string
+	// Env, in the helper, is the environment the deploy runs with: the
+	// one the launcher handed over, not the process's (see Handover). It
+	// is nil elsewhere: the process's own environment is the deploy's.
+	Env map[string]string
+	// ResultToken, in a fleet's helper, asks for the deploy's result as a
+	// TokenLine at the end (see Handover.ResultToken); Err is a failure of
+	// the hoist itself to put in that result when Done.
+	ResultToken string
+	Err         error
 }
 
 // Run plays this process's role. In the launcher it returns once the
@@ -91,7 +105,7 @@ func Run(ctx context.Context, opts Options) Outcome {
 	switch {
 	case env[EnvRole] == roleHelper:
 		return enter(ctx, env, opts)
-	case !mayLaunch(env):
+	case opts.Stay || !mayLaunch(env):
 		return Outcome{Ctx: ctx, Cwd: opts.Cwd}
 	}
 	return launch(ctx, env, opts)

@@ -98,14 +98,14 @@ func (h *HostPaths) translate(v string) string {
 // nowhere, so a missing one is an error rather than a silent loss.
 var mustMap = []string{"GITHUB_WORKSPACE", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"}
 
-// dropped are variables that describe the action container itself.
-var dropped = map[string]bool{"HOSTNAME": true, "PATH": true, EnvRole: true, EnvRoot: true, EnvCwd: true, EnvParent: true}
-
-// helperEnv is the helper's environment: the launcher's, with every path
-// under a mount turned into its host path, PATH set to the host's usual
-// one, DOCKER_HOST pointing at the host's socket, and the helper's own
-// settings added. cwd is the launcher's working directory.
-func (h *HostPaths) helperEnv(env map[string]string, cwd, parentID string) ([]string, string, error) {
+// helperEnv splits what the helper gets. settings is its container's Env:
+// only its role, the host's root, its working directory on the host, the
+// launcher's id and the host's PATH, nothing a `docker inspect` must not
+// show. handed is the deploy's environment, for the handover on stdin:
+// the variables Forwarded lets through, every path under a mount turned
+// into its host path, DOCKER_HOST pointing at the host's socket. cwd is
+// the launcher's working directory; hostCwd is its host path.
+func (h *HostPaths) helperEnv(env map[string]string, cwd, parentID string) (settings []string, handed map[string]string, hostCwd string, err error) {
 	var problems []string
 	for _, k := range mustMap {
 		if v := env[k]; v != "" {
@@ -118,35 +118,40 @@ func (h *HostPaths) helperEnv(env map[string]string, cwd, parentID string) ([]st
 		problems = append(problems, "GITHUB_WORKSPACE is not set")
 	}
 	if len(problems) > 0 {
-		return nil, "", fmt.Errorf("failed to map the runner's directories to host paths: %s", strings.Join(problems, "; "))
+		return nil, nil, "", fmt.Errorf("failed to map the runner's directories to host paths: %s", strings.Join(problems, "; "))
 	}
 
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]string, 0, len(env)+5)
-	for _, k := range keys {
-		if dropped[k] || k == "DOCKER_HOST" {
-			continue
+	handed = make(map[string]string, len(env))
+	for k, v := range env {
+		if Forwarded(k) {
+			handed[k] = h.translate(v)
 		}
-		out = append(out, k+"="+h.translate(env[k]))
 	}
+	handed["DOCKER_HOST"] = h.dockerHost(env["DOCKER_HOST"])
 
 	hostCwd, _, ok := h.Host(cwd)
 	if !ok {
 		hostCwd, _, _ = h.Host(env["GITHUB_WORKSPACE"])
 	}
-	out = append(out,
-		"PATH="+hostPATH,
-		"DOCKER_HOST="+h.dockerHost(env["DOCKER_HOST"]),
-		EnvRole+"="+roleHelper,
-		EnvRoot+"="+hostMount,
-		EnvCwd+"="+hostCwd,
-		EnvParent+"="+parentID,
-	)
-	return out, hostCwd, nil
+	settings = HelperSettings(hostCwd, parentID)
+	return settings, handed, hostCwd, nil
+}
+
+// HelperSettings is the whole Env of a helper container: its role, where
+// the host's root is mounted, its working directory on the host, the
+// container that started it (empty when a remote runner did), and the
+// host's PATH. Nothing else belongs there; see Handover.
+func HelperSettings(hostCwd, parentID string) []string {
+	out := []string{
+		"PATH=" + hostPATH,
+		EnvRole + "=" + roleHelper,
+		EnvRoot + "=" + hostMount,
+		EnvCwd + "=" + hostCwd,
+	}
+	if parentID != "" {
+		out = append(out, EnvParent+"="+parentID)
+	}
+	return out
 }
 
 // dockerHost is the launcher's Docker endpoint as the host names it: a

@@ -80,53 +80,138 @@ func TestTranslate(t *testing.T) {
 	}
 }
 
+// runnerEnv is what GitHub's runner gives a container action, secrets
+// and tokens included.
+var runnerEnv = map[string]string{
+	"HOSTNAME":                       "2f1a9c",
+	"PATH":                           "/usr/bin",
+	"HOME":                           "/github/home",
+	"CI":                             "true",
+	"GITHUB_ACTIONS":                 "true",
+	"GITHUB_WORKSPACE":               "/github/workspace",
+	"GITHUB_OUTPUT":                  "/github/file_commands/set_output_1a",
+	"GITHUB_STEP_SUMMARY":            "/github/file_commands/step_summary_1a",
+	"GITHUB_STATE":                   "/github/file_commands/save_state_1a",
+	"GITHUB_ENV":                     "/github/file_commands/set_env_1a",
+	"GITHUB_EVENT_PATH":              "/github/workflow/event.json",
+	"GITHUB_SHA":                     "0123abc",
+	"GITHUB_REF_NAME":                "main",
+	"GITHUB_TOKEN":                   "ghs_token0123456789",
+	"RUNNER_TEMP":                    "/home/runner/_work/_temp",
+	"RUNNER_OS":                      "Linux",
+	"ACTIONS_RUNTIME_TOKEN":          "eyJ0eXAiOiJKV1QiruntimeToken",
+	"ACTIONS_RUNTIME_URL":            "https://pipelines.actions.githubusercontent.com/abc/",
+	"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "eyJ0eXAiOiJKV1QioidcToken",
+	"ACTIONS_ID_TOKEN_REQUEST_URL":   "https://pipelines.actions.githubusercontent.com/oidc",
+	"ACTIONS_CACHE_URL":              "https://artifactcache.actions.githubusercontent.com/abc/",
+	"INPUT_COMPOSE-FILE":             "docker-compose.yml",
+	"INPUT_NGINX-INCLUDE-PATH":       "/etc/nginx/conf.d/service-url.inc",
+	"INPUT_ENV-FILE":                 "/github/workspace/.env",
+	"INPUT_REGISTRY-USERNAME":        "deployer",
+	"INPUT_REGISTRY-PASSWORD":        "s3cret-registry-pw",
+	"INPUT_NGINX-RELOAD-COMMAND":     "nginx -s reload",
+	"APP_IMAGE":                      "ghcr.io/acme/app:1.2.3",
+	"DB_PASSWORD":                    "s3cret-db-pw",
+	"BLUEGREEN_LOCK_DIR":             "/run/bluegreen",
+}
+
 func TestHelperEnv(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{
-		"HOSTNAME":                   "2f1a9c",
-		"PATH":                       "/usr/bin",
-		"HOME":                       "/github/home",
-		"GITHUB_ACTIONS":             "true",
-		"GITHUB_WORKSPACE":           "/github/workspace",
-		"GITHUB_OUTPUT":              "/github/file_commands/set_output_1a",
-		"GITHUB_STEP_SUMMARY":        "/github/file_commands/step_summary_1a",
-		"GITHUB_STATE":               "/github/file_commands/save_state_1a",
-		"GITHUB_ENV":                 "/github/file_commands/set_env_1a",
-		"GITHUB_EVENT_PATH":          "/github/workflow/event.json",
-		"RUNNER_TEMP":                "/home/runner/_work/_temp",
-		"INPUT_COMPOSE-FILE":         "docker-compose.yml",
-		"INPUT_NGINX-INCLUDE-PATH":   "/etc/nginx/conf.d/service-url.inc",
-		"INPUT_ENV-FILE":             "/github/workspace/.env",
-		"INPUT_REGISTRY-PASSWORD":    "s3cret",
-		"INPUT_NGINX-RELOAD-COMMAND": "nginx -s reload",
-	}
-	out, cwd, err := NewHostPaths(runnerMounts).helperEnv(env, "/github/workspace/deploy", "abc123")
+	settings, handed, cwd, err := NewHostPaths(runnerMounts).helperEnv(runnerEnv, "/github/workspace/deploy", "abc123")
 	require.NoError(t, err)
 	require.Equal(t, "/home/runner/_work/app/app/deploy", cwd)
-	got := config.EnvMap(out)
-	want := map[string]string{
-		"HOME":                       "/home/runner/_work/_temp/_github_home",
+	require.Equal(t, map[string]string{
+		"PATH":    hostPATH,
+		EnvRole:   roleHelper,
+		EnvRoot:   hostMount,
+		EnvCwd:    "/home/runner/_work/app/app/deploy",
+		EnvParent: "abc123",
+	}, config.EnvMap(settings), "the container's Env is the helper's own settings and nothing else")
+	require.Equal(t, map[string]string{
+		"CI":                         "true",
 		"GITHUB_ACTIONS":             "true",
 		"GITHUB_WORKSPACE":           "/home/runner/_work/app/app",
 		"GITHUB_OUTPUT":              "/home/runner/_work/_temp/_runner_file_commands/set_output_1a",
 		"GITHUB_STEP_SUMMARY":        "/home/runner/_work/_temp/_runner_file_commands/step_summary_1a",
 		"GITHUB_STATE":               "/home/runner/_work/_temp/_runner_file_commands/save_state_1a",
-		"GITHUB_ENV":                 "/home/runner/_work/_temp/_runner_file_commands/set_env_1a",
-		"GITHUB_EVENT_PATH":          "/home/runner/_work/_temp/_github_workflow/event.json",
-		"RUNNER_TEMP":                "/home/runner/_work/_temp",
+		"GITHUB_SHA":                 "0123abc",
+		"GITHUB_REF_NAME":            "main",
+		"RUNNER_OS":                  "Linux",
 		"INPUT_COMPOSE-FILE":         "docker-compose.yml",
 		"INPUT_NGINX-INCLUDE-PATH":   "/etc/nginx/conf.d/service-url.inc",
 		"INPUT_ENV-FILE":             "/home/runner/_work/app/app/.env",
-		"INPUT_REGISTRY-PASSWORD":    "s3cret",
+		"INPUT_REGISTRY-USERNAME":    "deployer",
+		"INPUT_REGISTRY-PASSWORD":    "s3cret-registry-pw",
 		"INPUT_NGINX-RELOAD-COMMAND": "nginx -s reload",
-		"PATH":                       hostPATH,
+		"APP_IMAGE":                  "ghcr.io/acme/app:1.2.3",
+		"DB_PASSWORD":                "s3cret-db-pw",
+		"BLUEGREEN_LOCK_DIR":         "/run/bluegreen",
 		"DOCKER_HOST":                "unix:///var/run/docker.sock",
-		EnvRole:                      roleHelper,
-		EnvRoot:                      hostMount,
-		EnvCwd:                       "/home/runner/_work/app/app/deploy",
-		EnvParent:                    "abc123",
+	}, handed, "the handover holds the inputs, the runner's variables the deploy reads or a compose file may name, and the user's; never the runner's tokens")
+}
+
+// TestHelperContainerHoldsNoSecret: the helper container's configuration,
+// which `docker inspect` shows, holds neither an input nor a token nor a
+// secret, in its Env, its command or its labels.
+func TestHelperContainerHoldsNoSecret(t *testing.T) {
+	t.Parallel()
+	settings, handed, cwd, err := NewHostPaths(runnerMounts).helperEnv(runnerEnv, "/github/workspace", "abc123")
+	require.NoError(t, err)
+	h := &Helper{Name: "bluegreen-hoist-abc", Image: "sha256:1234", Exe: "/bluegreen", Settings: settings,
+		Labels: map[string]string{LabelParent: "abc123", LabelWorkspace: cwd}, Handover: Handover{Env: handed}}
+	cfg, hostCfg := h.Config()
+	for _, kv := range cfg.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		require.False(t, strings.HasPrefix(k, "INPUT_"), "no input in the helper's Env: %s", kv)
+		require.False(t, strings.HasPrefix(k, "ACTIONS_"), "no runner variable in the helper's Env: %s", kv)
+		require.False(t, strings.HasPrefix(k, "GITHUB_"), "no runner variable in the helper's Env: %s", kv)
 	}
-	require.Equal(t, want, got)
+	inspectable := strings.Join(append(append(append([]string{}, cfg.Env...), cfg.Entrypoint...), cfg.Cmd...), "\n")
+	for k, v := range cfg.Labels {
+		inspectable += "\n" + k + "=" + v
+	}
+	inspectable += "\n" + strings.Join(hostCfg.Binds, "\n")
+	for _, secret := range []string{"s3cret-registry-pw", "s3cret-db-pw", "runtimeToken", "oidcToken", "ghs_token", "ghcr.io/acme"} {
+		require.NotContains(t, inspectable, secret)
+	}
+	require.True(t, cfg.OpenStdin && cfg.StdinOnce && cfg.AttachStdin, "the handover goes in through stdin, closed when the launcher's attachment ends")
+}
+
+func TestForwarded(t *testing.T) {
+	t.Parallel()
+	cases := map[string]bool{
+		"INPUT_REGISTRY-PASSWORD":        true,
+		"INPUT_HEALTH-PATH":              true,
+		"GITHUB_ACTIONS":                 true,
+		"GITHUB_WORKSPACE":               true,
+		"GITHUB_RUN_ID":                  true,
+		"GITHUB_REF_NAME":                true,
+		"RUNNER_DEBUG":                   true,
+		"CI":                             true,
+		"ACT":                            true,
+		"BLUEGREEN_LOCK_DIR":             true,
+		"COMPOSE_PROFILES":               true,
+		"VERSION":                        true,
+		"ACTIONS_RUNTIME_TOKEN":          false,
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": false,
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   false,
+		"ACTIONS_CACHE_URL":              false,
+		"ACTIONS_RESULTS_URL":            false,
+		"GITHUB_TOKEN":                   false,
+		"GITHUB_EVENT_PATH":              false,
+		"GITHUB_ENV":                     false,
+		"GITHUB_SOMETHING_NEW":           false,
+		"RUNNER_TEMP":                    false,
+		"HOSTNAME":                       false,
+		"HOME":                           false,
+		"PATH":                           false,
+		"DOCKER_HOST":                    false,
+		EnvRole:                          false,
+		EnvHoist:                         false,
+	}
+	for k, want := range cases {
+		require.Equal(t, want, Forwarded(k), k)
+	}
 }
 
 func TestHelperEnvProblems(t *testing.T) {
@@ -143,7 +228,7 @@ func TestHelperEnvProblems(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := NewHostPaths(runnerMounts).helperEnv(c.env, "/github/workspace", "id")
+			_, _, _, err := NewHostPaths(runnerMounts).helperEnv(c.env, "/github/workspace", "id")
 			require.ErrorContains(t, err, c.want)
 		})
 	}

@@ -1,0 +1,63 @@
+// Package fleet rolls the same checked deploy across a static list of
+// hosts. The runner does not reach into hosts itself: on each host it
+// starts the helper the hoist uses (package hoist), through that host's
+// Docker API, so host nginx, /proc evidence and health probes stay local
+// to the host; the runner only orders the hosts, streams their logs,
+// gathers their results as data and, when a later host fails (or the
+// workflow is cancelled), returns the hosts it already switched to their
+// previous color with a rollback run.
+//
+// The rolling loop (Rollout) talks to hosts through the small Driver
+// interface, so its order of events (preflight, fleet lock, skip, roll,
+// stop, roll back) is tested with a fake in milliseconds; Docker is the
+// real Driver (docker.go), reached over SSH or TCP+TLS (dial.go).
+//
+// It is a rolling loop over a static list, not an orchestrator: dozens of
+// hosts, autoscaling or many services belong to Swarm or Kubernetes (see
+// the README).
+package fleet
+
+import (
+	"context"
+
+	"github.com/bluegreen-action/bluegreen/internal/config"
+)
+
+// Host is one host of the fleet.
+type Host struct {
+	// Name is how logs, outputs and the summary name it: user@host:port
+	// or host:port, as the hosts input gives it (never a secret).
+	Name     string
+	Endpoint config.Endpoint
+}
+
+// HostsOf lists the fleet's hosts in the order the hosts input gives them:
+// the order they deploy in.
+func HostsOf(f config.Fleet) []Host {
+	out := make([]Host, 0, len(f.Hosts))
+	for _, e := range f.Hosts {
+		out = append(out, Host{Name: e.String(), Endpoint: e})
+	}
+	return out
+}
+
+// Driver runs things on the fleet's hosts. Its methods may be called for
+// several hosts at once.
+type Driver interface {
+	// Connect reaches h's Docker daemon and makes the helper's image
+	// present there. It returns the daemon's identity (its id and host
+	// name), which orders the fleet lock whatever name the hosts input
+	// gives the host. It changes nothing a deploy serves.
+	Connect(ctx context.Context, h Host) (daemonID string, err error)
+	// Lock takes h's fleet lock for the project: with wait, waiting up
+	// to lock-timeout while another rollout holds it; without, failing at
+	// once. release gives it back; the lock also ends when the runner or
+	// its connection goes away.
+	Lock(ctx context.Context, h Host, wait bool) (release func(), err error)
+	// Run runs one deploy in mode on h (deploy, rollback or status) and
+	// returns its result. Cancelling ctx tells the deploy to stop; it then
+	// leaves h on the color it served (the result says what it did). An
+	// error means no result came back: the helper could not be started,
+	// or h went away during the deploy.
+	Run(ctx context.Context, h Host, mode config.Mode) (HostResult, error)
+}

@@ -1,0 +1,53 @@
+package hoist
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+
+	"github.com/bluegreen-action/bluegreen/internal/lock"
+	"github.com/bluegreen-action/bluegreen/internal/report"
+)
+
+// DefaultFleetLockDir holds the fleet locks of a host, one file per
+// project. It sits beside the deploy locks (lock.DefaultDir), which a
+// host's own deploy takes as always: the fleet lock only orders rollouts
+// among themselves, and is held by its own helper while the rollout's
+// deploy helpers come and go.
+var DefaultFleetLockDir = path.Join(lock.DefaultDir, "fleet")
+
+// holdFleetLock takes the host's fleet lock, says so on out with a
+// TokenLine ("locked", or "busy" when it may not wait and another rollout
+// holds it), and holds it until ctx ends: the runner closes this helper's
+// stdin (or goes away) when its rollout is over. flock(2) dies with this
+// process, so the lock can never outlive it.
+func holdFleetLock(ctx context.Context, l *FleetLock, token string, out io.Writer, rep *report.Reporter) Outcome {
+	dir := l.Dir
+	if dir == "" {
+		dir = DefaultFleetLockDir
+	}
+	me := lock.Holder{RunID: l.RunID, SHA: l.SHA, Workflow: l.Workflow}
+	var onWait func(lock.Holder)
+	if l.Timeout > 0 {
+		onWait = func(h lock.Holder) {
+			rep.Infof("another rollout of %s holds this host's fleet lock (%s); waiting up to %s (lock-timeout)", l.Project, h, l.Timeout)
+		}
+	}
+	held, err := lock.Acquire(ctx, dir, l.Project, me, l.Timeout, onWait)
+	if err != nil {
+		if l.Timeout <= 0 {
+			// A try without waiting: the runner says what it does next.
+			fmt.Fprintln(out, TokenLine(token, "busy"))
+			return Outcome{Done: true, Code: exitFailed}
+		}
+		rep.Errorf("Fleet lock", "%v", err)
+		return Outcome{Done: true, Code: exitFailed}
+	}
+	fmt.Fprintln(out, TokenLine(token, "locked"))
+	<-ctx.Done()
+	if err := held.Release(); err != nil {
+		rep.Warnf("%v", err)
+	}
+	return Outcome{Done: true, Code: 0}
+}
