@@ -134,6 +134,20 @@ type Deployer struct {
 	// FrontDoorTimeout bounds the confirmation of a switch through nginx's
 	// front door (default DefaultFrontDoorTimeout).
 	FrontDoorTimeout time.Duration
+	// poll is how often Docker's state is polled while waiting on it (an
+	// exit to show up, a healthcheck to pass); default defaultPoll.
+	poll time.Duration
+}
+
+// defaultPoll is how often a deploy polls Docker while it waits on a
+// container: an exit or a healthcheck shows there within this.
+const defaultPoll = 200 * time.Millisecond
+
+func (d *Deployer) pollEvery() time.Duration {
+	if d.poll > 0 {
+		return d.poll
+	}
+	return defaultPoll
 }
 
 // DefaultCleanupTimeout bounds one clean-up step: removing a failed color,

@@ -155,8 +155,9 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*Result, er
 	if h.preview != nil {
 		d.Preview = h.preview
 	}
-	d.CleanupTimeout = 200 * time.Millisecond
-	d.FrontDoorTimeout = 300 * time.Millisecond
+	d.CleanupTimeout = 100 * time.Millisecond
+	d.FrontDoorTimeout = 150 * time.Millisecond
+	d.poll = 10 * time.Millisecond
 	res, err := d.Run(ctx)
 	h.err = err
 	h.t.Log(h.log.String())

@@ -198,7 +198,7 @@ func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error 
 			}
 			return fmt.Errorf("the HTTP check passed, but Docker's healthcheck of %s still says %q after %s%s", c.Name, cur.Health, budget, last)
 		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := sleep(ctx, r.d.pollEvery()); err != nil {
 			return err
 		}
 	}

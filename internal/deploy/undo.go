@@ -87,7 +87,7 @@ func (r *run) observe(ctx context.Context, p *plan, traffic compose.Container) e
 		if err := r.probeOnce(ctx, p); err != nil {
 			// A container that just died explains the failed probe better
 			// than the probe does; give Docker a moment to notice the exit.
-			if serr := sleep(ctx, 300*time.Millisecond); serr != nil {
+			if serr := sleep(ctx, r.d.pollEvery()+100*time.Millisecond); serr != nil {
 				return serr
 			}
 			if werr := r.watchContainer(ctx, traffic); werr != nil {
