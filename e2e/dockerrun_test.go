@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/hoist"
@@ -259,14 +260,24 @@ func secretValues() []string {
 // configuration `docker inspect` shows anyone allowed to use the daemon.
 func watchHelpers(t *testing.T, workspace string) func() []container.InspectResponse {
 	t.Helper()
-	docker := testenv.RequireDocker(t)
+	return watchContainers([]*client.Client{testenv.RequireDocker(t)}, hoist.LabelWorkspace+"="+workspace)
+}
+
+// watchContainers inspects, every 50 ms until the returned function is
+// called, each container carrying label on any of the daemons, once each
+// as soon as it appears, and returns what it saw: a helper lives only as
+// long as its deploy.
+func watchContainers(daemons []*client.Client, label string) func() []container.InspectResponse {
 	stop := make(chan struct{})
 	done := make(chan []container.InspectResponse, 1)
 	go func() {
 		seen := map[string]container.InspectResponse{}
 		for {
-			list, err := docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", hoist.LabelWorkspace+"="+workspace))})
-			if err == nil {
+			for _, docker := range daemons {
+				list, err := docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", label))})
+				if err != nil {
+					continue
+				}
 				for _, c := range list {
 					if _, ok := seen[c.ID]; ok {
 						continue

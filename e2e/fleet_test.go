@@ -19,6 +19,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/cli"
@@ -252,41 +253,11 @@ func watchFirst(log *syncBuffer, marker string) func() time.Time {
 // watchHelpers inspects the fleet's helper containers on every host until
 // the returned function is called, which returns what it saw.
 func (e *fleetEnv) watchHelpers() func() []container.InspectResponse {
-	stop := make(chan struct{})
-	done := make(chan []container.InspectResponse, 1)
-	go func() {
-		seen := map[string]container.InspectResponse{}
-		for {
-			for _, h := range e.fleet.hosts {
-				list, err := h.docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", fleet.LabelProject+"="+e.project))})
-				if err != nil {
-					continue
-				}
-				for _, c := range list {
-					if _, ok := seen[c.ID]; ok {
-						continue
-					}
-					if info, err := h.docker.ContainerInspect(context.Background(), c.ID); err == nil {
-						seen[c.ID] = info
-					}
-				}
-			}
-			select {
-			case <-stop:
-				out := make([]container.InspectResponse, 0, len(seen))
-				for _, info := range seen {
-					out = append(out, info)
-				}
-				done <- out
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}()
-	return func() []container.InspectResponse {
-		close(stop)
-		return <-done
+	var daemons []*client.Client
+	for _, h := range e.fleet.hosts {
+		daemons = append(daemons, h.docker)
 	}
+	return watchContainers(daemons, fleet.LabelProject+"="+e.project)
 }
 
 func hostsResult(t *testing.T, r fleetRun) []fleet.HostReport {
