@@ -17,9 +17,9 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
+	"github.com/bluegreen-action/bluegreen/internal/dockerdiag"
 	"github.com/bluegreen-action/bluegreen/internal/fleet"
-	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/report"
@@ -63,7 +63,7 @@ func Main(ctx context.Context, opts Options) int {
 	// fleet's deploys run in helpers on its hosts: this process stays.
 	env0 := config.EnvMap(opts.Environ)
 	fleetRun := config.FleetRequested(func(k string) string { return env0[k] })
-	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout, Stdin: opts.Stdin, Stay: fleetRun})
+	h := hosthelper.Run(ctx, hosthelper.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout, Stdin: opts.Stdin, Stay: fleetRun})
 	if h.Done {
 		if h.ResultToken != "" && h.Err != nil {
 			fmt.Fprintln(opts.Stdout, fleet.ResultLine(h.ResultToken, fleet.FromDeploy(nil, h.Err, nil)))
@@ -145,7 +145,7 @@ func (d *here) run(ctx context.Context, parseErr error) int {
 		return finish(rep, cfg, opts, d.res, d.err)
 	}
 
-	host := dockerhost.Host(env["DOCKER_HOST"])
+	host := dockerdiag.Host(env["DOCKER_HOST"])
 	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		return fail(ExitFailed, "Docker", fmt.Errorf("failed to create a Docker client for %s: %w", host, err))
@@ -155,7 +155,7 @@ func (d *here) run(ctx context.Context, parseErr error) int {
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return fail(ExitFailed, "Docker", dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "", err))
+		return fail(ExitFailed, "Docker", dockerdiag.Unreachable(host, env["DOCKER_HOST"] != "", "", err))
 	}
 
 	auth, err := registryAuth(cfg.Registry)

@@ -1,6 +1,6 @@
 //go:build e2e
 
-package hoist
+package hosthelper
 
 import (
 	"context"

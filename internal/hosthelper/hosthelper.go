@@ -1,5 +1,5 @@
-// Package hoist moves the deploy out of the action container into the
-// host's context. A container action on a self-hosted runner gets the
+// Package hosthelper moves the deploy out of the action container into the
+// host's context (the "hoist"). A container action on a self-hosted runner gets the
 // Docker socket and the runner's /github/* directories, and sits on a
 // bridge network: the host's nginx, its /etc/nginx, its 127.0.0.1 ports
 // and the host paths of the workspace are all out of reach. Rather than
@@ -11,7 +11,7 @@
 // Run decides which of three roles this process plays: the launcher (in an
 // action container, not yet hoisted), the helper (hoisted: chroot first,
 // then deploy), or neither (a binary or test on a host: deploy here).
-package hoist
+package hosthelper
 
 import (
 	"context"

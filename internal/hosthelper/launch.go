@@ -1,4 +1,4 @@
-package hoist
+package hosthelper
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
-	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
+	"github.com/bluegreen-action/bluegreen/internal/dockerdiag"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
@@ -30,7 +30,7 @@ func launch(ctx context.Context, env map[string]string, opts Options) Outcome {
 		return Outcome{Done: true, Code: exitFailed}
 	}
 
-	host := dockerhost.Host(env["DOCKER_HOST"])
+	host := dockerdiag.Host(env["DOCKER_HOST"])
 	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
 		return fail("failed to create a Docker client for %s: %v", host, err)
@@ -41,7 +41,7 @@ func launch(ctx context.Context, env map[string]string, opts Options) Outcome {
 	cancel()
 	if err != nil {
 		return fail("%v. The action leaves its container through the host's Docker daemon: the runner must mount /var/run/docker.sock (the host daemon's socket) into container actions, as GitHub's runner does when it runs on the host (not in Kubernetes or Docker-in-Docker)",
-			dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "from the action container", err))
+			dockerdiag.Unreachable(host, env["DOCKER_HOST"] != "", "from the action container", err))
 	}
 
 	me, err := findSelf(ctx, docker)
