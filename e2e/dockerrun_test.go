@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // actionDockerfile is the release Dockerfile's final stage. No registry is
@@ -51,7 +51,7 @@ func actionImage(t testing.TB) string {
 	if !actionBuilt {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		tag, err := sandbox.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), ".", "bluegreen", actionDockerfile, "bluegreen-action-e2e")
+		tag, err := throwaway.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), ".", "bluegreen", actionDockerfile, "bluegreen-action-e2e")
 		require.NoError(t, err)
 		actionTag, actionBuilt = tag, true
 	}
@@ -62,7 +62,7 @@ func actionImage(t testing.TB) string {
 		defer actionMu.Unlock()
 		actionRefs--
 		if actionRefs == 0 && actionBuilt {
-			sandbox.RemoveImage(context.Background(), docker, actionTag)
+			throwaway.RemoveImage(context.Background(), docker, actionTag)
 			actionBuilt = false
 		}
 	})
