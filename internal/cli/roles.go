@@ -70,6 +70,8 @@ type process struct {
 	arrival *hosthelper.Arrival
 }
 
+// run is Run with its dispatch handed in: a helper first receives its
+// handover (whose failure it says), then exactly one role is played.
 func run(ctx context.Context, opts Options, d dispatch) error {
 	p := &process{opts: opts, env: config.EnvMap(opts.Environ)}
 	if hosthelper.IsHelper(p.env) {
@@ -86,6 +88,7 @@ func run(ctx context.Context, opts Options, d dispatch) error {
 	role := roleOf(p.env, h, d.inDocker)
 	play, ok := d.roles[role]
 	if !ok {
+		// A programming error, which TestEveryRoleIsPlayed rules out.
 		return fmt.Errorf("no function plays the role %q", role)
 	}
 	return play(ctx, p)
