@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -376,7 +376,7 @@ func BenchmarkFiveServiceUpDown(b *testing.B) {
 	require.NoError(b, os.WriteFile(filepath.Join(dir, "compose.yml"), []byte(fiveServices), 0o644))
 	project := fmt.Sprintf("bge2e-bench-%d-green", time.Now().UnixNano()%1_000_000_000)
 	env := map[string]string{"APP_IMAGE": img, "PORT": itoa(testenv.FreePort(b))}
-	b.Cleanup(func() { sandbox.RemoveProject(docker, project) })
+	b.Cleanup(func() { throwaway.RemoveProject(docker, project) })
 	e := &compose.Engine{Docker: docker}
 	ctx := context.Background()
 
@@ -501,7 +501,7 @@ func kvImage(t *testing.T, docker *client.Client) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	tag, err := sandbox.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), "./e2e/testdata/kv", "kv", "FROM scratch\nCOPY kv /kv\nENTRYPOINT [\"/kv\"]\n", "bge2e-kv")
+	tag, err := throwaway.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), "./e2e/testdata/kv", "kv", "FROM scratch\nCOPY kv /kv\nENTRYPOINT [\"/kv\"]\n", "bge2e-kv")
 	require.NoError(t, err)
 	return tag
 }

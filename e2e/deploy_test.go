@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/stage"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 
 	"github.com/stretchr/testify/require"
 )
@@ -190,7 +190,7 @@ func TestBinaryReadsRunnerEnvironment(t *testing.T) {
 	require.NoError(t, os.WriteFile(out, nil, 0o644)) // the runner creates it; the action only appends
 	cmd := exec.Command(bin)
 	cmd.Dir = f.dir
-	cmd.Env = stage.Environ(f.inputs, nil, "APP_IMAGE="+f.image, "VERSION=bin", "GITHUB_OUTPUT="+out)
+	cmd.Env = throwaway.Environ(f.inputs, nil, "APP_IMAGE="+f.image, "VERSION=bin", "GITHUB_OUTPUT="+out)
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(b))
 	f.requireServes("bin", "blue")
@@ -199,7 +199,7 @@ func TestBinaryReadsRunnerEnvironment(t *testing.T) {
 	// Without GITHUB_OUTPUT the outputs are printed as name=value lines.
 	cmd = exec.Command(bin)
 	cmd.Dir = f.dir
-	cmd.Env = stage.Environ(f.inputs, nil, "APP_IMAGE="+f.image, "VERSION=bin2")
+	cmd.Env = throwaway.Environ(f.inputs, nil, "APP_IMAGE="+f.image, "VERSION=bin2")
 	b, err = cmd.CombinedOutput()
 	require.NoError(t, err, string(b))
 	require.Contains(t, string(b), "\nactive-color=green\n")

@@ -19,9 +19,9 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bluegreen-action/bluegreen/internal/hoist"
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // actionDockerfile is the release Dockerfile's final stage. No registry is
@@ -51,7 +51,7 @@ func actionImage(t testing.TB) string {
 	if !actionBuilt {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		tag, err := sandbox.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), ".", "bluegreen", actionDockerfile, "bluegreen-action-e2e")
+		tag, err := throwaway.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), ".", "bluegreen", actionDockerfile, "bluegreen-action-e2e")
 		require.NoError(t, err)
 		actionTag, actionBuilt = tag, true
 	}
@@ -62,7 +62,7 @@ func actionImage(t testing.TB) string {
 		defer actionMu.Unlock()
 		actionRefs--
 		if actionRefs == 0 && actionBuilt {
-			sandbox.RemoveImage(context.Background(), docker, actionTag)
+			throwaway.RemoveImage(context.Background(), docker, actionTag)
 			actionBuilt = false
 		}
 	})
@@ -74,7 +74,7 @@ func actionImage(t testing.TB) string {
 func helpersOf(t testing.TB, workspace string) []string {
 	t.Helper()
 	docker := testenv.RequireDocker(t)
-	list, err := docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", hoist.LabelWorkspace+"="+workspace))})
+	list, err := docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", hosthelper.LabelWorkspace+"="+workspace))})
 	require.NoError(t, err)
 	var names []string
 	for _, c := range list {
@@ -260,7 +260,7 @@ func secretValues() []string {
 // configuration `docker inspect` shows anyone allowed to use the daemon.
 func watchHelpers(t *testing.T, workspace string) func() []container.InspectResponse {
 	t.Helper()
-	return watchContainers([]*client.Client{testenv.RequireDocker(t)}, hoist.LabelWorkspace+"="+workspace)
+	return watchContainers([]*client.Client{testenv.RequireDocker(t)}, hosthelper.LabelWorkspace+"="+workspace)
 }
 
 // watchContainers inspects, every 50 ms until the returned function is
@@ -316,7 +316,7 @@ func requireNothingSecret(t *testing.T, info container.InspectResponse, secrets 
 		names = append(names, k)
 		require.False(t, strings.HasPrefix(k, "INPUT_") || strings.HasPrefix(k, "ACTIONS_") || strings.HasPrefix(k, "GITHUB_"), "the helper's Env holds %s", k)
 	}
-	require.ElementsMatch(t, []string{"PATH", hoist.EnvRole, hoist.EnvRoot, hoist.EnvCwd, hoist.EnvParent}, names, "the helper's Env is its own settings")
+	require.ElementsMatch(t, []string{"PATH", hosthelper.EnvRole, hosthelper.EnvRoot, hosthelper.EnvCwd, hosthelper.EnvParent}, names, "the helper's Env is its own settings")
 	all := strings.Join(info.Config.Env, "\n") + "\n" + strings.Join(info.Config.Entrypoint, " ") + "\n" + strings.Join(info.Config.Cmd, " ") + "\n" + strings.Join(info.Args, " ") + "\n" + info.Path
 	for k, v := range info.Config.Labels {
 		all += "\n" + k + "=" + v

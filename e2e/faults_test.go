@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/stage"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/require"
@@ -295,7 +295,7 @@ func (f *fixture) killAt(bin, phase string, env ...string) {
 	f.t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Dir = f.dir
-	cmd.Env = stage.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + f.lockDir, "BLUEGREEN_STATE_DIR=" + f.stateDir}, env...)...)
+	cmd.Env = throwaway.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + f.lockDir, "BLUEGREEN_STATE_DIR=" + f.stateDir}, env...)...)
 	p := startProc(f.t, "bluegreen", cmd)
 	p.waitFor("==> "+phase, 5*time.Minute)
 	require.NoError(f.t, cmd.Process.Signal(syscall.SIGKILL))

@@ -18,8 +18,8 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // These tests are a newcomer's first hour, as the README tells it: a host
@@ -73,7 +73,7 @@ func TestFirstRunOnDeployShHost(t *testing.T) {
 	prefix := f.project + "-old"
 	t.Cleanup(func() {
 		for _, c := range []string{"blue", "green"} {
-			sandbox.RemoveProject(f.docker, prefix+"-"+c)
+			throwaway.RemoveProject(f.docker, prefix+"-"+c)
 		}
 	})
 	for _, c := range []string{"blue", "green"} {

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -30,14 +30,13 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/cli"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/stage"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
 )
 
 // singleFile is a one-file project serving both colors through
 // BLUEGREEN_PORT, with the app's behaviour set per deploy: the demo's and
 // the benchmarks' project.
-const singleFile = stage.ComposeFile
+const singleFile = throwaway.ComposeFile
 
 // fixture is one project on a private nginx.
 type fixture struct {
@@ -95,7 +94,7 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 // cleanup removes every container and network of both colors.
 func (f *fixture) cleanup() {
 	for _, c := range []string{"blue", "green"} {
-		sandbox.RemoveProject(f.docker, f.project+"-"+c)
+		throwaway.RemoveProject(f.docker, f.project+"-"+c)
 	}
 }
 
@@ -114,7 +113,7 @@ func (f *fixture) deploy(extraInputs map[string]string, env ...string) run {
 	f.t.Helper()
 	outFile := filepath.Join(f.t.TempDir(), "output")
 	require.NoError(f.t, os.WriteFile(outFile, nil, 0o644)) // the runner creates it; the action only appends
-	environ := stage.Environ(f.inputs, extraInputs, append([]string{"APP_IMAGE=" + f.image, "GITHUB_OUTPUT=" + outFile}, env...)...)
+	environ := throwaway.Environ(f.inputs, extraInputs, append([]string{"APP_IMAGE=" + f.image, "GITHUB_OUTPUT=" + outFile}, env...)...)
 	var out bytes.Buffer
 	w := io.MultiWriter(&out, testWriter{f.t})
 	start := time.Now()

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/lock"
-	"github.com/bluegreen-action/bluegreen/internal/stage"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // nobody is the unprivileged user that plants the link.
@@ -39,7 +39,7 @@ func (f *fixture) deployBinary(lockDir string, env ...string) (int, string) {
 	f.t.Helper()
 	cmd := exec.Command(binary(f.t))
 	cmd.Dir = f.dir
-	cmd.Env = stage.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + lockDir}, env...)...)
+	cmd.Env = throwaway.Environ(f.inputs, nil, append([]string{"APP_IMAGE=" + f.image, "BLUEGREEN_LOCK_DIR=" + lockDir}, env...)...)
 	return startProc(f.t, "bluegreen", cmd).wait(5 * time.Minute)
 }
 

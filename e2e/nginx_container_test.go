@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -68,7 +68,7 @@ func startExampleNginx(t *testing.T, layout exampleLayout) *exampleNginx {
 	}
 	src := filepath.Join(testenv.RepoRoot(t), "examples", "nginx-container", layout.dir)
 	dir := filepath.Join(t.TempDir(), layout.dir)
-	require.NoError(t, sandbox.CopyDir(src, dir))
+	require.NoError(t, throwaway.CopyDir(src, dir))
 	n := &exampleNginx{
 		port:        testenv.FreePort(t),
 		includeHost: filepath.Join(dir, "nginx", "conf.d", filepath.Base(layout.include)),
@@ -94,7 +94,7 @@ func startExampleNginx(t *testing.T, layout exampleLayout) *exampleNginx {
 		if out, err := compose("down", "--timeout", "1"); err != nil {
 			t.Logf("docker-compose down: %v: %s", err, out)
 		}
-		sandbox.RemoveProject(docker, project)
+		throwaway.RemoveProject(docker, project)
 	})
 	out, err := compose("up", "-d")
 	require.NoError(t, err, out)

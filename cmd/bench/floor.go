@@ -11,7 +11,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-connections/nat"
 
-	"github.com/bluegreen-action/bluegreen/internal/stage"
+	"github.com/bluegreen-action/bluegreen/cmd/internal/demosite"
 )
 
 // floor is what one deploy cannot be faster than on this machine, measured
@@ -19,7 +19,7 @@ import (
 // health path first answers 200 (polled every 10 ms), one nginx reload,
 // and one `docker stop` and `rm` of the old container. No locking, no
 // checks, no drain: the bare work.
-func floor(ctx context.Context, s *stage.Stage, port int) (time.Duration, error) {
+func floor(ctx context.Context, s *demosite.Site, port int) (time.Duration, error) {
 	start := time.Now()
 	name := fmt.Sprintf("%s-floor-%d", s.Project, time.Now().UnixNano())
 	binding := nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(port)}}}

@@ -1,4 +1,4 @@
-// Command bench measures deploys on a throw-away stage (the example app, a
+// Command bench measures deploys on a throw-away site (the example app, a
 // private nginx) and prints the figures. It is a command, not a timed
 // test, so that a slow machine prints slow figures instead of failing.
 //
@@ -20,9 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/cmd/internal/demosite"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/loadgen"
-	"github.com/bluegreen-action/bluegreen/internal/stage"
 )
 
 func main() {
@@ -63,7 +63,7 @@ func orDefault(n, def int) int {
 // the same run: what the bare work of a deploy takes (see floor). It
 // prints each wall time and its ratio to the floor.
 func speed(ctx context.Context, n int) error {
-	s, err := stage.New(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()))
+	s, err := demosite.New(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func speed(ctx context.Context, n int) error {
 // load runs n deploys under load, then a keep-previous deploy and a
 // rollback, and prints the requests by kind and the times.
 func load(ctx context.Context, n int) error {
-	s, err := stage.New(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()))
+	s, err := demosite.New(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()))
 	if err != nil {
 		return err
 	}

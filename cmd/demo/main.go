@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bluegreen-action/bluegreen/cmd/internal/demosite"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/stage"
 )
 
 func main() {
@@ -37,7 +37,7 @@ func main() {
 
 func run(ctx context.Context, verbose bool) error {
 	fmt.Println("bluegreen demo: building the example app image and starting a private nginx…")
-	s, err := stage.New(ctx, fmt.Sprintf("bluegreen-demo-%d", os.Getpid()))
+	s, err := demosite.New(ctx, fmt.Sprintf("bluegreen-demo-%d", os.Getpid()))
 	if err != nil {
 		return err
 	}

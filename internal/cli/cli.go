@@ -1,6 +1,7 @@
 // Package cli wires the deploy to the outside world: it reads the inputs
-// from the environment it is handed, connects to Docker and nginx, runs the
-// deploy, and speaks to the runner. main stays a few lines around it.
+// from the environment it is handed, decides once which role this process
+// plays (see Role), connects to Docker and nginx, runs the deploy or the
+// rollout, and speaks to the runner. main stays a few lines around it.
 package cli
 
 import (
@@ -8,21 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/docker/docker/api/types/registry"
-	"github.com/docker/docker/client"
-
-	"github.com/bluegreen-action/bluegreen/internal/color"
-	"github.com/bluegreen-action/bluegreen/internal/compose"
-	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
 	"github.com/bluegreen-action/bluegreen/internal/fleet"
-	"github.com/bluegreen-action/bluegreen/internal/hoist"
-	"github.com/bluegreen-action/bluegreen/internal/ledger"
-	"github.com/bluegreen-action/bluegreen/internal/nginx"
-	"github.com/bluegreen-action/bluegreen/internal/report"
+	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 )
 
 // Exit codes.
@@ -56,242 +46,50 @@ type Options struct {
 	OnFleet func(*fleet.Outcome)
 }
 
-// Main runs one deploy and returns the process exit code.
+// Main plays this process's role and returns the process exit code: Run,
+// then ExitCode.
 func Main(ctx context.Context, opts Options) int {
-	// In an action container the deploy runs in a helper on the host; in
-	// that helper this chroots into the host first (see package hoist). A
-	// fleet's deploys run in helpers on its hosts: this process stays.
-	env0 := config.EnvMap(opts.Environ)
-	fleetRun := config.FleetRequested(func(k string) string { return env0[k] })
-	h := hoist.Run(ctx, hoist.Options{Environ: opts.Environ, Cwd: opts.Cwd, Stdout: opts.Stdout, Stdin: opts.Stdin, Stay: fleetRun})
-	if h.Done {
-		if h.ResultToken != "" && h.Err != nil {
-			fmt.Fprintln(opts.Stdout, fleet.ResultLine(h.ResultToken, fleet.FromDeploy(nil, h.Err, nil)))
-		}
-		return h.Code
-	}
-	ctx, opts.Cwd = h.Ctx, h.Cwd
-	env := config.EnvMap(opts.Environ)
-	if h.Env != nil {
-		// In the helper: the environment the launcher handed over.
-		env = h.Env
-	}
-	getenv := func(k string) string { return env[k] }
-	rep := report.New(opts.Stdout, getenv)
-	// compose-go warns through logrus; its lines go through rep, cleaned.
-	defer rep.CaptureLogrus()()
-
-	for _, s := range config.Secrets(getenv) {
-		rep.Mask(s)
-	}
-	cfg, err := config.Parse(getenv, opts.Cwd)
-	if cfg != nil {
-		rep.MaskBasicAuth(cfg.Registry.Username, cfg.Registry.Password)
-	}
-	if err == nil && cfg.Fleet.Enabled() {
-		return runFleet(ctx, cfg, env, opts, rep)
-	}
-	d := &here{cfg: cfg, env: env, opts: opts, rep: rep}
-	defer d.close()
-	code := d.run(ctx, err)
-	if h.ResultToken != "" {
-		// A fleet's helper: the result goes back to the runner as data.
-		hr := fleet.FromDeploy(d.res, d.err, d.running(ctx))
-		if hr.Failure != nil {
-			hr.Failure.Invalid = code == ExitInvalid
-		}
-		fmt.Fprintln(opts.Stdout, fleet.ResultLine(h.ResultToken, hr))
-	}
-	return code
+	return ExitCode(Run(ctx, opts))
 }
 
-// here is one deploy on the host this process runs on.
-type here struct {
-	cfg    *config.Config
-	env    map[string]string
-	opts   Options
-	rep    *report.Reporter
-	docker *client.Client
-	res    *deploy.Result
-	err    error
+// Run plays the role this process's environment gives it (see Role) and
+// returns its failure. The failure has already been said to the runner,
+// where the most was known about it (its title, what to do, what was
+// undone); what is left is ExitCode.
+func Run(ctx context.Context, opts Options) error {
+	return run(ctx, opts, dispatch{roles: roles, inDocker: hosthelper.InDocker})
 }
 
-// run deploys, reports and returns the exit code; parseErr is what
-// config.Parse said. d.res and d.err hold the deploy's result and failure.
-func (d *here) run(ctx context.Context, parseErr error) int {
-	rep, cfg, env, opts := d.rep, d.cfg, d.env, d.opts
-	fail := func(code int, title string, err error) int {
-		d.err = err
-		rep.Errorf(title, "%v", err)
-		return code
-	}
-	if parseErr != nil {
-		// The compose files' problems too, so that one run lists all.
-		var verr *config.ValidationError
-		if errors.As(parseErr, &verr) {
-			verr.Problems = append(verr.Problems, (&deploy.Deployer{Config: cfg, Report: rep, Env: env}).Check()...)
-		}
-		return fail(ExitInvalid, "Invalid inputs", parseErr)
-	}
+// ErrInvalid marks a failure found before anything was touched: inputs, or
+// a host setup the user must change. ExitCode maps it to ExitInvalid.
+var ErrInvalid = errors.New("invalid inputs; nothing was touched")
 
-	history, err := ledger.New(firstNonEmpty(opts.StateDir, env["BLUEGREEN_STATE_DIR"]), cfg.ProjectName, cfg.Operate.HistoryLimit)
-	if err != nil {
-		return fail(ExitInvalid, "Invalid inputs", err)
-	}
-	if cfg.Mode == config.ModeHistory {
-		// The history is a file on this host: no Docker, no nginx.
-		dep := &deploy.Deployer{Config: cfg, Target: deploy.Target{History: history}, Report: rep}
-		d.res, d.err = dep.Run(ctx)
-		return finish(rep, cfg, opts, d.res, d.err)
-	}
+// invalid marks err with ErrInvalid, keeping its text and its chain.
+func invalid(err error) error { return invalidError{err} }
 
-	host := dockerhost.Host(env["DOCKER_HOST"])
-	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
-	if err != nil {
-		return fail(ExitFailed, "Docker", fmt.Errorf("failed to create a Docker client for %s: %w", host, err))
-	}
-	d.docker = docker
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err = docker.Ping(pingCtx)
-	cancel()
-	if err != nil {
-		return fail(ExitFailed, "Docker", dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "", err))
-	}
+type invalidError struct{ err error }
 
-	auth, err := registryAuth(cfg.Registry)
-	if err != nil {
-		return fail(ExitInvalid, "Invalid inputs", err)
-	}
-	sw, nginxNetworks, err := newSwitcher(ctx, docker, cfg, opts, rep)
-	if err != nil {
-		return fail(nginxExitCode(err), "nginx", err)
-	}
-	dep := &deploy.Deployer{
-		Config: cfg,
-		Target: deploy.Target{
-			Engine:        &compose.Engine{Docker: docker, Build: cfg.Build, Progress: rep},
-			Nginx:         sw,
-			Drain:         nginx.Drain,
-			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
-			History:       history,
-			NginxNetworks: nginxNetworks,
-			MarkerAllow:   nginx.MarkerSources(ctx, cfg.Nginx.VerifyURL),
-		},
-		Report:   rep,
-		Env:      env,
-		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
-	}
-	if path := cfg.Operate.PreviewIncludePath; path != "" {
-		dep.Preview = &nginx.Switcher{IncludePath: path, TestCmd: cfg.Nginx.TestCmd, ReloadCmd: cfg.Nginx.ReloadCmd, Procfs: opts.Procfs, Logf: rep.Infof, Warnf: rep.Warnf}
-	}
-	d.res, d.err = dep.Run(ctx)
-	return finish(rep, cfg, opts, d.res, d.err)
-}
+func (e invalidError) Error() string   { return e.err.Error() }
+func (e invalidError) Unwrap() []error { return []error{e.err, ErrInvalid} }
 
-func (d *here) close() {
-	if d.docker != nil {
-		_ = d.docker.Close()
-	}
-}
+// ExitError is a failure already said elsewhere that comes with its own
+// exit code: the helper's, which the launcher passes on unchanged.
+type ExitError struct{ Code int }
 
-// running lists the live color's running containers after the deploy,
-// for a fleet's check whether a host already runs the image.
-func (d *here) running(ctx context.Context) []compose.Container {
-	if d.docker == nil || d.res == nil || d.res.Active == color.None {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	cs, err := (&compose.Engine{Docker: d.docker}).List(ctx, d.cfg.ProjectFor(d.res.Active))
-	if err != nil {
-		return nil
-	}
-	var out []compose.Container
-	for _, c := range cs {
-		if c.Running {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func (e *ExitError) Error() string { return fmt.Sprintf("the helper exited with code %d", e.Code) }
 
-// finish hands a run's result to the runner: outputs, the job summary,
-// the failure said once, the exit code.
-func finish(rep *report.Reporter, cfg *config.Config, opts Options, res *deploy.Result, err error) int {
-	if opts.OnResult != nil {
-		opts.OnResult(res)
-	}
-	for _, kv := range res.Outputs() {
-		if oerr := rep.Output(kv[0], kv[1]); oerr != nil {
-			rep.Warnf("%v", oerr)
-		}
-	}
-	if serr := rep.Summary(res.Summary(cfg.ProjectName)); serr != nil {
-		rep.Warnf("%v", serr)
-	}
-	if err != nil {
-		reportFailure(rep, err)
-		if errors.Is(err, config.ErrInvalid) {
-			return ExitInvalid
-		}
-		return ExitFailed
-	}
+// ExitCode maps a role's error to the process's exit code, the one place
+// that does: nil is ExitOK, an ExitError its own code, ErrInvalid
+// ExitInvalid, anything else ExitFailed.
+func ExitCode(err error) int {
+	var ee *ExitError
 	switch {
-	case cfg.Mode == config.ModeHistory:
-	case cfg.Mode == config.ModeStatus:
-		rep.Infof("live color: %s", orNone(res.Active))
-	case cfg.Mode == config.ModeStage:
-		rep.Infof("staged %s on %s in %s (deploy %s); nginx still serves %s", res.Staged, res.PreviewURL, res.Elapsed.Round(time.Millisecond), res.DeployID, orNone(res.Active))
-	case cfg.Mode == config.ModeAbort:
-		rep.Infof("nothing staged any more; nginx still serves %s", orNone(res.Active))
-	case res.Previous == color.None:
-		rep.Infof("deployed %s on %s in %s (first deploy)", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond))
-	default:
-		rep.Infof("deployed %s on %s in %s: %s → %s", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond), res.Previous, res.Active)
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.Code
+	case errors.Is(err, ErrInvalid):
+		return ExitInvalid
 	}
-	return ExitOK
-}
-
-func orNone(c color.Color) string {
-	if c == color.None {
-		return "none"
-	}
-	return c.String()
-}
-
-// registryAuth encodes the registry credentials for the Docker API; they
-// never appear on a command line or in the log.
-func registryAuth(r config.Registry) (string, error) {
-	if r.Username == "" {
-		return "", nil
-	}
-	auth, err := registry.EncodeAuthConfig(registry.AuthConfig{Username: r.Username, Password: r.Password, ServerAddress: r.Server})
-	if err != nil {
-		return "", fmt.Errorf("failed to encode the registry credentials: %w", err)
-	}
-	return auth, nil
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// reportFailure prints a failed deploy once: the phase as the title, the
-// cause, then what to do and what was undone.
-func reportFailure(rep *report.Reporter, err error) {
-	var pe *deploy.PhaseError
-	if !errors.As(err, &pe) {
-		rep.Errorf("Deploy failed", "%v", err)
-		return
-	}
-	msg := pe.Err.Error()
-	for _, d := range pe.Details() {
-		msg += "\n" + d
-	}
-	rep.Errorf("Deploy failed: "+pe.Phase, "%s", msg)
+	return ExitFailed
 }

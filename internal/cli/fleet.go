@@ -16,28 +16,28 @@ import (
 // runFleet rolls the deploy across the hosts input's hosts: this process
 // only orchestrates; each host's deploy runs in a helper on that host
 // (see package fleet).
-func runFleet(ctx context.Context, cfg *config.Config, env map[string]string, opts Options, rep *report.Reporter) int {
+func runFleet(ctx context.Context, cfg *config.Config, env map[string]string, opts Options, rep *report.Reporter) error {
+	fail := func(title string, err error) error {
+		rep.Errorf(title, "%v", err)
+		return err
+	}
 	creds, err := fleet.NewCredentials(cfg.Fleet)
 	if err != nil {
-		rep.Errorf("Invalid inputs", "%v", err)
-		return ExitInvalid
+		return invalid(fail("Invalid inputs", err))
 	}
 	bundle, err := fleet.CollectFiles(cfg, env)
 	if err != nil {
-		rep.Errorf("Invalid inputs", "%v", err)
-		return ExitInvalid
+		return invalid(fail("Invalid inputs", err))
 	}
 	exe := opts.HelperBinary
 	if exe == "" {
 		if exe, err = os.Executable(); err != nil {
-			rep.Errorf("Fleet", "failed to find this process's own binary, which the helpers run on the hosts: %v", err)
-			return ExitFailed
+			return fail("Fleet", fmt.Errorf("failed to find this process's own binary, which the helpers run on the hosts: %w", err))
 		}
 	}
 	img, err := fleet.NewHelperImage(exe)
 	if err != nil {
-		rep.Errorf("Fleet", "%v", err)
-		return ExitFailed
+		return fail("Fleet", err)
 	}
 	drv := &fleet.Docker{
 		Config:    cfg,
@@ -87,14 +87,13 @@ func runFleet(ctx context.Context, cfg *config.Config, env map[string]string, op
 		}
 		rep.Errorf(title, "%s", msg)
 		if fe.Invalid && (fe.Stage == fleet.StagePreflight || fe.Stage == fleet.StageLock) {
-			return ExitInvalid
+			return invalid(out.Err)
 		}
-		return ExitFailed
+		return out.Err
 	}
 	if out.Err != nil {
-		rep.Errorf("Fleet", "%v", out.Err)
-		return ExitFailed
+		return fail("Fleet", out.Err)
 	}
 	rep.Infof("bluegreen: %s on %d hosts in %s", cfg.Mode, len(hosts), out.Elapsed.Round(time.Millisecond))
-	return ExitOK
+	return nil
 }

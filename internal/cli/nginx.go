@@ -52,14 +52,14 @@ func newSwitcher(ctx context.Context, docker nginx.DockerAPI, cfg *config.Config
 	return sw, ct.Networks, nil
 }
 
-// nginxExitCode is the exit code for a failure to set up the nginx switch:
-// a setup the user must change (a single-file mount, an include outside
-// the container's mounts) touches nothing and is an invalid input; anything
+// nginxFailure classifies a failure to set up the nginx switch: a setup
+// the user must change (a single-file mount, an include outside the
+// container's mounts) touches nothing and is an invalid input; anything
 // else is a failed deploy. Input problems never get here: config.Parse
 // reports them first.
-func nginxExitCode(err error) int {
+func nginxFailure(err error) error {
 	if errors.Is(err, nginx.ErrSingleFileMount) || errors.Is(err, nginx.ErrIncludeNotMounted) {
-		return ExitInvalid
+		return invalid(err)
 	}
-	return ExitFailed
+	return err
 }

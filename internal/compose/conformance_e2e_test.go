@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -96,7 +96,7 @@ func TestConformanceWithDockerComposeV1(t *testing.T) {
 // It returns the known differences it saw.
 func conformProject(t *testing.T, cli *client.Client, bin, img, root, name string) []string {
 	dir := filepath.Join(t.TempDir(), name)
-	if err := sandbox.CopyDir(filepath.Join(root, name), dir); err != nil {
+	if err := throwaway.CopyDir(filepath.Join(root, name), dir); err != nil {
 		t.Fatal(err)
 	}
 	project := newProjectName(t) + "-" + name
@@ -198,7 +198,7 @@ func runV1(t *testing.T, bin, dir string, env map[string]string, args ...string)
 
 // removeProject removes whatever either tool left of project.
 func removeProject(cli *client.Client, project string, extraVolumes ...string) {
-	sandbox.RemoveProject(cli, project)
+	throwaway.RemoveProject(cli, project)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, v := range extraVolumes {

@@ -21,7 +21,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // Kinds of conformance projects, told by a marker file in the directory.
@@ -145,7 +145,7 @@ func ensureConformanceImages(t *testing.T, cli *client.Client, e *Engine, p *typ
 		}
 	}
 	t.Cleanup(func() {
-		sandbox.RemoveProject(cli, p.Name)
+		throwaway.RemoveProject(cli, p.Name)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		for name := range names {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // v2Expectation is a project's v2-expected.json: what docker compose v2
@@ -57,7 +57,7 @@ func TestConformanceV2Expectations(t *testing.T) {
 				t.Errorf("v2-expected.json must say why v1 cannot be the peer and what it was checked against")
 			}
 			dir := filepath.Join(t.TempDir(), name)
-			if err := sandbox.CopyDir(filepath.Join(root, name), dir); err != nil {
+			if err := throwaway.CopyDir(filepath.Join(root, name), dir); err != nil {
 				t.Fatal(err)
 			}
 			project := newProjectName(t) + "-" + name

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
 	"github.com/docker/docker/api/types/filters"
@@ -56,7 +56,7 @@ func testImage(t *testing.T) string {
 func buildProbeImage(cli *client.Client, app, root string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return sandbox.BuildBinaryImage(ctx, cli, root, "./internal/compose/testdata/probe", "probe", "FROM "+app+"\nCOPY probe /probe\n", "bgtc-probeapp")
+	return throwaway.BuildBinaryImage(ctx, cli, root, "./internal/compose/testdata/probe", "probe", "FROM "+app+"\nCOPY probe /probe\n", "bgtc-probeapp")
 }
 
 // newProjectName returns a project name no other test uses, with the

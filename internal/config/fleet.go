@@ -136,7 +136,7 @@ func hostLines(v string) []string {
 
 // FleetRequested reports whether the hosts input names any endpoint, read
 // as Parse reads it: the process must then stay where it is and
-// orchestrate (see hoist.Options.Stay), even before Parse has run.
+// orchestrate (cli.RoleFleet), even before Parse has run.
 func FleetRequested(getenv Getenv) bool {
 	return len(hostLines(reader{getenv: getenv}.get("hosts"))) > 0
 }

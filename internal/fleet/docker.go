@@ -14,7 +14,7 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
-	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
@@ -25,14 +25,14 @@ import (
 type Docker struct {
 	Config *config.Config
 	// Env is the runner's environment; what reaches the hosts is what
-	// hoist.Forwarded lets through, less the fleet's own inputs.
+	// hosthelper.Forwarded lets through, less the fleet's own inputs.
 	Env    map[string]string
 	Bundle *Bundle
 	Image  *HelperImage
 	Creds  *Credentials
 	Report *report.Reporter
 	// RolloutID names this rollout: its files' directory on each host
-	// (hoist.DeployDir) and its helper containers.
+	// (hosthelper.DeployDir) and its helper containers.
 	RolloutID string
 
 	mu    sync.Mutex
@@ -72,7 +72,7 @@ var fleetInputs = map[string]bool{
 func HostEnv(runner map[string]string, cfg *config.Config, b *Bundle, dir string, mode config.Mode) map[string]string {
 	env := map[string]string{}
 	for k, v := range runner {
-		if hoist.Forwarded(k) && !fleetInputs[k] {
+		if hosthelper.Forwarded(k) && !fleetInputs[k] {
 			env[k] = v
 		}
 	}
@@ -162,14 +162,14 @@ func (d *Docker) Close() {
 	d.conns = nil
 }
 
-func (d *Docker) helper(c *conn, h Host, task string, ho hoist.Handover, out *lineWriter) *hoist.Helper {
+func (d *Docker) helper(c *conn, h Host, task string, ho hosthelper.Handover, out *lineWriter) *hosthelper.Helper {
 	name := fmt.Sprintf("bluegreen-fleet-%s-%s-%s-%d", d.Config.ProjectName, d.RolloutID, task, d.seq.Add(1))
-	return &hoist.Helper{
+	return &hosthelper.Helper{
 		Docker:   c.docker,
 		Name:     name,
 		Image:    d.Image.Tag,
 		Exe:      d.Image.Exe,
-		Settings: hoist.HelperSettings("/", ""),
+		Settings: hosthelper.HelperSettings("/", ""),
 		Labels: map[string]string{
 			LabelHelper:  task,
 			LabelRollout: d.RolloutID,
@@ -208,8 +208,8 @@ func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode) (HostResult,
 		}
 		return false
 	})
-	dir := hoist.DeployDir(d.Config.ProjectName, d.RolloutID)
-	ho := hoist.Handover{
+	dir := hosthelper.DeployDir(d.Config.ProjectName, d.RolloutID)
+	ho := hosthelper.Handover{
 		Env:         HostEnv(d.Env, d.Config, d.Bundle, dir, mode),
 		Dir:         dir,
 		Files:       d.Bundle.Files,
@@ -243,7 +243,7 @@ func (d *Docker) Lock(ctx context.Context, h Host, wait bool) (func(), error) {
 	var once sync.Once
 	var busy atomic.Bool
 	out := d.relay(h, func(line string) bool {
-		p, ok := hoist.CutTokenLine(token, line)
+		p, ok := hosthelper.CutTokenLine(token, line)
 		switch {
 		case ok && p == "locked":
 			once.Do(func() { close(locked) })
@@ -257,11 +257,11 @@ func (d *Docker) Lock(ctx context.Context, h Host, wait bool) (func(), error) {
 	if !wait {
 		timeout = 0
 	}
-	ho := hoist.Handover{
+	ho := hosthelper.Handover{
 		Env:         map[string]string{},
 		ResultToken: token,
 		WatchStdin:  true,
-		Lock: &hoist.FleetLock{
+		Lock: &hosthelper.FleetLock{
 			Project:  d.Config.ProjectName,
 			Timeout:  timeout,
 			RunID:    d.Config.Run.RunID,

@@ -15,7 +15,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
-	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 )
 
 // Bundle is what a fleet deploy reads from working-directory, to ship to
@@ -29,7 +29,7 @@ import (
 // on every host; a relative one that climbs out is refused, since it
 // would name nothing on the host.
 type Bundle struct {
-	Files []hoist.File
+	Files []hosthelper.File
 	// Compose maps each color to its compose files, relative.
 	Compose map[color.Color][]string
 	// EnvFile is the env-file input, relative; empty if none.
@@ -163,8 +163,8 @@ func (c *collector) addFile(p string) (string, error) {
 	if len(c.b.Files) >= MaxBundleFiles {
 		return "", fmt.Errorf("more than %d files to ship: a fleet deploy ships the compose files and what they mount from working-directory; mount fewer files, or bake them into the image", MaxBundleFiles)
 	}
-	if c.b.Size+int(st.Size()) > hoist.MaxFiles {
-		return "", fmt.Errorf("more than %d MiB of files to ship: bake large files into the image instead of mounting them", hoist.MaxFiles>>20)
+	if c.b.Size+int(st.Size()) > hosthelper.MaxFiles {
+		return "", fmt.Errorf("more than %d MiB of files to ship: bake large files into the image instead of mounting them", hosthelper.MaxFiles>>20)
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -172,7 +172,7 @@ func (c *collector) addFile(p string) (string, error) {
 	}
 	c.seen[rel] = true
 	c.b.Size += len(data)
-	c.b.Files = append(c.b.Files, hoist.File{Path: rel, Mode: uint32(st.Mode().Perm()), Data: data})
+	c.b.Files = append(c.b.Files, hosthelper.File{Path: rel, Mode: uint32(st.Mode().Perm()), Data: data})
 	return rel, nil
 }
 

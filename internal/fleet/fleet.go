@@ -1,6 +1,6 @@
 // Package fleet rolls the same checked deploy across a static list of
 // hosts. The runner does not reach into hosts itself: on each host it
-// starts the helper the hoist uses (package hoist), through that host's
+// starts the helper the hoist uses (package hosthelper), through that host's
 // Docker API, so host nginx, /proc evidence and health probes stay local
 // to the host; the runner only orders the hosts, streams their logs,
 // gathers their results as data and, when a later host fails (or the

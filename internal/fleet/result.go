@@ -10,7 +10,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 )
 
 // HostResult is one deploy on one host as data: what the helper on the
@@ -102,12 +102,12 @@ func (r *HostResult) Elapsed() time.Duration { return time.Duration(r.ElapsedMS)
 const maxResultLine = 1 << 20
 
 // ResultLine is the line a helper prints its result on (no newline): a
-// hoist.TokenLine, which nothing else the helper prints can pass for and
+// hosthelper.TokenLine, which nothing else the helper prints can pass for and
 // the runner never relays. JSON escapes every control character, so it is
 // one line whatever the result holds.
 func ResultLine(token string, r HostResult) string {
 	data, _ := json.Marshal(r)
-	return hoist.TokenLine(token, string(data))
+	return hosthelper.TokenLine(token, string(data))
 }
 
 // ParseResultLine reads a line ResultLine made with token; ok is false
@@ -116,7 +116,7 @@ func ParseResultLine(token, line string) (r HostResult, ok bool) {
 	if len(line) > maxResultLine {
 		return HostResult{}, false
 	}
-	payload, found := hoist.CutTokenLine(token, line)
+	payload, found := hosthelper.CutTokenLine(token, line)
 	if !found || !strings.HasPrefix(payload, "{") {
 		return HostResult{}, false
 	}

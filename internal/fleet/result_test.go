@@ -12,7 +12,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/hoist"
+	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 )
 
 func TestResultLine(t *testing.T) {
@@ -35,7 +35,7 @@ func TestResultLine(t *testing.T) {
 		ResultLine("other", hr),                     // another token
 		"    " + line,                               // an indented log line
 		strings.Replace(line, `"blue"`, `"| x"`, 1), // not a color
-		hoist.TokenLine("tok123", "locked"),
+		hosthelper.TokenLine("tok123", "locked"),
 	} {
 		_, ok := ParseResultLine("tok123", forged)
 		require.False(t, ok, forged)

@@ -3,17 +3,17 @@ package testenv
 import (
 	"testing"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
-// Nginx is a private nginx started by a test (see sandbox.Nginx).
-type Nginx = sandbox.Nginx
+// Nginx is a private nginx started by a test (see throwaway.Nginx).
+type Nginx = throwaway.Nginx
 
-// NginxOptions shapes the private nginx (see sandbox.NginxOptions).
-type NginxOptions = sandbox.NginxOptions
+// NginxOptions shapes the private nginx (see throwaway.NginxOptions).
+type NginxOptions = throwaway.NginxOptions
 
 // SeedServer is the seed's server block body.
-const SeedServer = sandbox.SeedServer
+const SeedServer = throwaway.SeedServer
 
 // StartNginx starts a private nginx in the test's temp directory and stops
 // it when the test ends; it skips without nginx (fails under CI).
@@ -26,7 +26,7 @@ func StartNginx(t testing.TB, opts NginxOptions) *Nginx {
 	if opts.Port == 0 {
 		opts.Port = FreePort(t)
 	}
-	n, err := sandbox.StartNginx(opts)
+	n, err := throwaway.StartNginx(opts)
 	if err != nil {
 		t.Fatalf("failed to start nginx: %v", err)
 	}

@@ -26,7 +26,7 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // NginxImageRepo is the repository of the nginx image the tests import.
@@ -86,8 +86,8 @@ func importNginx(cli *client.Client, bin string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// Packages that import it at the same time must not make two images
-	// under one tag (see sandbox.LockImage).
-	unlock, err := sandbox.LockImage(ctx, tag)
+	// under one tag (see throwaway.LockImage).
+	unlock, err := throwaway.LockImage(ctx, tag)
 	if err != nil {
 		return "", err
 	}

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // TestPortBlocksAreDisjoint: the port blocks of the test packages and of
@@ -15,8 +15,8 @@ import (
 func TestPortBlocksAreDisjoint(t *testing.T) {
 	t.Parallel()
 	root := RepoRoot(t)
-	names := []string{"sandbox.DefaultPorts"}
-	blocks := map[string]sandbox.PortRange{"sandbox.DefaultPorts": sandbox.DefaultPorts}
+	names := []string{"throwaway.DefaultPorts"}
+	blocks := map[string]throwaway.PortRange{"throwaway.DefaultPorts": throwaway.DefaultPorts}
 	for pkg, r := range PortBlocks {
 		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(pkg))); err != nil || !fi.IsDir() {
 			t.Errorf("PortBlocks[%q]: no such package directory", pkg)
@@ -27,8 +27,8 @@ func TestPortBlocksAreDisjoint(t *testing.T) {
 	sort.Strings(names)
 	for i, a := range names {
 		ra := blocks[a]
-		if ra.First < 1024 || ra.Last < ra.First || ra.Last >= sandbox.EphemeralStart {
-			t.Errorf("%s = %s: want a block within 1024-%d", a, ra, sandbox.EphemeralStart-1)
+		if ra.First < 1024 || ra.Last < ra.First || ra.Last >= throwaway.EphemeralStart {
+			t.Errorf("%s = %s: want a block within 1024-%d", a, ra, throwaway.EphemeralStart-1)
 		}
 		for _, b := range names[i+1:] {
 			if ra.Overlaps(blocks[b]) {

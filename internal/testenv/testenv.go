@@ -1,10 +1,13 @@
-// Package testenv gives tests the real things they talk to: the Docker
-// daemon, a private nginx on a high port, and the test app image built from
-// testdata/app. On a developer machine without Docker or nginx the tests
-// that need them skip with a message; under CI (CI=true) they fail instead,
-// so a CI run can never pass by skipping. Those tests sit behind the e2e
-// build tag, so that go test ./... never needs them. The machinery lives
-// in internal/sandbox, which the demo and the benchmarks share.
+// Package testenv is the test side of the throw-away environments: helpers
+// that take a testing.TB and give a test the real things it talks to (the
+// Docker daemon, a private nginx on a high port, the test app image built
+// from testdata/app, an nginx container, ports of the test package's own
+// block), cleaned up when the test ends. On a developer machine without
+// Docker or nginx the tests that need them skip with a message; under CI
+// (CI=true) they fail instead, so a CI run can never pass by skipping.
+// Those tests sit behind the e2e build tag, so that go test ./... never
+// needs them. The machinery itself lives in package throwaway, which the
+// demo and the benchmarks share without a testing.T.
 package testenv
 
 import (
@@ -19,7 +22,7 @@ import (
 
 	"github.com/docker/docker/client"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // InCI reports whether the tests run under CI, where nothing may skip.
@@ -53,7 +56,7 @@ func RequireDocker(t testing.TB) *client.Client {
 // RequireNginx returns the path of the nginx binary, or skips.
 func RequireNginx(t testing.TB) string {
 	t.Helper()
-	bin, err := sandbox.NginxBinary()
+	bin, err := throwaway.NginxBinary()
 	if err != nil {
 		unavailable(t, "nginx", err)
 	}
@@ -67,7 +70,7 @@ func RepoRoot(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := sandbox.RepoRoot(wd)
+	root, err := throwaway.RepoRoot(wd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +83,9 @@ func RepoRoot(t testing.TB) string {
 // a port one test binary checked and released is free for the others:
 // with disjoint blocks two packages never pick the same port, and being
 // below the ephemeral range the blocks are never taken by the outgoing
-// connections the load tests make by the thousand (see sandbox.PortRange).
+// connections the load tests make by the thousand (see throwaway.PortRange).
 // A package not listed here cannot ask for ports: add a block for it.
-var PortBlocks = map[string]sandbox.PortRange{
+var PortBlocks = map[string]throwaway.PortRange{
 	"e2e":              {First: 20000, Last: 23999},
 	"internal/compose": {First: 24000, Last: 25999},
 	"internal/nginx":   {First: 26000, Last: 26999},
@@ -91,13 +94,13 @@ var PortBlocks = map[string]sandbox.PortRange{
 
 var (
 	portsOnce sync.Once
-	ports     *sandbox.Ports
+	ports     *throwaway.Ports
 	portsErr  error
 )
 
 // packagePorts returns the hand-out of the running test package's block:
 // go test runs a package's tests in the package's directory.
-func packagePorts(t testing.TB) *sandbox.Ports {
+func packagePorts(t testing.TB) *throwaway.Ports {
 	t.Helper()
 	portsOnce.Do(func() {
 		wd, err := os.Getwd()
@@ -105,7 +108,7 @@ func packagePorts(t testing.TB) *sandbox.Ports {
 			portsErr = err
 			return
 		}
-		root, err := sandbox.RepoRoot(wd)
+		root, err := throwaway.RepoRoot(wd)
 		if err != nil {
 			portsErr = err
 			return
@@ -120,7 +123,7 @@ func packagePorts(t testing.TB) *sandbox.Ports {
 			portsErr = fmt.Errorf("test package %s has no port block: add one to testenv.PortBlocks", pkg)
 			return
 		}
-		ports = sandbox.NewPorts(block)
+		ports = throwaway.NewPorts(block)
 	})
 	if portsErr != nil {
 		t.Fatalf("failed to find this package's ports: %v", portsErr)
@@ -164,7 +167,7 @@ func AppImage(t testing.TB) string {
 	appOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		appImage, appErr = sandbox.BuildAppImage(ctx, cli, root)
+		appImage, appErr = throwaway.BuildAppImage(ctx, cli, root)
 	})
 	if appErr != nil {
 		t.Fatalf("failed to build the test app image: %v", appErr)
@@ -174,9 +177,9 @@ func AppImage(t testing.TB) string {
 
 // BuildImage builds a tar build context into an image tagged tag.
 func BuildImage(ctx context.Context, cli *client.Client, buildCtx io.Reader, tag string) error {
-	return sandbox.BuildImage(ctx, cli, buildCtx, tag)
+	return throwaway.BuildImage(ctx, cli, buildCtx, tag)
 }
 
 // GoBuild builds the Go package pkg (relative to the repository root) into
 // a static linux binary at out.
-func GoBuild(root, pkg, out string) error { return sandbox.GoBuild(root, pkg, out) }
+func GoBuild(root, pkg, out string) error { return throwaway.GoBuild(root, pkg, out) }

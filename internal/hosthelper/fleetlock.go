@@ -1,13 +1,12 @@
-package hoist
+package hosthelper
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"path"
 
 	"github.com/bluegreen-action/bluegreen/internal/lock"
-	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
 // DefaultFleetLockDir holds the fleet locks of a host, one file per
@@ -17,12 +16,18 @@ import (
 // deploy helpers come and go.
 var DefaultFleetLockDir = path.Join(lock.DefaultDir, "fleet")
 
-// holdFleetLock takes the host's fleet lock, says so on out with a
-// TokenLine ("locked", or "busy" when it may not wait and another rollout
-// holds it), and holds it until ctx ends: the runner closes this helper's
-// stdin (or goes away) when its rollout is over. flock(2) dies with this
-// process, so the lock can never outlive it.
-func holdFleetLock(ctx context.Context, l *FleetLock, token string, out io.Writer, rep *report.Reporter) Outcome {
+// ErrFleetLockBusy means another rollout holds the host's fleet lock and
+// this one may not wait: the runner, told "busy", says what happens next.
+var ErrFleetLockBusy = errors.New("another rollout holds this host's fleet lock")
+
+// HoldFleetLock follows EnterHost for a helper whose handover asks for the
+// host's fleet lock (Handover.Lock): it takes the lock, says so on out with
+// a TokenLine ("locked", or "busy" when it may not wait and another
+// rollout holds it), and holds it until ctx ends: the runner closes this
+// helper's stdin (or goes away) when its rollout is over. flock(2) dies
+// with this process, so the lock can never outlive it.
+func (a *Arrival) HoldFleetLock(ctx context.Context) error {
+	l, token, out, rep := a.Handover.Lock, a.Handover.ResultToken, a.out, a.rep
 	dir := l.Dir
 	if dir == "" {
 		dir = DefaultFleetLockDir
@@ -39,15 +44,15 @@ func holdFleetLock(ctx context.Context, l *FleetLock, token string, out io.Write
 		if l.Timeout <= 0 {
 			// A try without waiting: the runner says what it does next.
 			fmt.Fprintln(out, TokenLine(token, "busy"))
-			return Outcome{Done: true, Code: exitFailed}
+			return ErrFleetLockBusy
 		}
 		rep.Errorf("Fleet lock", "%v", err)
-		return Outcome{Done: true, Code: exitFailed}
+		return err
 	}
 	fmt.Fprintln(out, TokenLine(token, "locked"))
 	<-ctx.Done()
 	if err := held.Release(); err != nil {
 		rep.Warnf("%v", err)
 	}
-	return Outcome{Done: true, Code: 0}
+	return nil
 }

@@ -1,4 +1,4 @@
-package hoist
+package hosthelper
 
 import (
 	"fmt"

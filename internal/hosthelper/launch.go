@@ -1,9 +1,10 @@
-package hoist
+package hosthelper
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -12,56 +13,60 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
-	"github.com/bluegreen-action/bluegreen/internal/dockerhost"
+	"github.com/bluegreen-action/bluegreen/internal/dockerdiag"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
-// launch starts the helper, streams its output, forwards cancellation and
-// returns its exit code. When this process turns out not to be in a
-// container of the daemon, the deploy runs here (Done is false).
-func launch(ctx context.Context, env map[string]string, opts Options) Outcome {
-	rep := report.New(opts.Stdout, func(k string) string { return env[k] })
+// Launch is the launcher: it starts the helper, streams its output to out,
+// forwards cancellation and returns the helper's exit code. A failure to
+// get the helper going is said on out, under "Hoist to the host", and
+// returned. When this process turns out not to be in a container of the
+// daemon it returns ErrNotInContainer, having said nothing: the deploy then
+// runs here.
+func Launch(ctx context.Context, env map[string]string, cwd string, out io.Writer) (int, error) {
+	rep := report.New(out, func(k string) string { return env[k] })
 	// The helper masks them too, but its first lines pass through here.
 	for _, s := range config.Secrets(func(k string) string { return env[k] }) {
 		rep.Mask(s)
 	}
-	fail := func(format string, args ...any) Outcome {
-		rep.Errorf("Hoist to the host", format, args...)
-		return Outcome{Done: true, Code: exitFailed}
+	fail := func(format string, args ...any) (int, error) {
+		err := fmt.Errorf(format, args...)
+		rep.Errorf("Hoist to the host", "%v", err)
+		return 0, err
 	}
 
-	host := dockerhost.Host(env["DOCKER_HOST"])
+	host := dockerdiag.Host(env["DOCKER_HOST"])
 	docker, err := client.NewClientWithOpts(client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
-		return fail("failed to create a Docker client for %s: %v", host, err)
+		return fail("failed to create a Docker client for %s: %w", host, err)
 	}
 	defer docker.Close()
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	_, err = docker.Ping(pingCtx)
 	cancel()
 	if err != nil {
-		return fail("%v. The action leaves its container through the host's Docker daemon: the runner must mount /var/run/docker.sock (the host daemon's socket) into container actions, as GitHub's runner does when it runs on the host (not in Kubernetes or Docker-in-Docker)",
-			dockerhost.Unreachable(host, env["DOCKER_HOST"] != "", "from the action container", err))
+		return fail("%w. The action leaves its container through the host's Docker daemon: the runner must mount /var/run/docker.sock (the host daemon's socket) into container actions, as GitHub's runner does when it runs on the host (not in Kubernetes or Docker-in-Docker)",
+			dockerdiag.Unreachable(host, env["DOCKER_HOST"] != "", "from the action container", err))
 	}
 
 	me, err := findSelf(ctx, docker)
-	if errors.Is(err, errNotInContainer) {
+	if errors.Is(err, ErrNotInContainer) {
 		// A binary started on the host (even a host that is itself a
 		// container, with its own daemon) is already where the deploy
 		// has to run.
-		return Outcome{Ctx: ctx, Cwd: opts.Cwd}
+		return 0, err
 	}
 	if err != nil {
-		return fail("%v. The action has to find its own container to start its helper on the host; it supports Docker Engine on Linux with the runner using the host's daemon (not Docker-in-Docker or a remote DOCKER_HOST)", err)
+		return fail("%w. The action has to find its own container to start its helper on the host; it supports Docker Engine on Linux with the runner using the host's daemon (not Docker-in-Docker or a remote DOCKER_HOST)", err)
 	}
 
 	paths := NewHostPaths(me.Mounts)
 	if msg := actWithoutBind(env, paths); msg != "" {
 		return fail("%s", msg)
 	}
-	settings, handed, hostCwd, err := paths.helperEnv(env, opts.Cwd, me.ID)
+	settings, handed, hostCwd, err := paths.helperEnv(env, cwd, me.ID)
 	if err != nil {
-		return fail("%v. The runner mounts the workspace at /github/workspace and the file commands at /github/file_commands; set working-directory and other paths inside those", err)
+		return fail("%w. The runner mounts the workspace at /github/workspace and the file commands at /github/file_commands; set working-directory and other paths inside those", err)
 	}
 	exe, err := os.Executable()
 	if err != nil || exe == "" {
@@ -76,15 +81,15 @@ func launch(ctx context.Context, env map[string]string, opts Options) Outcome {
 		Settings: settings,
 		Labels:   map[string]string{LabelParent: me.ID, LabelWorkspace: hostCwd},
 		Handover: Handover{Env: handed},
-		Out:      opts.Stdout,
+		Out:      out,
 		StopWhen: jobContainerGone(docker, me.Network),
 	}
 	rep.Infof("bluegreen: leaving action container %s for the host: helper from image %s, workspace %s", shortID(me.ID), shortID(me.Image), hostCwd)
 	code, err := h.Run(ctx)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
-	return Outcome{Done: true, Code: code}
+	return code, nil
 }
 
 // jobContainerGone fires when the container whose network the action

@@ -1,8 +1,10 @@
-// Package stage runs real deploys on a throw-away stage: the example app
-// image, a private nginx, one compose file for both colors. The one-command
-// demo and the benchmark command use it; it drives the same cli.Main that
-// the action runs.
-package stage
+// Package demosite runs real deploys on a throw-away site on this machine:
+// the example app image, a private nginx, one compose file for both colors
+// (see package throwaway, which builds them). cmd/demo and cmd/bench use
+// it; it drives the same cli.Main that the action runs, through cli's
+// exported API only. It lives under cmd/ so that no production package
+// can import it.
+package demosite
 
 import (
 	"context"
@@ -17,33 +19,14 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/cli"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
-// ComposeFile is the stage's project: one file for both colors, the
-// color's host port through BLUEGREEN_PORT, the app's behaviour through
-// the environment of each deploy.
-const ComposeFile = `services:
-  web:
-    image: ${APP_IMAGE}
-    environment:
-      VERSION: ${VERSION:-v1}
-      READY_AFTER: ${READY_AFTER:-0s}
-      LISTEN_AFTER: ${LISTEN_AFTER:-0s}
-      HEALTH_STATUS: ${HEALTH_STATUS:-0}
-      EXIT_AFTER: ${EXIT_AFTER:-0s}
-      GRACEFUL: ${GRACEFUL:-0}
-      HOSTILE: ${HOSTILE:-0}
-      BLUEGREEN_COLOR: ${BLUEGREEN_COLOR}
-    ports:
-      - "${BLUEGREEN_PORT}:8080"
-`
-
-// Stage is a private nginx, the app image and a workspace.
-type Stage struct {
+// Site is a private nginx, the app image and a workspace.
+type Site struct {
 	Dir       string
 	Project   string
-	Nginx     *sandbox.Nginx
+	Nginx     *throwaway.Nginx
 	Image     string
 	BluePort  int
 	GreenPort int
@@ -54,7 +37,7 @@ type Stage struct {
 }
 
 // New builds the app image, starts nginx and writes the workspace.
-func New(ctx context.Context, project string) (*Stage, error) {
+func New(ctx context.Context, project string) (*Site, error) {
 	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a Docker client: %w", err)
@@ -63,28 +46,28 @@ func New(ctx context.Context, project string) (*Stage, error) {
 		return nil, fmt.Errorf("failed to reach the Docker daemon (is it running, and may you use it?): %w", err)
 	}
 	wd, _ := os.Getwd()
-	root, err := sandbox.RepoRoot(wd)
+	root, err := throwaway.RepoRoot(wd)
 	if err != nil {
 		return nil, fmt.Errorf("run this from inside the bluegreen repository: %w", err)
 	}
-	s := &Stage{Project: project, Docker: docker}
-	if s.Dir, err = os.MkdirTemp("", "bluegreen-stage-"); err != nil {
+	s := &Site{Project: project, Docker: docker}
+	if s.Dir, err = os.MkdirTemp("", "bluegreen-demo-"); err != nil {
 		return nil, err
 	}
 	s.lockDir = filepath.Join(s.Dir, "lock")
-	if s.Image, err = sandbox.BuildAppImage(ctx, docker, root); err != nil {
+	if s.Image, err = throwaway.BuildAppImage(ctx, docker, root); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if s.Nginx, err = sandbox.StartNginx(sandbox.NginxOptions{Prefix: filepath.Join(s.Dir, "nginx")}); err != nil {
+	if s.Nginx, err = throwaway.StartNginx(throwaway.NginxOptions{Prefix: filepath.Join(s.Dir, "nginx")}); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if s.BluePort, err = sandbox.FreePort(); err != nil {
+	if s.BluePort, err = throwaway.FreePort(); err != nil {
 		s.Close()
 		return nil, err
 	}
-	if s.GreenPort, err = sandbox.FreePort(); err != nil {
+	if s.GreenPort, err = throwaway.FreePort(); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -93,7 +76,7 @@ func New(ctx context.Context, project string) (*Stage, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(work, "docker-compose.yml"), []byte(ComposeFile), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(work, "docker-compose.yml"), []byte(throwaway.ComposeFile), 0o644); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -111,36 +94,14 @@ func New(ctx context.Context, project string) (*Stage, error) {
 	return s, nil
 }
 
-// Environ is the environment of one run of the action as the runner would
-// set it: PATH (and DOCKER_HOST when set) from this process, every input
-// as INPUT_<NAME> with hyphens kept (later maps win), then extra KEY=VALUE
-// pairs for compose interpolation.
-func Environ(base, inputs map[string]string, extra ...string) []string {
-	environ := []string{"PATH=" + os.Getenv("PATH")}
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		environ = append(environ, "DOCKER_HOST="+h)
-	}
-	all := map[string]string{}
-	for k, v := range base {
-		all[k] = v
-	}
-	for k, v := range inputs {
-		all[k] = v
-	}
-	for k, v := range all {
-		environ = append(environ, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	return append(environ, extra...)
-}
-
 // Deploy runs the action once with extra inputs and the app's environment,
 // writing its log to out.
-func (s *Stage) Deploy(ctx context.Context, inputs map[string]string, env map[string]string, out io.Writer) (*deploy.Result, int) {
+func (s *Site) Deploy(ctx context.Context, inputs map[string]string, env map[string]string, out io.Writer) (*deploy.Result, int) {
 	extra := []string{"APP_IMAGE=" + s.Image}
 	for k, v := range env {
 		extra = append(extra, k+"="+v)
 	}
-	environ := Environ(s.Inputs, inputs, extra...)
+	environ := throwaway.Environ(s.Inputs, inputs, extra...)
 	var res *deploy.Result
 	code := cli.Main(ctx, cli.Options{
 		Environ:  environ,
@@ -155,10 +116,10 @@ func (s *Stage) Deploy(ctx context.Context, inputs map[string]string, env map[st
 
 // Close removes both colors' containers and networks, stops nginx and
 // removes the workspace. The app image is kept for the next run.
-func (s *Stage) Close() {
+func (s *Site) Close() {
 	if s.Docker != nil && s.Project != "" {
 		for _, c := range []string{"blue", "green"} {
-			sandbox.RemoveProject(s.Docker, s.Project+"-"+c)
+			throwaway.RemoveProject(s.Docker, s.Project+"-"+c)
 		}
 	}
 	s.Nginx.Close()

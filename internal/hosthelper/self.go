@@ -1,4 +1,4 @@
-package hoist
+package hosthelper
 
 import (
 	"context"
@@ -24,10 +24,10 @@ type self struct {
 	Network string // HostConfig.NetworkMode, e.g. "container:<id>" under act
 }
 
-// errNotInContainer means no container of the daemon holds this process:
+// ErrNotInContainer means no container of the daemon holds this process:
 // it runs on the daemon's host (or somewhere the daemon cannot see), so
-// there is nothing to leave.
-var errNotInContainer = errors.New("this process is not in a container of this Docker daemon")
+// there is nothing to leave and the deploy runs in this process.
+var ErrNotInContainer = errors.New("this process is not in a container of this Docker daemon")
 
 // maxScan bounds how many running containers are checked when the quick
 // clues (cgroup, mountinfo, hostname) name none that holds this process.
@@ -99,7 +99,7 @@ func findSelf(ctx context.Context, docker client.APIClient) (self, error) {
 			return s, nil
 		}
 	}
-	return self{}, errNotInContainer
+	return self{}, ErrNotInContainer
 }
 
 func fromInspect(info container.InspectResponse) self {

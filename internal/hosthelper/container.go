@@ -1,4 +1,4 @@
-package hoist
+package hosthelper
 
 import (
 	"context"
@@ -218,9 +218,11 @@ func (h *Helper) remove() {
 	}
 }
 
+// exitCode is the helper's exit code; a wait that reports an error with
+// status 0 counts as a failed deploy (cli.ExitFailed).
 func exitCode(res container.WaitResponse) int {
 	if res.Error != nil && res.Error.Message != "" && res.StatusCode == 0 {
-		return exitFailed
+		return 1
 	}
 	return int(res.StatusCode)
 }

@@ -1,6 +1,6 @@
 //go:build e2e
 
-package hoist
+package hosthelper
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestFindSelfOnHost(t *testing.T) {
 		t.Skip("this test runs inside a Docker container")
 	}
 	_, err := findSelf(context.Background(), docker)
-	require.ErrorIs(t, err, errNotInContainer)
+	require.ErrorIs(t, err, ErrNotInContainer)
 	entries, _ := os.ReadDir("/")
 	for _, e := range entries {
 		require.False(t, strings.HasPrefix(e.Name(), ".bluegreen-self-"), "the probe file is removed")

@@ -1,4 +1,4 @@
-package dockerhost
+package dockerdiag
 
 import (
 	"context"

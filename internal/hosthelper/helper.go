@@ -1,4 +1,4 @@
-package hoist
+package hosthelper
 
 import (
 	"context"
@@ -15,50 +15,73 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
-// enter is the helper's first act: take the handover from stdin, then
-// chroot into the host's root, so that everything after it (nginx -t,
-// /etc/nginx, /proc, /run/bluegreen, the workspace's host path, 127.0.0.1)
-// is the host's, exactly as for a binary started on the host. It also ties
-// the deploy's context to the launcher, so that a launcher that is killed
-// outright stops the deploy. settings is the helper's own Env.
-func enter(ctx context.Context, settings map[string]string, opts Options) Outcome {
-	h, err := ReadHandover(ctx, opts.Stdin)
+// Arrival is a helper process once its handover has arrived: what it was
+// handed, and its own Settings (EnvRoot, EnvCwd, EnvParent: the
+// container's Env). Its methods take it into the host's context; each
+// says its own failure on out, under "Hoist to the host", and returns it.
+type Arrival struct {
+	Handover Handover
+	Settings map[string]string
+	stdin    io.Reader
+	out      io.Writer
+	rep      *report.Reporter
+	// cancel ends the context EnterHost returns, with the reason.
+	cancel context.CancelCauseFunc
+}
+
+// Receive is the helper's first act: take the handover from stdin.
+// settings is the helper's own environment. What follows the handover on
+// stdin is left for WatchStdin.
+func Receive(ctx context.Context, settings map[string]string, stdin io.Reader, out io.Writer) (*Arrival, error) {
+	h, err := ReadHandover(ctx, stdin)
 	if err != nil {
-		rep := report.New(opts.Stdout, func(string) string { return "" })
+		rep := report.New(out, func(string) string { return "" })
 		rep.Errorf("Hoist to the host", "%v. A helper container is started by the action's launcher, which hands the deploy's environment over on the helper's stdin; it cannot run on its own", err)
-		return Outcome{Done: true, Code: exitFailed}
+		return nil, err
 	}
 	env := h.Env
-	rep := report.New(opts.Stdout, func(k string) string { return env[k] })
+	return &Arrival{Handover: h, Settings: settings, stdin: stdin, out: out, rep: report.New(out, func(k string) string { return env[k] })}, nil
+}
+
+// EnterHost chroots into the host's root, so that everything after it
+// (nginx -t, /etc/nginx, /proc, /run/bluegreen, the workspace's host path,
+// 127.0.0.1) is the host's, exactly as for a binary started on the host.
+// The context it returns ends when the helper's stdin does, if the
+// handover asked for that (WatchStdin).
+func (a *Arrival) EnterHost(ctx context.Context) (context.Context, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	if h.WatchStdin {
+	a.cancel = cancel
+	if a.Handover.WatchStdin {
 		go func() {
-			_, _ = io.Copy(io.Discard, opts.Stdin)
+			_, _ = io.Copy(io.Discard, a.stdin)
 			cancel(errRunnerGone)
 		}()
 	}
-	root, cwd := settings[EnvRoot], settings[EnvCwd]
-	if h.Dir != "" {
-		cwd = h.Dir
-	}
+	root := a.Settings[EnvRoot]
 	if root == "" {
 		root = hostMount
 	}
 	if err := syscall.Chroot(root); err != nil {
-		rep.Errorf("Hoist to the host", "failed to chroot into the host's root at %s: %v. The helper needs CAP_SYS_CHROOT, one of Docker's default capabilities: the runner's Docker daemon must not drop it", root, err)
+		a.rep.Errorf("Hoist to the host", "failed to chroot into the host's root at %s: %v. The helper needs CAP_SYS_CHROOT, one of Docker's default capabilities: the runner's Docker daemon must not drop it", root, err)
 		cancel(nil)
-		return Outcome{Done: true, Code: exitFailed, ResultToken: h.ResultToken, Err: err}
+		return nil, err
 	}
-	if h.Lock != nil {
-		out := holdFleetLock(ctx, h.Lock, h.ResultToken, opts.Stdout, rep)
-		cancel(nil)
-		return out
-	}
+	return ctx, nil
+}
+
+// EnterWorkspace follows EnterHost for a deploy, with the context EnterHost
+// returned: it writes the files a fleet shipped, enters the workspace's
+// host path and returns it, and ties the context to the launcher, so that
+// a launcher that is killed outright stops the deploy.
+func (a *Arrival) EnterWorkspace(ctx context.Context) (string, error) {
+	h, env, rep := a.Handover, a.Handover.Env, a.rep
+	cwd := a.Settings[EnvCwd]
 	if h.Dir != "" {
+		cwd = h.Dir
 		if err := writeFiles(FilesRoot, h.Dir, h.Files); err != nil {
 			rep.Errorf("Hoist to the host", "failed to write the deploy's files on the host: %v", err)
-			cancel(nil)
-			return Outcome{Done: true, Code: exitFailed, ResultToken: h.ResultToken, Err: err}
+			a.cancel(nil)
+			return "", err
 		}
 		if env["INPUT_MODE"] == "deploy" {
 			pruneDirs(ctx, env["DOCKER_HOST"], h.Dir, rep.Warnf)
@@ -69,13 +92,13 @@ func enter(ctx context.Context, settings map[string]string, opts Options) Outcom
 	}
 	if err := os.Chdir(cwd); err != nil {
 		rep.Errorf("Hoist to the host", "failed to enter the workspace's host path %s: %v. The runner's workspace must be a directory on the host (a bind mount), not inside another container", cwd, err)
-		cancel(nil)
-		return Outcome{Done: true, Code: exitFailed, ResultToken: h.ResultToken, Err: err}
+		a.cancel(nil)
+		return "", err
 	}
 	rep.Infof("bluegreen: running on the host (pid %d, working directory %s)", os.Getpid(), cwd)
 
-	go watchParent(ctx, env["DOCKER_HOST"], settings[EnvParent], cancel)
-	return Outcome{Ctx: ctx, Cwd: cwd, Env: env, ResultToken: h.ResultToken}
+	go watchParent(ctx, env["DOCKER_HOST"], a.Settings[EnvParent], a.cancel)
+	return cwd, nil
 }
 
 // errRunnerGone is why a fleet helper stops: its stdin, which the runner

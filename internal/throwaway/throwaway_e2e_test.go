@@ -1,6 +1,6 @@
 //go:build e2e
 
-package sandbox_test
+package throwaway_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bluegreen-action/bluegreen/internal/sandbox"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // TestBuildBinaryImageOnceForConcurrentBuilders: builders of one tag that
@@ -25,7 +25,7 @@ func TestBuildBinaryImageOnceForConcurrentBuilders(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	// A label no other build has gives this test a tag and images of its own.
 	nonce := testenv.UniqueName("once")
-	dockerfile := sandbox.AppDockerfile + "LABEL bluegreen.test.nonce=" + nonce + "\n"
+	dockerfile := throwaway.AppDockerfile + "LABEL bluegreen.test.nonce=" + nonce + "\n"
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -37,7 +37,7 @@ func TestBuildBinaryImageOnceForConcurrentBuilders(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tags[i], errs[i] = sandbox.BuildBinaryImage(ctx, docker, root, "./testdata/app", "app", dockerfile, "bgsandbox-once")
+			tags[i], errs[i] = throwaway.BuildBinaryImage(ctx, docker, root, "./testdata/app", "app", dockerfile, "bgthrowaway-once")
 		}()
 	}
 	wg.Wait()
@@ -46,9 +46,9 @@ func TestBuildBinaryImageOnceForConcurrentBuilders(t *testing.T) {
 		// Every image of this test, tagged or a twin left untagged.
 		list, _ := docker.ImageList(context.Background(), image.ListOptions{All: true, Filters: byNonce})
 		for _, img := range list {
-			sandbox.RemoveImage(context.Background(), docker, img.ID)
+			throwaway.RemoveImage(context.Background(), docker, img.ID)
 		}
-		sandbox.RemoveImageLock(tags[0])
+		throwaway.RemoveImageLock(tags[0])
 	})
 	for i := range builders {
 		require.NoError(t, errs[i])

@@ -1,10 +1,11 @@
-// Package dockerhost says why the Docker daemon could not be reached, in
-// terms of what to change. The Docker client's own message ("Cannot connect
-// to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon
-// running?") drops the cause, and a newcomer cannot tell a stopped daemon
-// from a runner user outside the docker group or a DOCKER_HOST that points
-// elsewhere; each of those has a different fix.
-package dockerhost
+// Package dockerdiag explains a failed connection to the Docker daemon in
+// terms of what to change: a diagnosis, not a client. The Docker client's
+// own message ("Cannot connect to the Docker daemon at
+// unix:///var/run/docker.sock. Is the docker daemon running?") drops the
+// cause, and a newcomer cannot tell a stopped daemon from a runner user
+// outside the docker group or a DOCKER_HOST that points elsewhere; each of
+// those has a different fix.
+package dockerdiag
 
 import (
 	"context"
