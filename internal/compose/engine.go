@@ -12,7 +12,6 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 
@@ -88,33 +87,10 @@ func (e *Engine) Inspect(ctx context.Context, id string) (Container, error) {
 // List returns every container of a project, in any state, found by the
 // com.docker.compose.project label alone, so that containers created by
 // docker compose v2, docker-compose v1 or this package are all found. The
-// result is sorted by service, then name.
+// result is sorted by service, then name. Containers a deploy has set
+// aside (SetAside) are not the project's any more and are left out.
 func (e *Engine) List(ctx context.Context, project string) ([]Container, error) {
-	summaries, err := e.Docker.ContainerList(ctx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelProject+"="+project)),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("failed to list containers of project %s: %w", project, err)
-	}
-	out := make([]Container, 0, len(summaries))
-	for _, s := range summaries {
-		c, err := e.Inspect(ctx, s.ID)
-		if errors.Is(err, ErrNoSuchContainer) {
-			continue // removed between list and inspect
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Service != out[j].Service {
-			return out[i].Service < out[j].Service
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out, nil
+	return e.list(ctx, project, false)
 }
 
 // Logs returns the last tail lines (all when tail <= 0) of a container's

@@ -24,12 +24,20 @@ func (e *Engine) Start(ctx context.Context, project string) ([]Container, error)
 	if len(containers) == 0 {
 		return nil, fmt.Errorf("failed to start project %s: %w", project, ErrNothingToStart)
 	}
+	if err := e.startInOrder(ctx, project, containers); err != nil {
+		return nil, err
+	}
+	return e.List(ctx, project)
+}
+
+// startInOrder starts the stopped ones of containers in dependency order.
+func (e *Engine) startInOrder(ctx context.Context, project string, containers []Container) error {
 	byService, deps := byServiceOf(containers, func(c Container) bool { return !c.Running })
 	nodes := sortedKeys(byService)
 	if hasCycle(nodes, deps) {
 		deps = nil
 	}
-	err = graph{nodes: nodes, deps: deps}.run(ctx, func(ctx context.Context, service string) error {
+	err := graph{nodes: nodes, deps: deps}.run(ctx, func(ctx context.Context, service string) error {
 		var errs []error
 		for _, c := range byService[service] {
 			if err := e.Docker.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
@@ -39,7 +47,7 @@ func (e *Engine) Start(ctx context.Context, project string) ([]Container, error)
 		return errors.Join(errs...)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("failed to start project %s: %w", project, err)
+		return fmt.Errorf("failed to start project %s: %w", project, err)
 	}
-	return e.List(ctx, project)
+	return nil
 }

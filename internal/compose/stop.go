@@ -36,8 +36,8 @@ func (e *Engine) Stop(ctx context.Context, project string, timeout *time.Duratio
 	return e.stopContainers(ctx, project, containers, timeout)
 }
 
-// Down stops and removes a project's containers, then the networks that
-// carry the project's label. It never removes volumes, nor networks of
+// Down stops and removes a project's containers, those set aside by a
+// deploy included, then the networks that carry the project's label. It never removes volumes, nor networks of
 // other projects or external ones (they do not carry the label). A project
 // with nothing left is success, so Down can always be retried.
 func (e *Engine) Down(ctx context.Context, project string, timeout *time.Duration) error {
@@ -81,6 +81,11 @@ func (e *Engine) down(ctx context.Context, project string, timeout *time.Duratio
 	}
 	if !networks {
 		return nil
+	}
+	// Down takes everything of the project: containers set aside by a
+	// deploy too, which could not start again without its networks.
+	if _, err := e.RemoveAside(ctx, project); err != nil {
+		return fmt.Errorf("failed to take down project %s: %w", project, err)
 	}
 	if err := e.removeNetworks(ctx, project); err != nil {
 		return fmt.Errorf("failed to take down project %s: %w", project, err)
