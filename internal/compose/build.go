@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -262,13 +263,7 @@ func dockerfileOf(s types.ServiceConfig) (string, []byte, error) {
 	if b.DockerfileInline != "" {
 		return inlineDockerfile, []byte(b.DockerfileInline), nil
 	}
-	df := b.Dockerfile
-	if df == "" {
-		df = "Dockerfile"
-	}
-	if !filepath.IsAbs(df) {
-		df = filepath.Join(b.Context, df)
-	}
+	df := dockerfilePath(b)
 	st, err := os.Stat(df)
 	if err != nil || !st.Mode().IsRegular() {
 		return "", nil, fmt.Errorf("failed to build service %s: cannot find the Dockerfile %s (build.dockerfile, relative to build.context %s)", s.Name, df, b.Context)
@@ -333,10 +328,7 @@ func (e *Engine) runBuild(ctx context.Context, body io.Reader, opts dockerbuild.
 			if msg == "" {
 				msg = m.Error
 			}
-			if len(msg) > maxBuildError {
-				msg = msg[:maxBuildError] + "…"
-			}
-			return "", fmt.Errorf("%w: %s%s", ErrBuildFailed, strings.TrimSpace(msg), buildKitHint(msg))
+			return "", fmt.Errorf("%w: %s%s", ErrBuildFailed, safeBuildError(msg), buildKitHint(msg))
 		case m.Stream != "":
 			_, _ = io.WriteString(out, m.Stream)
 		case m.Status != "" && m.Progress == "":
@@ -352,6 +344,38 @@ func (e *Engine) runBuild(ctx context.Context, body io.Reader, opts dockerbuild.
 		return "", fmt.Errorf("%w: the builder ended without naming the image it built", ErrBuildFailed)
 	}
 	return id, nil
+}
+
+var (
+	// nonZeroRE finds the classic builder's report of a failed RUN step,
+	// which quotes the step's command from the Dockerfile.
+	nonZeroRE = regexp.MustCompile(`returned a non-zero code: (\d+)`)
+	// parseErrorRE finds a Dockerfile the builder could not parse; its
+	// message quotes the line.
+	parseErrorRE = regexp.MustCompile(`(?i)(dockerfile parse error|unknown instruction|parse error on line|file with no instructions|unknown flag|instruction must be)`)
+	lineRE       = regexp.MustCompile(`(?i)line (\d+)`)
+)
+
+// safeBuildError keeps the builder's error out of the log where it would
+// quote the Dockerfile: a Dockerfile may be any file the compose file
+// names, and the log and summary are public to whoever reads the run. The
+// build output above, in its own collapsed group, still has the steps.
+func safeBuildError(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if m := nonZeroRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("a build step's command exited with code %s (its output is in the build log above; the command is not repeated here)", m[1])
+	}
+	if parseErrorRE.MatchString(msg) {
+		at := ""
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
+			at = " on line " + m[1]
+		}
+		return fmt.Sprintf("the builder could not read the Dockerfile%s (its message is not shown, because it quotes the Dockerfile): check that build.dockerfile names a Dockerfile", at)
+	}
+	if len(msg) > maxBuildError {
+		msg = msg[:maxBuildError] + "…"
+	}
+	return msg
 }
 
 // buildKitHint explains a classic builder's failure on a BuildKit feature.
