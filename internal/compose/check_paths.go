@@ -46,7 +46,7 @@ func pathProblems(p *types.Project) []Problem {
 			how = "it is a symbolic link that leads outside"
 		}
 		problems = append(problems, Problem{Service: service, Key: key, Hint: fmt.Sprintf(
-			"%s %s: %s the working directory %s; bluegreen ships only files of the working directory into containers (it runs as root, and such a file could be anything on the host): move the file into the working directory", what, p.RelativePath(path), how, p.WorkingDir)})
+			"%s %s: %s the working directory %s; bluegreen ships only files of the working directory into containers (it runs as root, and such a file could be anything on the host): move the file into the working directory", what, relPath(p, path), how, p.WorkingDir)})
 	}
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
@@ -82,4 +82,13 @@ func dockerfilePath(b *types.BuildConfig) string {
 func within(root, path string) bool {
 	rel, err := filepath.Rel(root, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(os.PathSeparator)) && !filepath.IsAbs(rel)
+}
+
+// relPath shows a path inside the working directory relative to it, as
+// the compose file names it.
+func relPath(p *types.Project, path string) string {
+	if rel, ok := strings.CutPrefix(path, p.WorkingDir+string(os.PathSeparator)); ok {
+		return rel
+	}
+	return path
 }

@@ -36,7 +36,7 @@ func EnvFileWarnings(p *types.Project) []string {
 					why = fmt.Sprintf("it refers to %s, which is not set, so that part of the value becomes empty", strings.Join(vars, ", "))
 				}
 				out = append(out, fmt.Sprintf("env_file %s: the value of %s contains $, which docker compose interpolates (docker-compose 1.29 kept it as written): %s; "+
-					"if the $ is meant literally (a password, say), write it as $$", p.RelativePath(f.Path), key, why))
+					"if the $ is meant literally (a password, say), write it as $$", relPath(p, f.Path), key, why))
 			}
 		}
 	}
