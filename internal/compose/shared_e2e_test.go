@@ -171,4 +171,3 @@ func inspectService(t *testing.T, cli *client.Client, project, service string) c
 	t.Fatalf("project %s has no service %s", project, service)
 	return container.InspectResponse{}
 }
-
