@@ -77,3 +77,25 @@ func orAll(ip string) string {
 	}
 	return ip
 }
+
+// NameContainersByColor makes a fixed container_name of a service that
+// runs in each color (colored, jobs, singletons) the color's own, when the
+// name does not already say the color: blue and green run side by side,
+// and two containers cannot share a name. container_name: app becomes
+// app-blue in blue and app-green in green; app-${BLUEGREEN_COLOR} and the
+// seed's app-blue are left as written. A shared service keeps its name:
+// it runs once. It returns one line for the log per renamed service.
+func NameContainersByColor(p *types.Project, roles Roles, color string) []string {
+	var notes []string
+	for _, name := range p.ServiceNames() {
+		s := p.Services[name]
+		if s.ContainerName == "" || roles.Of(name) == Shared || strings.Contains(s.ContainerName, color) {
+			continue
+		}
+		was := s.ContainerName
+		s.ContainerName = was + "-" + color
+		p.Services[name] = s
+		notes = append(notes, fmt.Sprintf("service %s sets container_name %s; %s names it %s, since both colors run side by side", name, was, color, s.ContainerName))
+	}
+	return notes
+}

@@ -199,7 +199,7 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 			problems = append(problems, fmt.Sprintf("%s: %v", input, err))
 		}
 	}
-	svc, err := trafficService(project, cfg.Service)
+	svc, err := trafficService(project, cfg.Service, r.declaredRoles(""))
 	if err != nil {
 		problems = append(problems, fmt.Sprintf("%s: %v", input, err))
 	} else {
@@ -213,10 +213,6 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 			project.Services[svc.Name] = svc
 		}
 		p.Image = svc.Image
-		p.ContainerName = svc.ContainerName
-		if p.ContainerName == "" {
-			p.ContainerName = fmt.Sprintf("%s-%s-1", project.Name, svc.Name)
-		}
 		p.DockerHealthcheck = svc.HealthCheck != nil && !svc.HealthCheck.Disable && len(svc.HealthCheck.Test) > 0 && svc.HealthCheck.Test[0] != "NONE"
 		target, ok := publishedTarget(svc, port)
 		if !ok {
@@ -239,6 +235,13 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 		}
 	}
 	p.Roles = roles
+	p.Notes = append(p.Notes, compose.NameContainersByColor(project, roles, c.String())...)
+	if svc, ok := project.Services[p.Service]; ok {
+		p.ContainerName = svc.ContainerName
+		if p.ContainerName == "" {
+			p.ContainerName = fmt.Sprintf("%s-%s-1", project.Name, svc.Name)
+		}
+	}
 	parts, err := compose.SplitProject(project, cfg.ProjectName, roles)
 	if err != nil {
 		return p, append(problems, fmt.Sprintf("%s: %v", input, err))

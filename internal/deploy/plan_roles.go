@@ -21,8 +21,10 @@ func (r *run) declaredRoles(traffic string) compose.Declared {
 }
 
 // trafficService returns the named service, or the only one that
-// publishes a port.
-func trafficService(p *types.Project, name string) (types.ServiceConfig, error) {
+// publishes a port. A service declared shared or singleton publishes its
+// ports for something else (a database's port for an admin tool), so it
+// does not count.
+func trafficService(p *types.Project, name string, declared compose.Declared) (types.ServiceConfig, error) {
 	if name != "" {
 		svc, ok := p.Services[name]
 		if !ok {
@@ -30,8 +32,12 @@ func trafficService(p *types.Project, name string) (types.ServiceConfig, error) 
 		}
 		return svc, nil
 	}
+	roles, _ := compose.ClassifyServices(p, declared) // its problems are reported once the traffic service is known
 	var publishing []string
 	for _, n := range p.ServiceNames() {
+		if role := roles.Of(n); role == compose.Shared || role == compose.Singleton {
+			continue
+		}
 		if len(p.Services[n].Ports) > 0 {
 			publishing = append(publishing, n)
 		}
