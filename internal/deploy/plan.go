@@ -44,8 +44,7 @@ type plan struct {
 	Roles      compose.Roles
 	Singletons *types.Project
 	Shared     *types.Project
-	// Notes are lines for the log: the traffic service's port moved to the
-	// color's port, and the roles' warnings.
+	// Notes are lines for the log: what was made the color's own.
 	Notes []string
 }
 
@@ -99,13 +98,18 @@ func (r *run) checkFiles() error {
 		problems = append(problems, fmt.Sprintf("nginx-include-template: %v", err))
 	}
 	r.tmpl = tmpl
+	for _, c := range color.All {
+		// With the files' problems: one run says everything.
+		if tmpl != nil && r.plans[c].Service != "" {
+			if _, err := r.tmpl.Render(r.templateData(r.plans[c], compose.Container{})); err != nil {
+				problems = append(problems, fmt.Sprintf("nginx-include-template does not render for %s: %v", c, err))
+			}
+		}
+	}
 	if len(problems) > 0 {
 		return &config.ValidationError{Problems: dedupe(problems)}
 	}
 	for _, c := range color.All {
-		if _, err := r.tmpl.Render(r.templateData(r.plans[c], compose.Container{})); err != nil {
-			problems = append(problems, fmt.Sprintf("nginx-include-template does not render for %s: %v", c, err))
-		}
 		for _, w := range append(compose.Warnings(r.plans[c].Project), r.plans[c].Roles.Warnings()...) {
 			if c == color.Blue || !r.cfg.SingleFile {
 				r.d.Report.Warnf("%s", w)
