@@ -61,7 +61,7 @@ func TestPlatformProblems(t *testing.T) {
     image: example/web:1
 `)
 	got := PlatformProblems(p, "linux", "amd64")
-	if len(got) != 1 || !strings.Contains(got[0], `service "arm": platform linux/arm64/v8 is not this Docker host's (linux/amd64)`) {
+	if len(got) != 1 || !strings.Contains(got[0], `service "arm": platform "linux/arm64/v8" is not this Docker host's (linux/amd64)`) {
 		t.Errorf("problems = %q, want only arm's", got)
 	}
 	if err := Check(p); err != nil {
@@ -178,5 +178,33 @@ func TestSafeBuildErrorNeverQuotesTheDockerfile(t *testing.T) {
 		if !strings.Contains(got, tt.want) || tt.secret != "" && strings.Contains(got, tt.secret) {
 			t.Errorf("safeBuildError(%q) = %q, want %q and not %q", tt.msg, got, tt.want, tt.secret)
 		}
+	}
+}
+
+func TestNameContainersByColor(t *testing.T) {
+	t.Parallel()
+	p := loadNamed(t, "app-green", `services:
+  app:
+    image: example/web:1
+    container_name: listmonk_app
+  seed:
+    image: example/web:1
+    container_name: spring-green
+  db:
+    image: example/db:1
+    container_name: listmonk_db
+  plain:
+    image: example/web:1
+`)
+	roles, _ := ClassifyServices(p, Declared{Traffic: "app", Shared: []string{"db"}})
+	notes := NameContainersByColor(p, roles, "green")
+	want := map[string]string{"app": "listmonk_app-green", "seed": "spring-green", "db": "listmonk_db", "plain": ""}
+	for name, cn := range want {
+		if got := p.Services[name].ContainerName; got != cn {
+			t.Errorf("container_name of %s = %q, want %q", name, got, cn)
+		}
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], `service app sets container_name "listmonk_app"; green names it "listmonk_app-green"`) {
+		t.Errorf("notes = %q", notes)
 	}
 }

@@ -58,7 +58,7 @@ func PlatformProblems(p *types.Project, osName, arch string) []string {
 		if !ok || gotOS == wantOS && gotArch == wantArch {
 			continue // Check reports a malformed one
 		}
-		out = append(out, fmt.Sprintf("service %q: platform %s is not this Docker host's (%s/%s): a server runs images of its own platform only; remove platform:, or set it to %s/%s",
+		out = append(out, fmt.Sprintf("service %q: platform %q is not this Docker host's (%s/%s): a server runs images of its own platform only; remove platform:, or set it to %s/%s",
 			name, s.Platform, wantOS, wantArch, wantOS, wantArch))
 	}
 	return out

@@ -171,3 +171,93 @@ func inspectService(t *testing.T, cli *client.Client, project, service string) c
 	t.Fatalf("project %s has no service %s", project, service)
 	return container.InspectResponse{}
 }
+
+// TestStartLeavesJobsAndSingletons holds what a rollback's Start does with
+// roles: the kept color's services come back, a finished job is not run
+// again, and singletons wait for StartSingletons (the other color's must
+// stop first, StopSingletons).
+func TestStartLeavesJobsAndSingletons(t *testing.T) {
+	t.Parallel()
+	cli := testenv.RequireDocker(t)
+	img := testenv.AppImage(t)
+	base := newProjectName(t)
+	project := base + "-blue"
+	t.Cleanup(func() { sandbox.RemoveProject(cli, project) })
+	dir := t.TempDir()
+	file := filepath.Join(dir, "compose.yml")
+	content := `services:
+  web:
+    image: ` + img + `
+    environment: {MODE: worker}
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+  migrate:
+    image: ` + img + `
+    environment: {EXIT_AFTER: 100ms, EXIT_CODE: "0", MODE: worker}
+  scheduler:
+    image: ` + img + `
+    environment: {MODE: worker}
+    x-bluegreen: {role: singleton}
+`
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Load(context.Background(), LoadOptions{ProjectName: project, Files: []string{file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles, problems := ClassifyServices(p, Declared{Traffic: "web"})
+	if len(problems) != 0 {
+		t.Fatalf("problems: %s", problemText(problems))
+	}
+	parts, err := SplitProject(p, base, roles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{Docker: cli}
+	if _, err := e.Up(ctxTimeout(t, 2*time.Minute), parts.Color); err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	if _, err := e.Up(ctxTimeout(t, 2*time.Minute), parts.Singletons); err != nil {
+		t.Fatalf("Up of the singletons: %v", err)
+	}
+	finished := inspectService(t, cli, project, "migrate").State.FinishedAt
+	if err := e.Stop(ctxTimeout(t, time.Minute), project, nil); err != nil {
+		t.Fatal(err)
+	}
+	running := func() string {
+		t.Helper()
+		cs, err := e.List(ctxTimeout(t, time.Minute), project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range cs {
+			if c.Running {
+				names = append(names, c.Service)
+			}
+		}
+		return strings.Join(names, ",")
+	}
+	if _, err := e.Start(ctxTimeout(t, time.Minute), project); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(); got != "web" {
+		t.Errorf("after Start, running: %q, want web alone", got)
+	}
+	if again := inspectService(t, cli, project, "migrate").State.FinishedAt; again != finished {
+		t.Errorf("Start ran the finished job again (finished at %s, then %s)", finished, again)
+	}
+	if _, err := e.StartSingletons(ctxTimeout(t, time.Minute), project); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(); got != "scheduler,web" {
+		t.Errorf("after StartSingletons, running: %q, want scheduler,web", got)
+	}
+	if err := e.StopSingletons(ctxTimeout(t, time.Minute), project); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(); got != "web" {
+		t.Errorf("after StopSingletons, running: %q, want web", got)
+	}
+}

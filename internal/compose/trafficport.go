@@ -95,7 +95,7 @@ func NameContainersByColor(p *types.Project, roles Roles, color string) []string
 		was := s.ContainerName
 		s.ContainerName = was + "-" + color
 		p.Services[name] = s
-		notes = append(notes, fmt.Sprintf("service %s sets container_name %s; %s names it %s, since both colors run side by side", name, was, color, s.ContainerName))
+		notes = append(notes, fmt.Sprintf("service %s sets container_name %q; %s names it %q, since both colors run side by side", name, was, color, s.ContainerName))
 	}
 	return notes
 }

@@ -32,7 +32,7 @@ func TestRealAppsPassPreflight(t *testing.T) {
 		{"n8n", "docker-compose.yml", "n8n", []string{"service n8n publishes 5678:5678"}},
 		{"formbricks", "docker-compose.yml", "formbricks", []string{"service formbricks publishes 3000:3000"}},
 		{"healthchecks/docker", "docker-compose.yml", "web", []string{"service web publishes 8000:8000"}},
-		{"listmonk", "docker-compose.yml", "app", []string{"service app publishes 9000:9000", "service app sets container_name listmonk_app; green names it listmonk_app-green"}},
+		{"listmonk", "docker-compose.yml", "app", []string{"service app publishes 9000:9000", `service app sets container_name "listmonk_app"; green names it "listmonk_app-green"`}},
 		{"ghost", "stack.yml", "ghost", []string{"service ghost publishes 8080:2368 in the compose file; green publishes container port 2368 on 0.0.0.0:8082"}},
 	}
 	for _, app := range apps {
