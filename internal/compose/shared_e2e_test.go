@@ -22,8 +22,8 @@ import (
 // container_name, host port and named volume, and the migration job of
 // each color reaches it by its service name, which proves both the
 // networking and that depends_on on a shared service is waited for (the
-// database answers 503 for its first two seconds, so a job started before
-// it is healthy fails).
+// database answers 503 for its first four seconds, so a job started before
+// it is healthy fails, and starts no sooner than that after it).
 const sharedApp = `services:
   web:
     image: ${APP_IMAGE}
@@ -41,7 +41,7 @@ const sharedApp = `services:
     image: ${APP_IMAGE}
     container_name: ${UNIQ}-db
     ports: ["127.0.0.1:${DB_PORT}:8080"]
-    environment: {READY_AFTER: 2s, SCHEMA: "${SCHEMA}"}
+    environment: {READY_AFTER: 4s, SCHEMA: "${SCHEMA}"}
     healthcheck: {test: ["CMD", "/app", "healthcheck"], interval: 500ms, retries: 40}
     volumes: [data:/data]
     x-bluegreen: {role: shared}
@@ -114,6 +114,10 @@ func TestSharedServicesConverge(t *testing.T) {
 	blue := load("blue", "v1", "1")
 	first := converge(blue, "created db")
 	up(blue)
+	db, migrate := inspectService(t, cli, SharedProjectName(base), "db"), inspectService(t, cli, base+"-blue", "migrate")
+	if gap := startedAt(t, migrate).Sub(startedAt(t, db)); gap < 4*time.Second {
+		t.Errorf("blue's job started %s after the shared db, before db could be healthy (READY_AFTER 4s): depends_on on a shared service was not waited for", gap)
+	}
 	green := load("green", "v2", "1")
 	if again := converge(green, "db unchanged"); again != first {
 		t.Errorf("an unchanged shared service was recreated: %s, then %s", first, again)
@@ -141,6 +145,15 @@ func TestSharedServicesConverge(t *testing.T) {
 	if id := converge(load("green", "v2", "2"), "recreated db: its definition changed"); id == first {
 		t.Errorf("a changed shared service kept its container")
 	}
+}
+
+func startedAt(t *testing.T, info container.InspectResponse) time.Time {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339Nano, info.State.StartedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }
 
 func containerID(t *testing.T, cli *client.Client, name string) string {
