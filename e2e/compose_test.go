@@ -65,18 +65,19 @@ const twoServices = `services:
         condition: service_healthy
     volumes:
       - jobs:/var/lib/jobs
+    x-bluegreen: {role: colored}
 volumes:
   jobs:
 `
 
 // TestTwoServiceColor deploys web + worker twice: each deploy starts the
 // worker only after web is healthy, serves the new version, and leaves only
-// the new color's two containers. The named volume warning comes before
-// anything starts.
+// the new color's two containers. The worker is declared colored, and its
+// named volume is one volume for both colors, so its data is never split.
 func TestTwoServiceColor(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, map[string]string{"docker-compose.yml": twoServices})
-	removeVolumesOf(t, f.docker, f.project+"-blue", f.project+"-green")
+	removeVolumesOf(t, f.docker, f.project, f.project+"-blue", f.project+"-green")
 	in := map[string]string{"health-path": "/"} // answers at once; only Docker's check waits 2 s
 
 	for _, step := range []struct{ version, color, old string }{{"v1", "blue", "green"}, {"v2", "green", "blue"}} {
@@ -86,9 +87,13 @@ func TestTwoServiceColor(t *testing.T) {
 		require.ElementsMatch(t, []string{f.project + "-" + step.color + "-web-1", f.project + "-" + step.color + "-worker-1"}, f.running(step.color))
 		require.Empty(t, f.running(step.old), "the old color is stopped (kept by keep-previous)")
 
-		warn := strings.Index(r.out, "blue and green each get their own copy of the data")
-		start := strings.Index(r.out, "Start "+step.color)
-		require.True(t, warn >= 0 && start > warn, "the named-volume warning is printed before the start:\n%s", r.out)
+		mounted := ""
+		for _, m := range inspect(t, f.docker, f.project+"-"+step.color+"-worker-1").Mounts {
+			if m.Destination == "/var/lib/jobs" {
+				mounted = m.Name
+			}
+		}
+		require.Equal(t, f.project+"_jobs", mounted, "both colors' workers mount the one volume")
 
 		web := inspect(t, f.docker, f.project+"-"+step.color+"-web-1")
 		worker := inspect(t, f.docker, f.project+"-"+step.color+"-worker-1")

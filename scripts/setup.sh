@@ -5,13 +5,18 @@
 # for the act tests), apache2-utils (htpasswd for the private-registry test),
 # openssh-server and iproute2 (the fleet test's simulated hosts run their
 # own sshd in network namespaces; no sshd is started here), a running
-# Docker daemon, and nektos/act, distribution's registry and actionlint
-# built from the Go module proxy (kept out of the product's go.mod).
+# Docker daemon, and nektos/act, distribution's registry, actionlint and
+# docker compose v2 (a CLI plugin, the second conformance peer) built from
+# the Go module proxy (kept out of the product's go.mod).
 set -euo pipefail
 
 ACT_VERSION=v0.2.89
 REGISTRY_VERSION=v3.1.2
 ACTIONLINT_VERSION=v1.7.12
+# docker compose v2.29.7: the release whose create behaviour internal/compose
+# follows (its ComposeVersion label); it speaks to Docker 20.10 (Engine API
+# 1.41), which later releases' features are not needed for.
+COMPOSE_V2_VERSION=v2.29.7
 
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
@@ -49,4 +54,15 @@ if ! "$gobin/actionlint" --version 2>/dev/null | grep -q "${ACTIONLINT_VERSION#v
   echo "setup: building actionlint $ACTIONLINT_VERSION"
   GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
 fi
-echo "setup: ready (nginx $(nginx -v 2>&1 | cut -d/ -f2), $(docker-compose version --short 2>/dev/null || echo no-compose), act $("$gobin/act" --version | awk '{print $3}'))"
+compose_plugin="$HOME/.docker/cli-plugins/docker-compose"
+if ! docker compose version 2>/dev/null | grep -q "${COMPOSE_V2_VERSION}"; then
+  echo "setup: building docker compose $COMPOSE_V2_VERSION as a CLI plugin"
+  compose_tmp="$(mktemp -d)"
+  GOFLAGS=-mod=mod GOBIN="$compose_tmp" go install \
+    -ldflags "-X github.com/docker/compose/v2/internal.Version=$COMPOSE_V2_VERSION" \
+    "github.com/docker/compose/v2/cmd@$COMPOSE_V2_VERSION"
+  mkdir -p "$(dirname "$compose_plugin")"
+  install -m 0755 "$compose_tmp/cmd" "$compose_plugin"
+  rm -rf "$compose_tmp"
+fi
+echo "setup: ready (nginx $(nginx -v 2>&1 | cut -d/ -f2), $(docker-compose version --short 2>/dev/null || echo no-compose), docker compose $(docker compose version --short 2>/dev/null || echo none), act $("$gobin/act" --version | awk '{print $3}'))"

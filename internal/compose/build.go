@@ -262,13 +262,7 @@ func dockerfileOf(s types.ServiceConfig) (string, []byte, error) {
 	if b.DockerfileInline != "" {
 		return inlineDockerfile, []byte(b.DockerfileInline), nil
 	}
-	df := b.Dockerfile
-	if df == "" {
-		df = "Dockerfile"
-	}
-	if !filepath.IsAbs(df) {
-		df = filepath.Join(b.Context, df)
-	}
+	df := dockerfilePath(b)
 	st, err := os.Stat(df)
 	if err != nil || !st.Mode().IsRegular() {
 		return "", nil, fmt.Errorf("failed to build service %s: cannot find the Dockerfile %s (build.dockerfile, relative to build.context %s)", s.Name, df, b.Context)
@@ -333,10 +327,7 @@ func (e *Engine) runBuild(ctx context.Context, body io.Reader, opts dockerbuild.
 			if msg == "" {
 				msg = m.Error
 			}
-			if len(msg) > maxBuildError {
-				msg = msg[:maxBuildError] + "…"
-			}
-			return "", fmt.Errorf("%w: %s%s", ErrBuildFailed, strings.TrimSpace(msg), buildKitHint(msg))
+			return "", fmt.Errorf("%w: %s%s", ErrBuildFailed, safeBuildError(msg), buildKitHint(msg))
 		case m.Stream != "":
 			_, _ = io.WriteString(out, m.Stream)
 		case m.Status != "" && m.Progress == "":
@@ -352,16 +343,6 @@ func (e *Engine) runBuild(ctx context.Context, body io.Reader, opts dockerbuild.
 		return "", fmt.Errorf("%w: the builder ended without naming the image it built", ErrBuildFailed)
 	}
 	return id, nil
-}
-
-// buildKitHint explains a classic builder's failure on a BuildKit feature.
-func buildKitHint(msg string) string {
-	m := strings.ToLower(msg)
-	if strings.Contains(m, "buildkit") || strings.Contains(m, "--mount") || strings.Contains(m, "--chmod") || strings.Contains(m, "--link") || strings.Contains(m, "<<") {
-		return " (this Dockerfile uses a BuildKit feature; bluegreen builds with the Docker Engine API's classic builder: " +
-			"build the image in an earlier workflow step, for example with docker/build-push-action, and set image:)"
-	}
-	return ""
 }
 
 func shortID(id string) string {

@@ -16,6 +16,9 @@ var ErrUnsupported = errors.New("the compose project uses keys bluegreen does no
 
 // Problem is one key of the compose project that Up would not honour.
 type Problem struct {
+	// Input is the action input at fault (shared-services, say) when the
+	// problem is in an input rather than in the compose file.
+	Input string
 	// Service is the service the key belongs to; empty for a top-level key.
 	Service string
 	// Key is the compose key, dotted for nested ones (deploy.replicas).
@@ -26,6 +29,9 @@ type Problem struct {
 
 // String renders the problem as `service "web": build: <hint>`.
 func (p Problem) String() string {
+	if p.Input != "" {
+		return fmt.Sprintf("%s: %s", p.Input, p.Hint)
+	}
 	if p.Service == "" {
 		return fmt.Sprintf("top-level %s: %s", p.Key, p.Hint)
 	}
@@ -138,6 +144,7 @@ var serviceKeys = map[string]serviceCheck{
 	"devices":             checkDevices,
 	"device_cgroup_rules": nil,
 	"gpus":                checkGpus,
+	"platform":            checkPlatform, // the daemon's own only: CheckPlatforms
 }
 
 // unsupportedHints says why a key cannot run and what to do instead. Every
@@ -155,7 +162,6 @@ var unsupportedHints = map[string]string{
 	"provider":           "provider services need Docker Desktop's provider plugins, which a server does not have: run the provider outside the blue-green project",
 	"models":             "models need Docker Model Runner, which a server does not have: run the model server as an ordinary service with image:",
 	"mac_address":        "a fixed MAC address cannot work here: blue and green run side by side during a deploy and would both claim it; remove it",
-	"platform":           "platform is not supported: pull the image for the host's platform (a multi-arch tag does this)",
 	"annotations":        "annotations need Docker Engine API 1.43 and bluegreen speaks 1.41: use labels:",
 	"use_api_socket":     "use_api_socket is not supported: bind-mount /var/run/docker.sock with volumes: if the service needs it",
 	"cpu_count":          "cpu_count only applies to Windows containers (Linux engines discard it): use cpus:",
@@ -193,6 +199,7 @@ func Check(p *types.Project) error {
 		problems = append(problems, checkVolumeDefinition(name, p.Volumes[name])...)
 	}
 	problems = append(problems, checkFileObjects(p)...)
+	problems = append(problems, pathProblems(p)...)
 	if len(problems) == 0 {
 		return nil
 	}

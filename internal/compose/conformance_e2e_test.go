@@ -72,7 +72,7 @@ func TestConformanceWithDockerComposeV1(t *testing.T) {
 		for _, dir := range dirs {
 			t.Run(dir, func(t *testing.T) {
 				t.Parallel()
-				known := conformProject(t, cli, bin, img, root, dir)
+				known := conformProject(t, cli, []string{bin}, knownDifferences, img, root, dir)
 				mu.Lock()
 				defer mu.Unlock()
 				ran++
@@ -92,9 +92,45 @@ func TestConformanceWithDockerComposeV1(t *testing.T) {
 	}
 }
 
+// TestConformanceWithDockerComposeV2 holds the engine to docker compose v2
+// itself (the CLI plugin scripts/setup.sh builds), the tool whose
+// create.go the mapping follows: every project docker-compose v1 reads is
+// created by both, with no difference allowed but those in
+// knownDifferencesV2.
+func TestConformanceWithDockerComposeV2(t *testing.T) {
+	t.Parallel()
+	peer := requireDockerComposeV2(t)
+	img := testenv.AppImage(t)
+	cli := testenv.RequireDocker(t)
+	root := filepath.Join(testenv.RepoRoot(t), "testdata", "compose")
+	dirs := conformanceDirs(t, root, kindV1)
+	t.Run("projects", func(t *testing.T) {
+		for _, dir := range dirs {
+			t.Run(dir, func(t *testing.T) {
+				t.Parallel()
+				conformProject(t, cli, peer, knownDifferencesV2, img, root, dir)
+			})
+		}
+	})
+}
+
+// requireDockerComposeV2 returns the command that runs docker compose v2.
+func requireDockerComposeV2(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "compose", "version", "--short").Output()
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(string(out)), "2.") {
+		if testenv.InCI() {
+			t.Fatalf("docker compose v2 is required in CI (scripts/setup.sh installs it): %v %s", err, out)
+		}
+		t.Skipf("docker compose v2 not installed (scripts/setup.sh installs it): %v", err)
+	}
+	return []string{"docker", "compose"}
+}
+
 // conformProject runs one project through both tools and compares them.
-// It returns the known differences it saw.
-func conformProject(t *testing.T, cli *client.Client, bin, img, root, name string) []string {
+// peer is the command that runs the other tool; known are the differences
+// from it that are allowed. It returns the known differences it saw.
+func conformProject(t *testing.T, cli *client.Client, peerCmd []string, known []knownDifference, img, root, name string) []string {
 	dir := filepath.Join(t.TempDir(), name)
 	if err := throwaway.CopyDir(filepath.Join(root, name), dir); err != nil {
 		t.Fatal(err)
@@ -117,10 +153,10 @@ func conformProject(t *testing.T, cli *client.Client, bin, img, root, name strin
 		args = append(args, "-f", f)
 	}
 	peerStart := time.Now()
-	runV1(t, bin, dir, env, append(args, "up", "-d")...)
+	runPeer(t, peerCmd, dir, env, append(args, "up", "-d")...)
 	peerUp := time.Since(peerStart)
 	peer := inspectProject(t, cli, project)
-	runV1(t, bin, dir, env, append(args, "down", "-v", "-t", "0")...)
+	runPeer(t, peerCmd, dir, env, append(args, "down", "-v", "-t", "0")...)
 
 	abs := make([]string, len(files))
 	for i, f := range files {
@@ -138,8 +174,8 @@ func conformProject(t *testing.T, cli *client.Client, bin, img, root, name strin
 	}
 	ourUp := time.Since(ourStart)
 	ours := inspectProject(t, cli, project)
-	t.Logf("up: docker-compose %s, ours %s", peerUp.Round(time.Millisecond), ourUp.Round(time.Millisecond))
-	return compareProjects(t, ours, peer)
+	t.Logf("up: %s %s, ours %s", strings.Join(peerCmd, " "), peerUp.Round(time.Millisecond), ourUp.Round(time.Millisecond))
+	return compareProjects(t, ours, peer, known)
 }
 
 // conformanceEnvironment is the shell environment every project is
@@ -175,12 +211,12 @@ func conformanceEnvironment(t *testing.T, cli *client.Client, img, project strin
 	}
 }
 
-// runV1 runs docker-compose with only env and what it needs to reach the
+// runPeer runs the peer tool with only env and what it needs to reach the
 // daemon, so that nothing else from the test's environment leaks into the
 // interpolation.
-func runV1(t *testing.T, bin, dir string, env map[string]string, args ...string) string {
+func runPeer(t *testing.T, peer []string, dir string, env map[string]string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(peer[0], append(append([]string{}, peer[1:]...), args...)...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "COMPOSE_INTERACTIVE_NO_CLI=1", "COMPOSE_HTTP_TIMEOUT=300"}
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
@@ -191,7 +227,7 @@ func runV1(t *testing.T, bin, dir string, env map[string]string, args ...string)
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("docker-compose %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s %s: %v\n%s", strings.Join(peer, " "), strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
@@ -510,7 +546,7 @@ func describeDiff(ours, peer any) string {
 
 // compareProjects reports every difference between the two views that no
 // known difference explains, and returns the known ones it saw.
-func compareProjects(t *testing.T, ours, peer projectView) []string {
+func compareProjects(t *testing.T, ours, peer projectView, known []knownDifference) []string {
 	t.Helper()
 	var seen []string
 	compareSet := func(kind string, o, p map[string]view) {
@@ -531,7 +567,7 @@ func compareProjects(t *testing.T, ours, peer projectView) []string {
 				}
 				key := kind + "." + field
 				explained := false
-				for _, kd := range knownDifferences {
+				for _, kd := range known {
 					if kd.Field == key && kd.Match(ov[field], pv[field]) {
 						seen = append(seen, kd.Field+": "+kd.Ours)
 						explained = true

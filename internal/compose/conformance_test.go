@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -155,6 +156,112 @@ var knownDifferences = []knownDifference{
 		Match: func(ours, peer any) bool {
 			o, p := ours.(string), peer.(string)
 			return o != "" && !strings.Contains(o, "<project>") && strings.Contains(p, "<project>")
+		},
+	},
+}
+
+// knownDifferencesV2 are the ways our containers differ from docker compose
+// v2's (the v2.29.7 plugin scripts/setup.sh installs), which the mapping
+// follows. Each is a difference in form, or a v2.29.7 bug where we keep
+// what the file says.
+var knownDifferencesV2 = []knownDifference{
+	{
+		Field: "container.CapAdd", Ours: "`CAP_NET_ADMIN`", Peer: "`NET_ADMIN`",
+		Reason: "the same capability: Docker 20.10 stores cap_add as the client sends it; docker compose v2.29.7 sends it as written, we send the CAP_ form the daemon itself uses.",
+		Match:  capPrefixOnly,
+	},
+	{
+		Field: "container.CapDrop", Ours: "`CAP_MKNOD`", Peer: "`MKNOD`",
+		Reason: "as for cap_add.",
+		Match:  capPrefixOnly,
+	},
+	{
+		Field: "container.VolumesFrom", Ours: "`<container>:ro`", Peer: "`<container>`",
+		Reason: "docker compose v2.29.7 drops the :ro of volumes_from: <service>:ro and mounts the volumes read-write; we keep :ro, as the file says and docker-compose v1 did.",
+		Match: func(ours, peer any) bool {
+			o, p := asSlice(ours), asSlice(peer)
+			if len(o) != len(p) {
+				return false
+			}
+			for i := range o {
+				if o[i] != p[i] && o[i] != fmt.Sprint(p[i])+":ro" {
+					return false
+				}
+			}
+			return true
+		},
+	},
+	{
+		Field: "container.Mounts", Ours: "read-only volumes from volumes_from :ro", Peer: "read-write",
+		Reason: "the mounts of volumes_from: <service>:ro, read-write in docker compose v2.29.7 (see container.VolumesFrom).",
+		Match: func(ours, peer any) bool {
+			o, p := asSlice(ours), asSlice(peer)
+			if len(o) != len(p) {
+				return false
+			}
+			for i := range o {
+				om, ok1 := o[i].(map[string]any)
+				pm, ok2 := p[i].(map[string]any)
+				if !ok1 || !ok2 {
+					return false
+				}
+				if jsonEqual(om, pm) {
+					continue
+				}
+				if om["RW"] != false || pm["RW"] != true {
+					return false
+				}
+				oc, pc := map[string]any{}, map[string]any{}
+				for k, v := range om {
+					oc[k] = v
+				}
+				for k, v := range pm {
+					pc[k] = v
+				}
+				delete(oc, "RW")
+				delete(pc, "RW")
+				if !jsonEqual(oc, pc) {
+					return false
+				}
+			}
+			return true
+		},
+	},
+	{
+		Field: "container.NetworkMode", Ours: "the primary network's name", Peer: "its id",
+		Reason: "the same network: docker compose v2.29.7 names an external primary network by its id, we by its name, as docker-compose v1 did.",
+		Match: func(ours, peer any) bool {
+			o, _ := ours.(string)
+			return peer == "<container id>" && o != "" && !strings.Contains(o, "<container id>") && !strings.Contains(o, ":")
+		},
+	},
+	{
+		Field: "container.ExposedPorts", Ours: "`9000/tcp`, `9100/udp`, `9101/udp`", Peer: "`9000`, `9100-9101/udp`",
+		Reason: "the same ports: docker compose v2.29.7 passes expose: entries as written and Docker 20.10 stores them so; we expand ranges and add the default tcp, as docker-compose v1 did.",
+		Match: func(ours, peer any) bool {
+			o, _ := ours.(map[string]any)
+			p, _ := peer.(map[string]any)
+			expanded := map[string]any{}
+			for k := range p {
+				ports, proto, _ := strings.Cut(k, "/")
+				if proto == "" {
+					proto = "tcp"
+				}
+				lo, hi, isRange := strings.Cut(ports, "-")
+				a, err1 := strconv.Atoi(lo)
+				b := a
+				var err2 error
+				if isRange {
+					b, err2 = strconv.Atoi(hi)
+				}
+				if err1 != nil || err2 != nil {
+					return false
+				}
+				for n := a; n <= b; n++ {
+					expanded[fmt.Sprintf("%d/%s", n, proto)] = map[string]any{}
+				}
+			}
+			return len(o) > 0 && jsonEqual(o, expanded)
 		},
 	},
 }

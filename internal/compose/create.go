@@ -198,6 +198,11 @@ func networkSettings(p *types.Project, s types.ServiceConfig, name string, links
 	for i, key := range keys {
 		netName := p.Networks[key].Name
 		ep := endpointSettings(s, name, links, s.Networks[key])
+		if info := infoOf(p); info != nil && info.SharedNetworks[key] {
+			// Both colors join the shared services' network: under their
+			// container names only, or green's "web" would answer blue's.
+			ep.Aliases = []string{name}
+		}
 		if i == 0 {
 			spec.Host.NetworkMode = container.NetworkMode(netName)
 			spec.Networking = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{netName: ep}}

@@ -22,4 +22,14 @@
 // A host port that is already taken fails Up with ErrPortInUse before the
 // deploy gets near nginx, naming the container that holds it, or saying
 // that a host process does and how to find it.
+//
+// A compose file describes a whole app, and only what must change with the
+// version is doubled. ClassifyServices gives each service its role
+// (colored, shared, job or singleton) from the inputs, x-bluegreen.role and
+// depends_on; SplitProject turns a color's project into the parts the roles
+// run in: the color (colored services and jobs), its singletons, and the
+// shared services as project <base>-shared, which Converge brings to their
+// definitions like docker compose up -d and no deploy otherwise touches.
+// Named volumes are one volume for the whole app, <base>_<key>, never one
+// per color.
 package compose

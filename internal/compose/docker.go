@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	dockertypes "github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
@@ -19,6 +20,9 @@ import (
 // *client.Client implements it.
 type Docker interface {
 	ClientVersion() string
+	// ServerVersion tells the daemon's OS and architecture, which a
+	// service's platform: must match.
+	ServerVersion(ctx context.Context) (dockertypes.Version, error)
 
 	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, platform *ocispec.Platform, containerName string) (container.CreateResponse, error)
 	ContainerInspect(ctx context.Context, container string) (container.InspectResponse, error)

@@ -66,6 +66,10 @@ type Container struct {
 	// DeployID is the bluegreen deploy that created the container, from
 	// LabelDeployID (empty for containers made by other tools).
 	DeployID string
+	// Role is the service's role from LabelRole: colored, shared, job or
+	// singleton; empty for containers made before roles or by other tools,
+	// which are colored.
+	Role string
 }
 
 // ErrNoSuchContainer is returned by Inspect and Logs for a container that
@@ -149,6 +153,7 @@ func fromInspect(info container.InspectResponse) Container {
 		c.Service = info.Config.Labels[LabelService]
 		c.DependsOn = parseDependsOnLabel(info.Config.Labels[LabelDependsOn])
 		c.DeployID = info.Config.Labels[LabelDeployID]
+		c.Role = info.Config.Labels[LabelRole]
 	}
 	c.ImageID = info.Image
 	if ns := info.NetworkSettings; ns != nil {

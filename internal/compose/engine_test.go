@@ -469,8 +469,8 @@ volumes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := Warnings(p); len(w) != 1 || !strings.Contains(w[0], project+"_data") {
-		t.Errorf("Warnings = %v, want the per-color volume warning", w)
+	if w := Warnings(p); len(w) != 0 {
+		t.Errorf("Warnings = %v, want none: a named volume is no longer split by color (SplitProject)", w)
 	}
 	cs, err := e.Up(ctx, p)
 	if err != nil {

@@ -197,6 +197,9 @@ func (e *Engine) ensureVolumes(ctx context.Context, p *types.Project) error {
 		}
 		labels[LabelVolume] = key
 		labels[LabelProject] = p.Name
+		if info := infoOf(p); info != nil && v.Name == info.Base+"_"+key {
+			labels[LabelProject] = info.Base // one volume for every part: docker compose's for the app
+		}
 		labels[LabelVersion] = ComposeVersion
 		if _, err := e.Docker.VolumeCreate(ctx, volume.CreateOptions{Name: v.Name, Driver: v.Driver, DriverOpts: v.DriverOpts, Labels: labels}); err != nil {
 			return fmt.Errorf("failed to create volume %s: %w", v.Name, err)

@@ -15,8 +15,37 @@ var ErrNothingToStart = errors.New("no containers to start")
 // dependency order, the way `docker compose start` does. It is what a
 // rollback uses: the previous color's containers were kept (stopped, not
 // removed), so they come back with exactly the image and settings they
-// served with. It returns the project's containers after the start.
+// served with. A finished job is not run again (its migration is done),
+// and singletons are left for StartSingletons, since they must not run
+// while the other color's do. It returns the project's containers after
+// the start.
 func (e *Engine) Start(ctx context.Context, project string) ([]Container, error) {
+	return e.start(ctx, project, func(c Container) bool { return c.Role != Job.String() && c.Role != Singleton.String() })
+}
+
+// StartSingletons starts a project's stopped singleton containers again,
+// for a rollback once the other color's singletons have stopped.
+func (e *Engine) StartSingletons(ctx context.Context, project string) ([]Container, error) {
+	return e.start(ctx, project, func(c Container) bool { return c.Role == Singleton.String() })
+}
+
+// StopSingletons stops a project's running singleton containers (each with
+// its own stop timeout and signal), so that the other color's may start.
+func (e *Engine) StopSingletons(ctx context.Context, project string) error {
+	containers, err := e.List(ctx, project)
+	if err != nil {
+		return err
+	}
+	var singletons []Container
+	for _, c := range containers {
+		if c.Role == Singleton.String() {
+			singletons = append(singletons, c)
+		}
+	}
+	return e.stopContainers(ctx, project, singletons, nil)
+}
+
+func (e *Engine) start(ctx context.Context, project string, which func(Container) bool) ([]Container, error) {
 	containers, err := e.List(ctx, project)
 	if err != nil {
 		return nil, err
@@ -24,7 +53,13 @@ func (e *Engine) Start(ctx context.Context, project string) ([]Container, error)
 	if len(containers) == 0 {
 		return nil, fmt.Errorf("failed to start project %s: %w", project, ErrNothingToStart)
 	}
-	if err := e.startInOrder(ctx, project, containers); err != nil {
+	var chosen []Container
+	for _, c := range containers {
+		if which(c) {
+			chosen = append(chosen, c)
+		}
+	}
+	if err := e.startInOrder(ctx, project, chosen); err != nil {
 		return nil, err
 	}
 	return e.List(ctx, project)

@@ -44,6 +44,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 	if err := Check(p); err != nil {
 		return nil, err
 	}
+	if err := e.CheckPlatforms(ctx, p); err != nil {
+		return nil, err
+	}
 	names := p.ServiceNames()
 	deps := projectDeps(p)
 	if hasCycle(names, deps) {
@@ -74,7 +77,7 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		return !p.Services[node].DependsOn[dep].Required
 	}}
 	err = g.run(ctx, func(ctx context.Context, name string) error {
-		if err := e.waitDependencies(ctx, p.Services[name], ids); err != nil {
+		if err := e.waitDependencies(ctx, p, p.Services[name], ids); err != nil {
 			return err
 		}
 		var errs []error
@@ -237,14 +240,20 @@ func (e *Engine) createContainer(ctx context.Context, s types.ServiceConfig, spe
 
 // waitDependencies blocks until each of the service's dependencies meets
 // its depends_on condition, every container of it; a dependency with
-// required: false that never does is passed over, as in docker compose.
-func (e *Engine) waitDependencies(ctx context.Context, s types.ServiceConfig, ids map[string][]string) error {
+// required: false that never does is passed over, as in docker compose. A
+// dependency that runs in another part of a split project (a shared
+// service, or a colored one a singleton waits for) is waited for in its
+// own project, where it must have containers by now.
+func (e *Engine) waitDependencies(ctx context.Context, p *types.Project, s types.ServiceConfig, ids map[string][]string) error {
 	for _, dep := range sortedKeys(s.DependsOn) {
+		d := s.DependsOn[dep]
 		list, ok := ids[dep]
 		if !ok {
-			continue // an optional dependency that is not enabled, or scale 0
+			var err error
+			if list, err = e.outsideDependency(ctx, p, s.Name, dep, d.Required); err != nil {
+				return err
+			}
 		}
-		d := s.DependsOn[dep]
 		for _, id := range list {
 			err := e.waitCondition(ctx, dep, id, d.Condition)
 			if err != nil && d.Required {
@@ -315,4 +324,30 @@ func conditionWord(condition string) string {
 		return "healthy"
 	}
 	return "completed successfully"
+}
+
+// outsideDependency returns the containers of a dependency that is not
+// part of this Up: one in another part of a split project, found in its
+// own project by the compose labels. Any other missing dependency is an
+// optional one that is not enabled, or has scale 0, and is passed over.
+func (e *Engine) outsideDependency(ctx context.Context, p *types.Project, service, dep string, required bool) ([]string, error) {
+	info := infoOf(p)
+	if info == nil || info.Outside[dep] == "" {
+		return nil, nil
+	}
+	project := info.Outside[dep]
+	all, err := e.List(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range all {
+		if c.Service == dep {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) == 0 && required {
+		return nil, fmt.Errorf("service %s cannot start: %w: it waits for service %s, which has no container in project %s: start that project first", service, ErrDependencyFailed, dep, project)
+	}
+	return ids, nil
 }

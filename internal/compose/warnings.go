@@ -8,12 +8,12 @@ import (
 )
 
 // Warnings returns findings that do not stop a deploy but probably surprise
-// the user, in a stable order. The main one: a named volume that is neither
-// external nor given a fixed name: becomes <project>_<name>, so the blue
-// and the green project each get their own, empty, copy of the data. The
-// mirror image for networks: a network with a fixed name: that is not
+// the user, in a stable order: a network with a fixed name: that is not
 // external belongs to whichever color created it first, so the other
-// color's Up refuses it.
+// color's Up refuses it; keys docker compose ignores on one host. (Named
+// volumes are one volume for both colors since SplitProject, and a
+// service whose role is unclear and that mounts one is a problem of
+// ClassifyServices; Roles.Warnings has the rarer cases.)
 func Warnings(p *types.Project) []string {
 	var out []string
 	for _, key := range usedNetworkKeys(p) {
@@ -23,13 +23,7 @@ func Warnings(p *types.Project) []string {
 				"set external: true and create it once with docker network create %s", key, n.Name, n.Name))
 		}
 	}
-	for _, key := range usedVolumeKeys(p) {
-		v := p.Volumes[key]
-		if !v.External && v.Name == p.Name+"_"+key {
-			out = append(out, fmt.Sprintf("volume %q becomes %q in project %s, so blue and green each get their own copy of the data: "+
-				"to share it, set external: true (and create it once with docker volume create) or a fixed name: on the volume", key, v.Name, p.Name))
-		}
-	}
+	out = append(out, EnvFileWarnings(p)...)
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		if s.HealthCheck != nil && s.HealthCheck.StartInterval != nil {

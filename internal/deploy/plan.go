@@ -36,6 +36,16 @@ type plan struct {
 	DockerHealthcheck bool   // the service defines a Docker healthcheck
 	// ComposeHash is a hash of the color's compose files, for the history.
 	ComposeHash string
+	// Roles are the roles of the services of the compose files. Project
+	// holds the colored services and the jobs (what starts before the
+	// switch), Singletons the singletons (nil when none: start them after
+	// the switch) and Shared the shared services (nil when none: converge
+	// them before either color), as compose.SplitProject made them.
+	Roles      compose.Roles
+	Singletons *types.Project
+	Shared     *types.Project
+	// Notes are lines for the log: what was made the color's own.
+	Notes []string
 }
 
 // defaultStopGrace is Docker's stop timeout for a service that sets no
@@ -76,7 +86,7 @@ func (r *run) checkFiles() error {
 		problems = append(problems, errs...)
 		r.plans[c] = p
 	}
-	if len(problems) == 0 {
+	if r.plans[color.Blue].Project != nil && r.plans[color.Green].Project != nil {
 		problems = append(problems, r.crossColorProblems()...)
 	}
 	text := r.cfg.Nginx.Template
@@ -88,14 +98,19 @@ func (r *run) checkFiles() error {
 		problems = append(problems, fmt.Sprintf("nginx-include-template: %v", err))
 	}
 	r.tmpl = tmpl
+	for _, c := range color.All {
+		// With the files' problems: one run says everything.
+		if tmpl != nil && r.plans[c].Service != "" {
+			if _, err := r.tmpl.Render(r.templateData(r.plans[c], compose.Container{})); err != nil {
+				problems = append(problems, fmt.Sprintf("nginx-include-template does not render for %s: %v", c, err))
+			}
+		}
+	}
 	if len(problems) > 0 {
 		return &config.ValidationError{Problems: dedupe(problems)}
 	}
 	for _, c := range color.All {
-		if _, err := r.tmpl.Render(r.templateData(r.plans[c], compose.Container{})); err != nil {
-			problems = append(problems, fmt.Sprintf("nginx-include-template does not render for %s: %v", c, err))
-		}
-		for _, w := range compose.Warnings(r.plans[c].Project) {
+		for _, w := range append(compose.Warnings(r.plans[c].Project), r.plans[c].Roles.Warnings()...) {
 			if c == color.Blue || !r.cfg.SingleFile {
 				r.d.Report.Warnf("%s", w)
 			}
@@ -108,6 +123,9 @@ func (r *run) checkFiles() error {
 		p := r.plans[c]
 		r.d.Report.Infof("%-5s: project %s, files %s, service %s on %s (container port %d), image %s",
 			c, r.cfg.ProjectFor(c), strings.Join(relFiles(p.Project), ", "), p.Service, p.URL, p.ContainerPort, p.Image)
+		for _, note := range p.Notes {
+			r.d.Report.Infof("%-5s: %s", c, note)
+		}
 	}
 	return nil
 }
@@ -185,32 +203,54 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 			problems = append(problems, fmt.Sprintf("%s: %v", input, err))
 		}
 	}
-	svc, err := trafficService(project, cfg.Service)
+	svc, err := trafficService(project, cfg.Service, r.declaredRoles(""))
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("%s: %v", input, err))
+	} else {
+		p.Service = svc.Name
+		if note := compose.PublishOnColorPort(project, svc.Name, port, c.String()); note != "" {
+			p.Notes = append(p.Notes, note)
+			svc = project.Services[svc.Name]
+		}
+		if cfg.Image != "" {
+			svc.Image = cfg.Image
+			project.Services[svc.Name] = svc
+		}
+		p.Image = svc.Image
+		p.DockerHealthcheck = svc.HealthCheck != nil && !svc.HealthCheck.Disable && len(svc.HealthCheck.Test) > 0 && svc.HealthCheck.Test[0] != "NONE"
+		target, ok := publishedTarget(svc, port)
+		if !ok {
+			hint := fmt.Sprintf(`publish it, for example ports: ["%d:8080"]`, port)
+			if cfg.SingleFile {
+				hint = `in single-file mode publish ports: ["${BLUEGREEN_PORT}:8080"] (8080 being the app's port), so each color gets its own host port`
+			}
+			problems = append(problems, fmt.Sprintf("%s: service %s does not publish host port %d (%s-port) but %s; %s",
+				input, svc.Name, port, c, describePorts(svc), hint))
+		}
+		p.ContainerPort = target
+	}
+	problems = append(problems, imageProblems(input, project)...)
+	roles, roleProblems := compose.ClassifyServices(project, r.declaredRoles(p.Service))
+	for _, pr := range roleProblems {
+		if pr.Input != "" {
+			problems = append(problems, pr.String())
+		} else {
+			problems = append(problems, fmt.Sprintf("%s: %s", input, pr))
+		}
+	}
+	p.Roles = roles
+	p.Notes = append(p.Notes, compose.NameContainersByColor(project, roles, c.String())...)
+	if svc, ok := project.Services[p.Service]; ok {
+		p.ContainerName = svc.ContainerName
+		if p.ContainerName == "" {
+			p.ContainerName = fmt.Sprintf("%s-%s-1", project.Name, svc.Name)
+		}
+	}
+	parts, err := compose.SplitProject(project, cfg.ProjectName, roles)
 	if err != nil {
 		return p, append(problems, fmt.Sprintf("%s: %v", input, err))
 	}
-	p.Service = svc.Name
-	if cfg.Image != "" {
-		svc.Image = cfg.Image
-		project.Services[svc.Name] = svc
-	}
-	p.Image = svc.Image
-	problems = append(problems, imageProblems(input, project)...)
-	p.ContainerName = svc.ContainerName
-	if p.ContainerName == "" {
-		p.ContainerName = fmt.Sprintf("%s-%s-1", project.Name, svc.Name)
-	}
-	p.DockerHealthcheck = svc.HealthCheck != nil && !svc.HealthCheck.Disable && len(svc.HealthCheck.Test) > 0 && svc.HealthCheck.Test[0] != "NONE"
-	target, ok := publishedTarget(svc, port)
-	if !ok {
-		hint := fmt.Sprintf(`publish it, for example ports: ["%d:8080"]`, port)
-		if cfg.SingleFile {
-			hint = `in single-file mode publish ports: ["${BLUEGREEN_PORT}:8080"] (8080 being the app's port), so each color gets its own host port`
-		}
-		problems = append(problems, fmt.Sprintf("%s: service %s does not publish host port %d (%s-port) but %s; %s",
-			input, svc.Name, port, c, describePorts(svc), hint))
-	}
-	p.ContainerPort = target
+	p.Project, p.Singletons, p.Shared = parts.Color, parts.Singletons, parts.Shared
 	return p, problems
 }
 
@@ -219,16 +259,22 @@ func (r *run) loadPlan(c color.Color) (*plan, []string) {
 func (r *run) crossColorProblems() []string {
 	blue, green := r.plans[color.Blue], r.plans[color.Green]
 	var problems []string
-	if blue.Service != green.Service && r.cfg.Service == "" {
+	if blue.Service != "" && green.Service != "" && blue.Service != green.Service && r.cfg.Service == "" {
 		problems = append(problems, fmt.Sprintf("the blue and green compose files take traffic on different services (%s, %s): set service", blue.Service, green.Service))
 	}
-	for name, bs := range blue.Project.Services {
-		gs, ok := green.Project.Services[name]
+	// Only the colored parts can collide: shared services run once, in
+	// their own project, and keep container_name and host ports as written.
+	greens := coloredServices(green)
+	for name, bs := range coloredServices(blue) {
+		gs, ok := greens[name]
 		if !ok {
 			continue
 		}
 		if bs.ContainerName != "" && bs.ContainerName == gs.ContainerName {
 			problems = append(problems, fmt.Sprintf("service %s sets container_name %q for both colors; blue and green run side by side during a deploy, so remove container_name or make it differ (for example %s-${BLUEGREEN_COLOR})", name, bs.ContainerName, bs.ContainerName))
+		}
+		if blue.Roles.Of(name) == compose.Singleton && green.Roles.Of(name) == compose.Singleton {
+			continue // never both at once: a stopped container holds no host port
 		}
 		for _, port := range hostPorts(bs) {
 			for _, other := range hostPorts(gs) {
@@ -240,32 +286,6 @@ func (r *run) crossColorProblems() []string {
 	}
 	sort.Strings(problems)
 	return problems
-}
-
-// trafficService returns the named service, or the only one that
-// publishes a port.
-func trafficService(p *types.Project, name string) (types.ServiceConfig, error) {
-	if name != "" {
-		svc, ok := p.Services[name]
-		if !ok {
-			return svc, fmt.Errorf("service %q is not defined; the project has: %s", name, strings.Join(p.ServiceNames(), ", "))
-		}
-		return svc, nil
-	}
-	var publishing []string
-	for _, n := range p.ServiceNames() {
-		if len(p.Services[n].Ports) > 0 {
-			publishing = append(publishing, n)
-		}
-	}
-	switch len(publishing) {
-	case 1:
-		return p.Services[publishing[0]], nil
-	case 0:
-		return types.ServiceConfig{}, fmt.Errorf("no service publishes a port, so none can take traffic: publish the web service's port (for example ports: [\"8081:8080\"]) or set service")
-	default:
-		return types.ServiceConfig{}, fmt.Errorf("several services publish ports (%s): set service to the one nginx sends traffic to", strings.Join(publishing, ", "))
-	}
 }
 
 // publishedTarget finds the container port published on host port port.
