@@ -179,23 +179,39 @@ func (s *Switcher) Switch(ctx context.Context, next []byte) (*Reload, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	prev, existed, err := s.Read()
+	was, err := s.previous()
 	if err != nil {
 		return nil, err
 	}
-	var was previous
-	was.data, was.existed = prev, existed
+	return s.commit(ctx, next, was, true)
+}
+
+// previous reads the include as it is before a switch.
+func (s *Switcher) previous() (previous, error) {
+	prev, existed, err := s.Read()
+	if err != nil {
+		return previous{}, err
+	}
+	was := previous{data: prev, existed: existed}
 	if st, err := os.Stat(s.IncludePath); err == nil {
 		was.modTime = st.ModTime()
 	}
+	return was, nil
+}
+
+// commit writes next, tests the config when test is set, reloads and
+// confirms, restoring was on any failure.
+func (s *Switcher) commit(ctx context.Context, next []byte, was previous, test bool) (*Reload, error) {
 	if err := writeFileAtomic(s.IncludePath, next, s.ops); err != nil {
 		return nil, s.fail(ctx, fmt.Errorf("%w: %w", ErrWrite, err), was, false)
 	}
 	s.logf("wrote nginx include %s (%d bytes)", s.IncludePath, len(next))
-	if err := s.test(ctx); err != nil {
-		return nil, s.fail(ctx, err, was, false)
+	if test {
+		if err := s.test(ctx); err != nil {
+			return nil, s.fail(ctx, err, was, false)
+		}
+		s.checkResolver(ctx, next)
 	}
-	s.checkResolver(ctx, next)
 	r, err := s.reload(ctx)
 	if err != nil {
 		return nil, s.fail(ctx, err, was, maySignalled(err))
