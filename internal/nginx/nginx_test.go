@@ -376,6 +376,8 @@ func TestRealDrainCap(t *testing.T) {
 	}
 	assert.Contains(t, oldPIDs, res.StillOpen[0])
 	assert.Equal(t, "1 connection to "+s.blue.hostport, res.StillOpen[1])
+	assert.Equal(t, 1, res.OldConnections, "the summary's count of connections the old color still held")
+	assert.Equal(t, 1, res.OldWorkers)
 
 	close(s.blue.release)
 	got := <-slow
