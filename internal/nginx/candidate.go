@@ -49,13 +49,12 @@ func buildCandidate(dump, includePath string, next []byte) (*candidate, error) {
 		if !filepath.IsAbs(f.path) {
 			return fail(fmt.Errorf("nginx -T names a file by a relative path %q", f.path))
 		}
-		text := f.text
-		if f.path == includePath {
-			text = string(next)
-		}
-		out, err := rewriteIncludes(text, root)
+		out, err := rewriteIncludes(f.text, root)
 		if err != nil {
 			return fail(fmt.Errorf("failed to read %s: %w", f.path, err))
+		}
+		if f.path == includePath {
+			out = candidateInclude(next, root)
 		}
 		if err := c.write(f.path, out); err != nil {
 			return fail(err)
@@ -63,11 +62,7 @@ func buildCandidate(dump, includePath string, next []byte) (*candidate, error) {
 		written[f.path] = true
 	}
 	if !written[includePath] {
-		out, err := rewriteIncludes(string(next), root)
-		if err != nil {
-			return fail(fmt.Errorf("failed to read the new include: %w", err))
-		}
-		if err := c.write(includePath, out); err != nil {
+		if err := c.write(includePath, candidateInclude(next, root)); err != nil {
 			return fail(err)
 		}
 		written[includePath] = true
@@ -137,6 +132,17 @@ func (c *candidate) remove() { _ = os.RemoveAll(c.root) }
 
 // unroot turns candidate paths in nginx's messages back into the real ones.
 func (c *candidate) unroot(msg string) string { return strings.ReplaceAll(msg, c.root, "") }
+
+// candidateInclude is the new include as the candidate holds it: with its
+// include paths rewritten, or as it is when it does not parse, for nginx
+// to reject with its own message.
+func candidateInclude(next []byte, root string) string {
+	out, err := rewriteIncludes(string(next), root)
+	if err != nil {
+		return string(next)
+	}
+	return out
+}
 
 // rewriteIncludes points every absolute include argument into root.
 // Relative ones already resolve there: nginx takes them relative to the

@@ -67,6 +67,19 @@ type Maintenance struct {
 // directory nginx already reads, under a name no *.conf pattern matches.
 func MaintenancePagePath(includePath string) string { return includePath + ".maintenance.html" }
 
+// WritePage puts the maintenance page where the maintenance include serves
+// it from (MaintenancePagePath), atomically, readable by nginx's workers.
+// Write it before switching to the maintenance include.
+func WritePage(path string, page []byte) error {
+	if len(page) > MaxPageSize {
+		return fmt.Errorf("failed to write maintenance page %s: it is %d bytes; at most %d", path, len(page), MaxPageSize)
+	}
+	if err := writeFileAtomic(path, page, nil); err != nil {
+		return fmt.Errorf("failed to write maintenance page %s: %w", path, err)
+	}
+	return nil
+}
+
 // RenderMaintenance renders the maintenance include.
 func RenderMaintenance(m Maintenance) ([]byte, error) {
 	pm, found, err := ReadMarker(m.Previous)

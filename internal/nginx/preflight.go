@@ -78,7 +78,7 @@ func (s *Switcher) Preflight(ctx context.Context) error {
 	if _, err := s.run(ctx, s.TestCmd); err != nil {
 		errs = append(errs, s.configError(err))
 	}
-	if err := s.checkRunning(); err != nil {
+	if err := s.checkRunning(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -11,24 +11,111 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // checkRunning returns ErrNotRunning when no nginx master that the
-// commands address is visible.
-func (s *Switcher) checkRunning() error {
+// commands address runs.
+func (s *Switcher) checkRunning(ctx context.Context) error {
+	running, observed, why := s.masterRunning(ctx)
+	if !observed {
+		s.warnf("could not check that nginx runs: %s", why)
+		return nil
+	}
+	if running {
+		return nil
+	}
+	return fmt.Errorf("%w: %s, so nothing would load a new include and a reload would fail; "+
+		"start nginx (for example systemctl start nginx) and run the deploy again; nothing was changed", ErrNotRunning, why)
+}
+
+// masterRunning looks for the master the commands address: one started
+// with the same config, else the one the config's pid file names, else,
+// when neither can be told (a wrapper script), any master. why says what
+// was found, or not.
+func (s *Switcher) masterRunning(ctx context.Context) (running, observed bool, why string) {
 	procfs := s.procfs()
 	masters, err := scanNginx(procfs)
 	if err != nil {
-		s.warnf("could not check that nginx runs: %v", err)
-		return nil
+		return false, false, err.Error()
 	}
-	if len(s.targets(masters)) > 0 {
-		return nil
+	if s.Owns != nil {
+		for _, m := range masters {
+			if s.Owns(m.PID) {
+				return true, true, fmt.Sprintf("nginx master %d runs", m.PID)
+			}
+		}
+		return false, true, "no nginx master process runs in the nginx container"
 	}
-	return fmt.Errorf("%w: no nginx master process is visible in %s, so nothing would load a new include and a reload would fail; "+
-		"start nginx (for example systemctl start nginx) and run the deploy again; nothing was changed", ErrNotRunning, procfs)
+	key, ok := nginxIdentity(s.ReloadCmd)
+	if ok {
+		for _, m := range masters {
+			if masterIdentity(m.Cmdline) == key {
+				return true, true, fmt.Sprintf("nginx master %d runs", m.PID)
+			}
+		}
+	}
+	if pidPath, known := s.pidPath(ctx); known {
+		pid := readPID(pidPath)
+		for _, m := range masters {
+			if pid > 0 && m.PID == pid {
+				return true, true, fmt.Sprintf("nginx master %d (from %s) runs", m.PID, pidPath)
+			}
+		}
+		return false, true, fmt.Sprintf("no nginx master process is visible in %s, and %s names none that runs", procfs, pidPath)
+	}
+	if len(masters) > 0 {
+		return true, true, fmt.Sprintf("%d nginx master(s) run", len(masters))
+	}
+	return false, true, "no nginx master process is visible in " + procfs
+}
+
+// pidPath is the pid file the config names (nginx -T), else nginx's
+// compiled-in one (nginx -V); known is false when neither can be read.
+func (s *Switcher) pidPath(ctx context.Context) (string, bool) {
+	if dump, ok := dumpCommand(s.TestCmd); ok {
+		if res, err := s.run(ctx, dump); err == nil {
+			if files := splitDump(res.Stdout); len(files) > 0 {
+				for _, d := range parseDirectives(files[0].text) {
+					if d.name == "pid" && len(d.blocks) == 0 && len(d.args) == 1 && filepath.IsAbs(d.args[0]) {
+						return d.args[0], true
+					}
+				}
+			}
+		}
+	}
+	for i, a := range s.TestCmd {
+		if b := filepath.Base(a); b == "nginx" || strings.HasPrefix(b, "nginx-") {
+			res, err := s.run(ctx, append(append([]string(nil), s.TestCmd[:i+1]...), "-V"))
+			if err != nil {
+				return "", false
+			}
+			if m := pidPathRE.FindStringSubmatch(res.Stdout + res.Stderr); m != nil {
+				return m[1], true
+			}
+			return "", false
+		}
+	}
+	return "", false
+}
+
+var pidPathRE = regexp.MustCompile(`--pid-path=(/\S+)`)
+
+// readPID reads a pid file; 0 when it is missing or not a number.
+func readPID(path string) int {
+	b, err := readCapped(path, 64)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(b))
+	if err != nil {
+		return 0
+	}
+	return pid
 }
 
 // Serving is what nginx serves, as checked.
@@ -90,10 +177,7 @@ func (s *Switcher) CheckServing(ctx context.Context) Serving {
 		m, found, merr := ReadMarker(data)
 		v.Marker, v.Marked = m, found && merr == nil
 	}
-	if masters, err := scanNginx(s.procfs()); err == nil {
-		v.Observed = true
-		v.Running = len(s.targets(masters)) > 0
-	}
+	v.Running, v.Observed, _ = s.masterRunning(ctx)
 	if s.CheckAt.URL != "" && (v.Running || !v.Observed) {
 		v.Asked = strings.TrimRight(s.CheckAt.URL, "/") + MarkerPath
 		v.Answer, v.Other, v.Answered = AskMarker(ctx, s.CheckAt)
