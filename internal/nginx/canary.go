@@ -135,7 +135,7 @@ func canaryServer(out *strings.Builder, c Canary, ob, nb includeBody) error {
 	fmt.Fprintf(out, "add_header Set-Cookie %s_cookie always;\n", n)
 	out.WriteString(strings.TrimRight(ob.text, "\n") + "\n")
 	if re := hexBelow(bucketsFor(c.Percent)); re != "" {
-		fmt.Fprintf(out, "if (%s_bucket ~ %s) { %s }\n", n, quoteArg("^("+re+")$"), strings.Join(sets, " "))
+		fmt.Fprintf(out, "if (%s_bucket ~ %s) { %s }\n", n, quoteStr("^("+re+")$"), strings.Join(sets, " "))
 	}
 	if c.Evidence != nil {
 		out.WriteString(c.Evidence.serverLines())

@@ -142,7 +142,7 @@ func mergeUpstream(c Canary, o stmt, otext string, nw stmt, ntext, n string) (st
 	split(share, buckets, oldIdx)
 	fmt.Fprintf(&b, "map $%s_bucket $%s {", n, keyVar)
 	for _, s := range spans[:len(spans)-1] {
-		fmt.Fprintf(&b, " %s %s;", quoteArg("~^("+hexBelow(s.upper)+")$"), s.key)
+		fmt.Fprintf(&b, " %s %s;", quoteStr("~^("+hexBelow(s.upper)+")$"), s.key)
 	}
 	fmt.Fprintf(&b, " default %s; }\n", spans[len(spans)-1].key)
 	return b.String(), nil

@@ -63,7 +63,7 @@ func (e *EvidenceLog) serverLines() string {
 func (e *EvidenceLog) httpLines(n, proxied string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "log_format %s_evidence '%s';\n", n, evidenceFormat)
-	fmt.Fprintf(&b, "map $proxy_host $%s_log { %s 1; default 0; }\n", n, quoteArg("~"+proxied))
+	fmt.Fprintf(&b, "map $proxy_host $%s_log { %s 1; default 0; }\n", n, quoteStr("~"+proxied))
 	fmt.Fprintf(&b, "access_log %s %s_evidence if=$%s_log;\n", quoteArg(e.Path), n, n)
 	for _, k := range e.Keep {
 		b.WriteString(k + "\n")

@@ -14,6 +14,7 @@ import (
 	"math/bits"
 	"net"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -163,37 +164,24 @@ func (r *EvidenceReader) add(ev *Evidence, line []byte) {
 	s.latency.add(ms)
 }
 
+// evidenceLineRE is an evidence line, strictly: nginx writes $msec and
+// $request_time with three decimals, $status as three digits, and the
+// upstream fields without quotes or backslashes (escape=default would
+// write them as \x22 and \x5C).
+var evidenceLineRE = regexp.MustCompile(`^bg1 [0-9]{1,12}\.[0-9]{3} ([1-5][0-9]{2}) ([0-9]{1,7})\.([0-9]{3}) "([^"\\]{1,512})" "[^"\\]{0,512}"$`)
+
 // parseEvidenceLine reads `bg1 <msec> <status> <request_time> "<addrs>"
 // "<statuses>"` and returns the status, the request time in milliseconds
 // and the last upstream address tried ("" when none was).
 func parseEvidenceLine(line string) (status int, ms int64, addr string, ok bool) {
-	rest, found := strings.CutPrefix(line, "bg1 ")
-	if !found {
+	m := evidenceLineRE.FindStringSubmatch(line)
+	if m == nil {
 		return 0, 0, "", false
 	}
-	fields := strings.SplitN(rest, " ", 4)
-	if len(fields) != 4 {
-		return 0, 0, "", false
-	}
-	if _, err := strconv.ParseFloat(fields[0], 64); err != nil {
-		return 0, 0, "", false
-	}
-	status, err := strconv.Atoi(fields[1])
-	if err != nil || status < 100 || status > 599 {
-		return 0, 0, "", false
-	}
-	secs, err := strconv.ParseFloat(fields[2], 64)
-	if err != nil || secs < 0 || secs > 1e7 {
-		return 0, 0, "", false
-	}
-	addrs, statuses, found := strings.Cut(fields[3], `" "`)
-	if !found || !strings.HasPrefix(addrs, `"`) || !strings.HasSuffix(statuses, `"`) {
-		return 0, 0, "", false
-	}
-	addrs = addrs[1:]
-	if strings.ContainsAny(addrs, "\"\\") || len(addrs) > 512 {
-		return 0, 0, "", false
-	}
+	status, _ = strconv.Atoi(m[1])
+	secs, _ := strconv.ParseInt(m[2], 10, 64)
+	millis, _ := strconv.ParseInt(m[3], 10, 64)
+	addrs := m[4]
 	// "a, b" lists the servers tried in turn, "a : b" the groups an
 	// internal redirect went through: the last one answered.
 	for _, sep := range []string{" : ", ", "} {
@@ -204,7 +192,7 @@ func parseEvidenceLine(line string) (status int, ms int64, addr string, ok bool)
 	if addrs == "-" {
 		addrs = ""
 	}
-	return status, int64(secs*1000 + 0.5), addrs, true
+	return status, secs*1000 + millis, addrs, true
 }
 
 // EvidenceAddrs maps every address nginx may reach a color at to it: the

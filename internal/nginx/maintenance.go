@@ -122,9 +122,9 @@ func RenderMaintenance(m Maintenance) ([]byte, error) {
 	case LayoutServer:
 		out.WriteString(strings.TrimRight(b.text, "\n") + "\n")
 		fmt.Fprintf(&out, "set $%s_maint 1;\n", n)
-		fmt.Fprintf(&out, "if ($uri ~ %s) { set $%s_maint \"\"; }\n", quoteArg("^"+regexp.QuoteMeta(MarkerPath)+`(-maintenance\.html)?$`), n)
+		fmt.Fprintf(&out, "if ($uri ~ %s) { set $%s_maint \"\"; }\n", quoteStr("^"+regexp.QuoteMeta(MarkerPath)+`(-maintenance\.html)?$`), n)
 		if m.HealthPath != "" {
-			fmt.Fprintf(&out, "if ($uri ~ %s) { set $%s_maint \"\"; }\n", quoteArg("^"+regexp.QuoteMeta(m.HealthPath)+"$"), n)
+			fmt.Fprintf(&out, "if ($uri ~ %s) { set $%s_maint \"\"; }\n", quoteStr("^"+regexp.QuoteMeta(m.HealthPath)+"$"), n)
 		}
 		fmt.Fprintf(&out, "error_page 503 %s;\nif ($%s_maint) { return 503; }\n%s", maintenancePath, n, answer)
 	default:

@@ -168,7 +168,10 @@ func hexBelow(n int) string {
 			continue
 		}
 		alt := digits[:k] + hexClass(d)
-		if rest := hexDigits - k - 1; rest > 0 {
+		switch rest := hexDigits - k - 1; {
+		case rest == 1:
+			alt += "[0-9a-f]"
+		case rest > 1:
 			alt += fmt.Sprintf("[0-9a-f]{%d}", rest)
 		}
 		alts = append(alts, alt)

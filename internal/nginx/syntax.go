@@ -199,6 +199,12 @@ func quoteArg(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t\r\n;{}\"'\\#") {
 		return s
 	}
+	return quoteStr(s)
+}
+
+// quoteStr always quotes, for regular expressions, where a '$' or ')' at
+// the end of a bare word is easy to misread.
+func quoteStr(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(s) + `"`
 }
