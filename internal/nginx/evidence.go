@@ -41,10 +41,11 @@ type EvidenceLog struct {
 	// end in .log, so that logrotate's nginx pattern does not rotate it
 	// in the middle of a step.
 	Path string
-	// Keep are access_log directives the include must repeat: an
-	// access_log in a server block switches off the ones it inherits from
-	// http, so without them the server's own access log would stop during
-	// the canary. KeptAccessLogs finds them.
+	// Keep are access_log directives a server-context include must
+	// repeat: an access_log in a server block switches off the ones it
+	// inherits from http, so without them the server's own access log
+	// would stop during the canary. KeptAccessLogs finds them. An include
+	// in http context ignores them.
 	Keep []string
 }
 
@@ -65,9 +66,8 @@ func (e *EvidenceLog) httpLines(n, proxied string) string {
 	fmt.Fprintf(&b, "log_format %s_evidence '%s';\n", n, evidenceFormat)
 	fmt.Fprintf(&b, "map $proxy_host $%s_log { %s 1; default 0; }\n", n, quoteStr("~"+proxied))
 	fmt.Fprintf(&b, "access_log %s %s_evidence if=$%s_log;\n", quoteArg(e.Path), n, n)
-	for _, k := range e.Keep {
-		b.WriteString(k + "\n")
-	}
+	// Keep is not repeated: access_log lines at one level all apply, so
+	// the http block's own stay in force beside this one.
 	return b.String()
 }
 
