@@ -31,6 +31,10 @@ type Canary struct {
 	// Evidence, when set, makes nginx log every request for the judgement
 	// of the step (see EvidenceLog).
 	Evidence *EvidenceLog
+	// Keep are directives a server-context include repeats so that the
+	// server keeps what it inherits from http (CanaryKeep finds them); an
+	// include in http context needs none.
+	Keep []string
 }
 
 func (c Canary) name() string {
@@ -133,6 +137,9 @@ func canaryServer(out *strings.Builder, c Canary, ob, nb includeBody) error {
 	fmt.Fprintf(out, "if ($cookie_%s ~ %s) { set %s_bucket $1; set %s_cookie \"\"; }\n",
 		c.CookieName(), quoteArg(c.cookieRE()), n, n)
 	fmt.Fprintf(out, "add_header Set-Cookie %s_cookie always;\n", n)
+	for _, k := range c.Keep {
+		out.WriteString(k + "\n")
+	}
 	out.WriteString(strings.TrimRight(ob.text, "\n") + "\n")
 	if re := hexBelow(bucketsFor(c.Percent)); re != "" {
 		fmt.Fprintf(out, "if (%s_bucket ~ %s) { %s }\n", n, quoteStr("^("+re+")$"), strings.Join(sets, " "))

@@ -303,3 +303,51 @@ func readAll(t *testing.T, r *EvidenceReader, mark int64, n int64) (Evidence, in
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRealCanaryKeepsInheritedDirectives: the canary include's own
+// add_header and access_log would switch off the ones the server inherits
+// from http (nginx's rule, shown first); with CanaryKeep's lines the
+// server keeps its headers and its access log during the canary.
+func TestRealCanaryKeepsInheritedDirectives(t *testing.T) {
+	t.Parallel()
+	tmpl := MustParseTemplate(DefaultTemplate)
+	s := startCanary(t, testenv.SeedServer, "    add_header X-Frame-Options DENY always;\n",
+		func(d TemplateData) []byte { return mustRender(t, tmpl, d) })
+	ctx := context.Background()
+	require.NoError(t, os.WriteFile(filepath.Join(s.nginx.Prefix, "http.d", "bluegreen-evidence.conf"), EvidenceFormatFile(), 0o644))
+	dump, err := s.sw.run(ctx, []string{s.nginx.Bin, "-p", s.nginx.Prefix, "-c", s.nginx.Conf, "-T"})
+	require.NoError(t, err)
+	accessLog := filepath.Join(s.nginx.Prefix, "logs", "access.log")
+
+	for _, keep := range []bool{false, true} {
+		c := Canary{Old: s.blue.data, New: s.green.data, Percent: 50, Evidence: s.evidence}
+		if keep {
+			c.Keep = CanaryKeep(dump.Stdout, s.nginx.IncludePath, true)
+			require.Len(t, c.Keep, 2, "the http block's add_header and access_log: %v", c.Keep)
+		}
+		b, err := tmpl.RenderCanary(c)
+		require.NoError(t, err)
+		r, err := s.sw.Switch(ctx, b)
+		require.NoError(t, err)
+		_, err = Drain(ctx, r, "", 10*time.Second)
+		require.NoError(t, err)
+		before := fileSize(t, accessLog)
+		resp, err := frontDoor.Get(s.nginx.URL("/"))
+		require.NoError(t, err)
+		resp.Body.Close()
+		if !keep {
+			assert.Empty(t, resp.Header.Get("X-Frame-Options"), "nginx's inheritance rule changed; Keep may be unneeded")
+			continue
+		}
+		assert.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
+		assert.Eventually(t, func() bool { return fileSize(t, accessLog) > before }, 5*time.Second, 20*time.Millisecond,
+			"the server's own access log stopped during the canary")
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	return fi.Size()
+}

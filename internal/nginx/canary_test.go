@@ -47,7 +47,8 @@ func TestCanaryGolden(t *testing.T) {
 			g := green
 			tt.edit(&g)
 			b, err := MustParseTemplate(tt.tmpl).RenderCanary(Canary{Old: blue, New: g, Percent: 10,
-				Evidence: &EvidenceLog{Path: "/var/log/nginx/bluegreen-app.evidence", Keep: []string{"access_log /var/log/nginx/access.log;"}}})
+				Evidence: &EvidenceLog{Path: "/var/log/nginx/bluegreen-app.evidence"},
+				Keep:     []string{`add_header Strict-Transport-Security "max-age=63072000" always;`, "access_log /var/log/nginx/access.log;"}})
 			require.NoError(t, err)
 			golden(t, "canary-"+tt.name+".inc", b)
 

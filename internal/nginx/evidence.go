@@ -41,21 +41,12 @@ type EvidenceLog struct {
 	// end in .log, so that logrotate's nginx pattern does not rotate it
 	// in the middle of a step.
 	Path string
-	// Keep are access_log directives a server-context include must
-	// repeat: an access_log in a server block switches off the ones it
-	// inherits from http, so without them the server's own access log
-	// would stop during the canary. KeptAccessLogs finds them. An include
-	// in http context ignores them.
-	Keep []string
 }
 
 // serverLines are the server-context access_log lines.
 func (e *EvidenceLog) serverLines() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "access_log %s %s;\n", quoteArg(e.Path), EvidenceFormatName)
-	for _, k := range e.Keep {
-		b.WriteString(k + "\n")
-	}
 	return b.String()
 }
 
@@ -66,8 +57,8 @@ func (e *EvidenceLog) httpLines(n, proxied string) string {
 	fmt.Fprintf(&b, "log_format %s_evidence '%s';\n", n, evidenceFormat)
 	fmt.Fprintf(&b, "map $proxy_host $%s_log { %s 1; default 0; }\n", n, quoteStr("~"+proxied))
 	fmt.Fprintf(&b, "access_log %s %s_evidence if=$%s_log;\n", quoteArg(e.Path), n, n)
-	// Keep is not repeated: access_log lines at one level all apply, so
-	// the http block's own stay in force beside this one.
+	// access_log lines at one level all apply, so the http block's own
+	// stay in force beside this one.
 	return b.String()
 }
 
@@ -114,58 +105,4 @@ func EvidenceFormatPath(dump string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w (such as include /etc/nginx/conf.d/*.conf; inside http { }), so the action has nowhere to define the log format of the canary's evidence; add one", ErrNoHTTPInclude)
-}
-
-// KeptAccessLogs returns the access_log directives that the server block
-// including includePath inherits from http context, which an access_log
-// in the include would switch off; none when that server sets its own
-// (they stay, beside the include's) or nginx logs nothing there. The dump
-// is nginx -T's output; nginx's compiled-in default log (when the config
-// names none at all) is not known here and is not kept.
-func KeptAccessLogs(dump, includePath string) []string {
-	type server struct {
-		depth    int
-		includes bool
-		own      bool
-	}
-	var cur *server
-	for _, d := range parseDirectives(dump) {
-		if cur != nil && !(len(d.blocks) > cur.depth && d.blocks[cur.depth] == "server") {
-			if cur.includes && cur.own {
-				return nil
-			}
-			cur = nil
-		}
-		if d.name == "server" && (len(d.blocks) == 0 || d.blocks[len(d.blocks)-1] == "http") {
-			cur = &server{depth: len(d.blocks)}
-			continue
-		}
-		if cur == nil {
-			continue
-		}
-		if d.name == "access_log" && len(d.blocks) == cur.depth+1 {
-			cur.own = true
-		}
-		if d.name == "include" && len(d.args) == 1 && includes(d.args[0], includePath) {
-			cur.includes = true
-		}
-	}
-	if cur != nil && cur.includes && cur.own {
-		return nil
-	}
-	files := splitDump(dump)
-	if len(files) == 0 {
-		return nil
-	}
-	var keep []string
-	for _, d := range parseDirectives(files[0].text) {
-		if d.name != "access_log" || len(d.blocks) != 1 || d.blocks[0] != "http" {
-			continue
-		}
-		if len(d.args) > 0 && d.args[0] == "off" {
-			return nil
-		}
-		keep = append(keep, formatStmt("access_log", d.args...))
-	}
-	return keep
 }

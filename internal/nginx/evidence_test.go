@@ -219,14 +219,17 @@ func TestEvidenceFormatPath(t *testing.T) {
 	assert.Contains(t, string(EvidenceFormatFile()), "log_format "+EvidenceFormatName+" 'bg1 $msec $status $request_time \"$upstream_addr\" \"$upstream_status\"';")
 }
 
-// TestKeptAccessLogs: a server without its own access_log would lose the
-// inherited one when the include adds the evidence log, so it is kept; a
-// server with its own needs nothing.
-func TestKeptAccessLogs(t *testing.T) {
+// TestCanaryKeep: a server without its own access_log or add_header would
+// lose the inherited ones when the canary include adds its own, so they
+// are repeated; a server with its own needs nothing.
+func TestCanaryKeep(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, []string{"access_log /var/log/nginx/access.log;"}, KeptAccessLogs(dumpWithHTTPGlob, "/etc/nginx/conf.d/service-url.inc"))
-	own := strings.Replace(dumpWithHTTPGlob, "    listen 80;\n", "    listen 80;\n    access_log /var/log/nginx/app.log;\n", 1)
-	assert.Empty(t, KeptAccessLogs(own, "/etc/nginx/conf.d/service-url.inc"))
+	inc := "/etc/nginx/conf.d/service-url.inc"
+	hsts := strings.Replace(dumpWithHTTPGlob, "http {\n", "http {\n    add_header Strict-Transport-Security \"max-age=63072000\" always;\n", 1)
+	assert.Equal(t, []string{`add_header Strict-Transport-Security "max-age=63072000" always;`, "access_log /var/log/nginx/access.log;"}, CanaryKeep(hsts, inc, true))
+	assert.Equal(t, []string{`add_header Strict-Transport-Security "max-age=63072000" always;`}, CanaryKeep(hsts, inc, false))
+	own := strings.Replace(hsts, "    listen 80;\n", "    listen 80;\n    access_log /var/log/nginx/app.log;\n    add_header X-Frame-Options DENY;\n", 1)
+	assert.Empty(t, CanaryKeep(own, inc, true))
 	off := strings.Replace(dumpWithHTTPGlob, "access_log /var/log/nginx/access.log;", "access_log off;", 1)
-	assert.Empty(t, KeptAccessLogs(off, "/etc/nginx/conf.d/service-url.inc"))
+	assert.Empty(t, Inherited(off, inc, "access_log"))
 }

@@ -208,13 +208,3 @@ func quoteStr(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 	return `"` + r.Replace(s) + `"`
 }
-
-// formatStmt writes a simple directive from its name and arguments.
-func formatStmt(name string, args ...string) string {
-	parts := make([]string, 0, len(args)+1)
-	parts = append(parts, name)
-	for _, a := range args {
-		parts = append(parts, quoteArg(a))
-	}
-	return strings.Join(parts, " ") + ";"
-}
