@@ -38,6 +38,9 @@ type Prepared struct {
 // the include. A candidate nginx rejects returns an error wrapping
 // ErrConfigTest with nginx's message; nothing was changed. When no
 // candidate can be made, the Prepared says why and Commit tests instead.
+// Prepare writes nothing but a private temp directory, so it may run while
+// the deploy starts and probes the new color; Commit then notices an
+// include that changed in between.
 func (s *Switcher) Prepare(ctx context.Context, next []byte) (*Prepared, error) {
 	start := time.Now()
 	if err := s.validate(); err != nil {
