@@ -218,7 +218,7 @@ func TestRealLongLivedConnectionsAcrossSwitch(t *testing.T) {
 				t.Parallel()
 				blue, green := newStreamServer(t, color.Blue), newStreamServer(t, color.Green)
 				tmpl := MustParseTemplate(DefaultTemplate)
-				n := testenv.StartNginx(t, testenv.NginxOptions{
+				n := startNginx(t, testenv.NginxOptions{
 					Include: string(mustRender(t, tmpl, blue.data)),
 					HTTP:    "    map $http_upgrade $bg_connection { default upgrade; '' close; }\n",
 					Server:  streamServerBlock,

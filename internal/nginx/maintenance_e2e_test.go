@@ -93,7 +93,7 @@ func TestRealMaintenanceUpstreamLayout(t *testing.T) {
 	blue := newColorServer(t, color.Blue, 0)
 	prev := mustRender(t, tmpl, blue.data)
 	require.NoError(t, os.WriteFile(inc, prev, 0o644))
-	n := testenv.StartNginx(t, testenv.NginxOptions{HTTP: "    include " + inc + ";\n", Server: upstreamServer})
+	n := startNginx(t, testenv.NginxOptions{HTTP: "    include " + inc + ";\n", Server: upstreamServer})
 	sw := &Switcher{IncludePath: inc, TestCmd: n.TestCmd(), ReloadCmd: n.ReloadCmd(), Logf: t.Logf}
 	ctx := context.Background()
 	page := []byte("<p>maintenance</p>\n")
