@@ -90,10 +90,10 @@ func TestRealCanaryServerContext(t *testing.T) {
 	ctx := context.Background()
 	dump, err := s.sw.run(ctx, []string{s.nginx.Bin, "-p", s.nginx.Prefix, "-c", s.nginx.Conf, "-T"})
 	require.NoError(t, err)
-	formatPath, err := EvidenceFormatPath(dump.Stdout)
+	formatPath, err := EnsureEvidenceFormat(dump.Stdout, nil)
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(s.nginx.Prefix, "http.d", "bluegreen-evidence.conf"), formatPath)
-	require.NoError(t, os.WriteFile(formatPath, EvidenceFormatFile(), 0o644))
+	assert.Equal(t, string(EvidenceFormatFile()), readFile(t, formatPath))
 
 	step := func(percent int) {
 		t.Helper()

@@ -16,8 +16,10 @@ package nginx
 // include names it, so it can stay.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -105,4 +107,31 @@ func EvidenceFormatPath(dump string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w (such as include /etc/nginx/conf.d/*.conf; inside http { }), so the action has nowhere to define the log format of the canary's evidence; add one", ErrNoHTTPInclude)
+}
+
+// EnsureEvidenceFormat writes EvidenceFormatFile at EvidenceFormatPath(dump)
+// unless it is there already, atomically, and returns its path. Write it
+// before the first canary include that names the format; it can stay.
+// hostPath maps a path as nginx names it to this process's view (the
+// identity for nginx on the host; Container.HostPath for one in a
+// container); nil is the identity.
+func EnsureEvidenceFormat(dump string, hostPath func(string) (string, error)) (string, error) {
+	path, err := EvidenceFormatPath(dump)
+	if err != nil {
+		return "", err
+	}
+	local := path
+	if hostPath != nil {
+		if local, err = hostPath(path); err != nil {
+			return "", fmt.Errorf("failed to find %s on this host: %w", path, err)
+		}
+	}
+	want := EvidenceFormatFile()
+	if have, err := os.ReadFile(local); err == nil && bytes.Equal(have, want) {
+		return path, nil
+	}
+	if err := writeFileAtomic(local, want, nil); err != nil {
+		return "", fmt.Errorf("failed to write the evidence log format %s: %w", local, err)
+	}
+	return path, nil
 }
