@@ -23,6 +23,13 @@ type DrainResult struct {
 	// StillOpen names what was still open at the end, for example
 	// "nginx worker pid 123 (old)" or "2 connections to 127.0.0.1:8081".
 	StillOpen []string
+	// OldConnections is how many established connections to the old color
+	// nginx still held when the drain ended: long-lived ones (WebSockets,
+	// server-sent events) that the old color's stop then cuts, for the
+	// summary. 0 when the drain watched no upstream.
+	OldConnections int
+	// OldWorkers is how many of nginx's old workers were still running.
+	OldWorkers int
 }
 
 // Drain waits until the old nginx workers of r have exited and no
@@ -54,8 +61,8 @@ func Drain(ctx context.Context, r *Reload, oldUpstream string, timeout time.Dura
 		up = u
 	}
 	for {
-		still, err := stillOpen(procfs, r, up)
-		res := DrainResult{Waited: time.Since(start), StillOpen: still}
+		still, workers, conns, err := stillOpen(procfs, r, up)
+		res := DrainResult{Waited: time.Since(start), StillOpen: still, OldWorkers: workers, OldConnections: conns}
 		if err != nil {
 			return res, fmt.Errorf("failed to drain nginx: %w", err)
 		}
@@ -118,30 +125,31 @@ func (u *upstream) matches(a net.TCPAddr) bool {
 	return false
 }
 
-// stillOpen lists what keeps the old color in use.
-func stillOpen(procfs string, r *Reload, up *upstream) ([]string, error) {
-	var still []string
+// stillOpen lists what keeps the old color in use, with the number of old
+// workers and of connections to the old color among it.
+func stillOpen(procfs string, r *Reload, up *upstream) (still []string, workers, conns int, err error) {
 	observed := r != nil && r.Observed
 	if observed {
 		for _, w := range r.OldWorkers {
 			if alive(procfs, w) {
 				still = append(still, fmt.Sprintf("nginx worker pid %d (old)", w.PID))
+				workers++
 			}
 		}
 	}
 	if up == nil {
-		return still, nil
+		return still, workers, 0, nil
 	}
 	n, err := upstreamConns(procfs, r, up)
 	if err != nil {
-		return still, err
+		return still, workers, 0, err
 	}
 	if n == 1 {
 		still = append(still, "1 connection to "+up.text)
 	} else if n > 1 {
 		still = append(still, fmt.Sprintf("%d connections to %s", n, up.text))
 	}
-	return still, nil
+	return still, workers, n, nil
 }
 
 // upstreamConns counts established connections to up. It reads the

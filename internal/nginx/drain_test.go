@@ -73,6 +73,8 @@ func TestDrainCapSaysWhatIsStillOpen(t *testing.T) {
 	require.NoError(t, err, "hitting the cap is not an error")
 	assert.True(t, res.TimedOut)
 	assert.Equal(t, []string{"nginx worker pid 101 (old)", "2 connections to 127.0.0.1:8081"}, res.StillOpen)
+	assert.Equal(t, 2, res.OldConnections, "the summary's count of connections the old color still held")
+	assert.Equal(t, 1, res.OldWorkers)
 	assert.GreaterOrEqual(t, res.Waited, 200*time.Millisecond)
 	assert.Less(t, res.Waited, time.Second)
 }
@@ -109,6 +111,8 @@ func TestDrainUnobserved(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.TimedOut)
 	assert.Equal(t, []string{"2 connections to 127.0.0.1:8081"}, res.StillOpen)
+	assert.Equal(t, 2, res.OldConnections)
+	assert.Zero(t, res.OldWorkers)
 
 	go func() {
 		time.Sleep(150 * time.Millisecond)

@@ -155,8 +155,6 @@ func InclusionFromDump(dump, includePath string) Inclusion {
 	if len(files) == 0 {
 		return Inclusion{}
 	}
-	prefix := filepath.Dir(files[0].path)
-	var sites []includeSite
 	var in Inclusion
 	for _, f := range files {
 		if f.path == includePath {
@@ -166,6 +164,30 @@ func InclusionFromDump(dump, includePath string) Inclusion {
 			if passDirectives[d.name] && len(d.args) > 0 && f.path != includePath {
 				in.Passes = append(in.Passes, d.args[0])
 			}
+		}
+	}
+	sites := includeSites(files)
+	for _, s := range sites {
+		if !includes(s.arg, includePath) {
+			continue
+		}
+		for _, parent := range chainsOf(sites, files[0].path, s.file, map[string]bool{}) {
+			in.Chains = append(in.Chains, strings.TrimSpace(parent+" "+strings.Join(s.blocks, " ")))
+		}
+	}
+	return in
+}
+
+// includeSites lists the include directives of a dump's files, their
+// arguments made absolute against the main file's directory.
+func includeSites(files []dumpFile) []includeSite {
+	if len(files) == 0 {
+		return nil
+	}
+	prefix := filepath.Dir(files[0].path)
+	var sites []includeSite
+	for _, f := range files {
+		for _, d := range parseDirectives(f.text) {
 			if d.name != "include" || len(d.args) != 1 {
 				continue
 			}
@@ -176,35 +198,27 @@ func InclusionFromDump(dump, includePath string) Inclusion {
 			sites = append(sites, includeSite{file: f.path, blocks: d.blocks, arg: arg})
 		}
 	}
-	main := files[0].path
-	// chainsOf returns the block chains a file's top level stands in.
-	var chainsOf func(file string, seen map[string]bool) []string
-	chainsOf = func(file string, seen map[string]bool) []string {
-		if file == main {
-			return []string{""}
-		}
-		if seen[file] {
-			return nil
-		}
-		seen[file] = true
-		var out []string
-		for _, s := range sites {
-			if !includes(s.arg, file) {
-				continue
-			}
-			for _, parent := range chainsOf(s.file, seen) {
-				out = append(out, strings.TrimSpace(parent+" "+strings.Join(s.blocks, " ")))
-			}
-		}
-		return out
+	return sites
+}
+
+// chainsOf returns the block chains ("http server") that file's top level
+// stands in, following the include sites back to main.
+func chainsOf(sites []includeSite, main, file string, seen map[string]bool) []string {
+	if file == main {
+		return []string{""}
 	}
+	if seen[file] {
+		return nil
+	}
+	seen[file] = true
+	var out []string
 	for _, s := range sites {
-		if !includes(s.arg, includePath) {
+		if !includes(s.arg, file) {
 			continue
 		}
-		for _, parent := range chainsOf(s.file, map[string]bool{}) {
-			in.Chains = append(in.Chains, strings.TrimSpace(parent+" "+strings.Join(s.blocks, " ")))
+		for _, parent := range chainsOf(sites, main, s.file, seen) {
+			out = append(out, strings.TrimSpace(parent+" "+strings.Join(s.blocks, " ")))
 		}
 	}
-	return in
+	return out
 }

@@ -40,7 +40,7 @@ type colorServer struct {
 	slowFor  time.Duration
 }
 
-func newColorServer(t *testing.T, c color.Color, slowFor time.Duration) *colorServer {
+func newColorServer(t testing.TB, c color.Color, slowFor time.Duration) *colorServer {
 	t.Helper()
 	s := &colorServer{name: c.String(), started: make(chan struct{}, 8), release: make(chan struct{}), slowFor: slowFor}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +63,7 @@ func newColorServer(t *testing.T, c color.Color, slowFor time.Duration) *colorSe
 // frontDoor opens a new connection per request, as a fresh client would.
 var frontDoor = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 15 * time.Second}
 
-func get(t *testing.T, url string) string {
+func get(t testing.TB, url string) string {
 	t.Helper()
 	resp, err := frontDoor.Get(url)
 	require.NoError(t, err)
@@ -106,7 +106,7 @@ type realSetup struct {
 
 // startReal starts blue, green and an nginx serving blue through the
 // seed's server block.
-func startReal(t *testing.T, blueSlow time.Duration) *realSetup {
+func startReal(t testing.TB, blueSlow time.Duration) *realSetup {
 	t.Helper()
 	s := &realSetup{
 		blue:  newColorServer(t, color.Blue, blueSlow),
@@ -146,7 +146,7 @@ func (s *realSetup) include(t *testing.T) []byte {
 }
 
 // workers returns the live workers of this test's master.
-func (s *realSetup) workers(t *testing.T) []Process {
+func (s *realSetup) workers(t testing.TB) []Process {
 	t.Helper()
 	masters, err := scanNginx(DefaultProcfs)
 	require.NoError(t, err)
@@ -376,6 +376,8 @@ func TestRealDrainCap(t *testing.T) {
 	}
 	assert.Contains(t, oldPIDs, res.StillOpen[0])
 	assert.Equal(t, "1 connection to "+s.blue.hostport, res.StillOpen[1])
+	assert.Equal(t, 1, res.OldConnections, "the summary's count of connections the old color still held")
+	assert.Equal(t, 1, res.OldWorkers)
 
 	close(s.blue.release)
 	got := <-slow

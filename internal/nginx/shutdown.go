@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/execx"
 )
@@ -44,4 +45,14 @@ func dumpCommand(testCmd []string) ([]string, bool) {
 		return out, true
 	}
 	return nil, false
+}
+
+// LongLivedWarning is the preflight warning for an nginx without
+// worker_shutdown_timeout: what a switch does to WebSockets and
+// server-sent-events streams (measured in TestRealLongLivedConnectionsAcrossSwitch).
+func LongLivedWarning(drainTimeout time.Duration) string {
+	return fmt.Sprintf("nginx sets no worker_shutdown_timeout: a WebSocket or server-sent-events stream opened before a switch stays on the old color, "+
+		"held by an old nginx worker, until it closes by itself or until drain-timeout (%s) ends the drain and the old color is stopped, which cuts it; "+
+		"clients must reconnect, and then reach the new color. Set worker_shutdown_timeout (for example 10s, shorter than drain-timeout) "+
+		"in nginx.conf's main context to have nginx close them soon after each switch instead (see docs/zero-downtime.md)", drainTimeout)
 }

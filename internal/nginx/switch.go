@@ -57,13 +57,19 @@ type Switcher struct {
 	// host nginx with the same config path reloading at the same moment
 	// cannot confirm the switch.
 	Owns func(pid int) bool
+	// CheckAt is the front door whose marker location is asked after a
+	// failed switch, so that the error says what nginx serves, checked;
+	// zero means it is not asked (the include and the master still are).
+	CheckAt FrontDoor
 
 	ops *fileOps // file system failures injected by tests; nil is the real one
 }
 
-// SwitchError is a failed switch. It says what failed and whether the
-// previous include was put back, because the answer to "is nginx still
-// serving the old color?" decides what the user must do next.
+// SwitchError is a failed switch. It says what failed, whether the
+// previous include was put back, and what nginx serves as checked
+// afterwards (the include read back, the master, the front door), because
+// the answer to "is nginx still serving the old color?" decides what the
+// user must do next, and must never be a guess.
 type SwitchError struct {
 	// Path is the include.
 	Path string
@@ -74,22 +80,30 @@ type SwitchError struct {
 	// (only needed when the reload signal had been sent).
 	Reloaded bool
 	// RestoreErr is nil when the previous include was restored; otherwise
-	// it wraps ErrRestoreFailed and a human must look at nginx.
+	// it wraps ErrRestoreFailed and Serving says where things stand.
 	RestoreErr error
+	// StillFailing is set when the previous include is back but nginx -t
+	// fails with it too: the config is broken outside the include, and
+	// nginx, never reloaded, serves what it served before.
+	StillFailing error
+	// Serving is what was checked after the restore.
+	Serving Serving
 }
 
 func (e *SwitchError) Error() string {
 	msg := e.Err.Error()
 	switch {
 	case e.RestoreErr != nil:
-		msg += fmt.Sprintf("; RESTORING THE PREVIOUS INCLUDE ALSO FAILED, so nginx may be serving a broken or wrong include: "+
-			"check %s and run nginx -t by hand: %v", e.Path, e.RestoreErr)
+		msg += fmt.Sprintf("; putting the previous include back failed too (%v)", e.RestoreErr)
 	case e.Reloaded:
 		msg += fmt.Sprintf("; the previous include was restored and nginx reloaded with it (%s)", e.Path)
 	default:
 		msg += fmt.Sprintf("; the previous include was restored (nginx never loaded the new one): %s", e.Path)
 	}
-	return msg
+	if e.StillFailing != nil {
+		msg += fmt.Sprintf("; nginx -t fails with the previous include as well, so the config is broken outside it (fix that before the next deploy): %v", e.StillFailing)
+	}
+	return msg + "; checked: " + e.Serving.String()
 }
 
 // Unwrap lets errors.Is find both the failure and a failed restore.
@@ -99,7 +113,6 @@ func (e *SwitchError) Unwrap() []error {
 	}
 	return []error{e.Err, e.RestoreErr}
 }
-
 func (s *Switcher) validate() error {
 	var missing []string
 	if s.IncludePath == "" {
@@ -179,23 +192,39 @@ func (s *Switcher) Switch(ctx context.Context, next []byte) (*Reload, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
-	prev, existed, err := s.Read()
+	was, err := s.previous()
 	if err != nil {
 		return nil, err
 	}
-	var was previous
-	was.data, was.existed = prev, existed
+	return s.commit(ctx, next, was, true)
+}
+
+// previous reads the include as it is before a switch.
+func (s *Switcher) previous() (previous, error) {
+	prev, existed, err := s.Read()
+	if err != nil {
+		return previous{}, err
+	}
+	was := previous{data: prev, existed: existed}
 	if st, err := os.Stat(s.IncludePath); err == nil {
 		was.modTime = st.ModTime()
 	}
+	return was, nil
+}
+
+// commit writes next, tests the config when test is set, reloads and
+// confirms, restoring was on any failure.
+func (s *Switcher) commit(ctx context.Context, next []byte, was previous, test bool) (*Reload, error) {
 	if err := writeFileAtomic(s.IncludePath, next, s.ops); err != nil {
 		return nil, s.fail(ctx, fmt.Errorf("%w: %w", ErrWrite, err), was, false)
 	}
 	s.logf("wrote nginx include %s (%d bytes)", s.IncludePath, len(next))
-	if err := s.test(ctx); err != nil {
-		return nil, s.fail(ctx, err, was, false)
+	if test {
+		if err := s.test(ctx); err != nil {
+			return nil, s.fail(ctx, err, was, false)
+		}
+		s.checkResolver(ctx, next)
 	}
-	s.checkResolver(ctx, next)
 	r, err := s.reload(ctx)
 	if err != nil {
 		return nil, s.fail(ctx, err, was, maySignalled(err))
@@ -224,21 +253,24 @@ func (s *Switcher) Restore(ctx context.Context, prev []byte, existed bool) error
 	if err := s.validate(); err != nil {
 		return err
 	}
-	if err := s.restore(ctx, previous{data: prev, existed: existed}, true); err != nil {
+	if _, err := s.restore(ctx, previous{data: prev, existed: existed}, true); err != nil {
 		return fmt.Errorf("failed to restore nginx include %s: %w", s.IncludePath, err)
 	}
 	return nil
 }
 
 // fail restores the previous include after a failed switch and builds the
-// error.
+// error, ending with what nginx serves as checked.
 func (s *Switcher) fail(ctx context.Context, cause error, prev previous, reload bool) error {
 	s.logf("nginx switch failed, restoring the previous include: %v", cause)
 	err := &SwitchError{Path: s.IncludePath, Err: cause, Reloaded: reload}
-	err.RestoreErr = s.restore(ctx, prev, reload)
+	err.StillFailing, err.RestoreErr = s.restore(ctx, prev, reload)
 	if err.RestoreErr != nil {
-		s.logf("RESTORING THE PREVIOUS NGINX INCLUDE FAILED: %v", err.RestoreErr)
+		s.logf("putting the previous nginx include back failed: %v", err.RestoreErr)
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err.Serving = s.CheckServing(ctx)
 	return err
 }
 
@@ -254,9 +286,11 @@ type previous struct {
 // restore writes prev back unless the include already holds it, tests,
 // and reloads when asked. Without a reload (nginx never loaded the new
 // include) the file also gets its old modification time back, so that the
-// next deploy does not take it for an include written but never loaded.
-// Errors wrap ErrRestoreFailed.
-func (s *Switcher) restore(ctx context.Context, prev previous, reload bool) error {
+// next deploy does not take it for an include written but never loaded,
+// and a failing test is no failure of the restore: nginx still serves the
+// config it had, and stillFailing says the config is broken outside the
+// include. Errors wrap ErrRestoreFailed.
+func (s *Switcher) restore(ctx context.Context, prev previous, reload bool) (stillFailing, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout+2*s.confirmTimeout())
 	defer cancel()
 	cur, curExists, err := s.Read()
@@ -267,7 +301,7 @@ func (s *Switcher) restore(ctx context.Context, prev previous, reload bool) erro
 			err = removeFileDurably(s.IncludePath)
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrRestoreFailed, err)
+			return nil, fmt.Errorf("%w: %w", ErrRestoreFailed, err)
 		}
 	}
 	if prev.existed && !reload && !prev.modTime.IsZero() {
@@ -276,15 +310,19 @@ func (s *Switcher) restore(ctx context.Context, prev previous, reload bool) erro
 		}
 	}
 	if err := s.test(ctx); err != nil {
-		return fmt.Errorf("%w: the config with the previous include does not pass either: %w", ErrRestoreFailed, err)
+		if !reload {
+			s.logf("restored the previous nginx include %s; nginx -t still fails with it", s.IncludePath)
+			return err, nil
+		}
+		return nil, fmt.Errorf("%w: the config with the previous include does not pass either: %w", ErrRestoreFailed, err)
 	}
 	if reload {
 		if _, err := s.reload(ctx); err != nil {
-			return fmt.Errorf("%w: %w", ErrRestoreFailed, err)
+			return nil, fmt.Errorf("%w: %w", ErrRestoreFailed, err)
 		}
 	}
 	s.logf("restored the previous nginx include %s", s.IncludePath)
-	return nil
+	return nil, nil
 }
 
 func (s *Switcher) test(ctx context.Context) error {

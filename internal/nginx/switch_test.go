@@ -275,14 +275,21 @@ func TestSwitchFailures(t *testing.T) {
 			wantTests: 2, wantReloads: 2,
 		},
 		{
-			name: "restoring fails too", existed: true,
+			// Issue 18: a config broken outside the include (another
+			// server's missing file) fails the test before and after the
+			// restore. The include is back and nginx was never reloaded,
+			// so nothing failed to restore, and the message says so,
+			// checked, instead of "RESTORING ... ALSO FAILED".
+			name: "the config is broken outside the include", existed: true,
 			setup: func(s *fakeSetup) {
 				s.nginx.onTest = func(n int) error {
 					return exitErr(s.sw.TestCmd, "nginx: [emerg] open() \"/etc/nginx/mime.types\" failed")
 				}
 			},
-			wantErr: ErrConfigTest, wantRestore: true,
-			wantText:  []string{"RESTORING THE PREVIOUS INCLUDE ALSO FAILED", "run nginx -t by hand"},
+			wantErr: ErrConfigTest,
+			wantText: []string{"the previous include was restored (nginx never loaded the new one)",
+				"nginx -t fails with the previous include as well, so the config is broken outside it",
+				"checked: the include holds blue (deploy 1); nginx runs"},
 			wantTests: 2, wantReloads: 0,
 		},
 		{
@@ -298,7 +305,7 @@ func TestSwitchFailures(t *testing.T) {
 			name: "reload not confirmed and the restore is not confirmed either", existed: true,
 			setup:   func(s *fakeSetup) {},
 			wantErr: ErrReloadNotConfirmed, wantRestore: true,
-			wantText:  []string{"started no new workers", "RESTORING THE PREVIOUS INCLUDE ALSO FAILED"},
+			wantText:  []string{"started no new workers", "putting the previous include back failed too", "checked: the include holds blue (deploy 1); nginx runs"},
 			wantTests: 2, wantReloads: 2,
 		},
 	}
@@ -370,55 +377,4 @@ func TestSwitchRestoresEvenWhenCancelled(t *testing.T) {
 	defer s.nginx.mu.Unlock()
 	// test, reload (then cancelled), restore's test and reload run uncancelled
 	assert.Equal(t, []error{nil, nil, nil, nil}, s.nginx.ctxErrs)
-}
-
-func TestRestore(t *testing.T) {
-	t.Parallel()
-	s := newFakeSetup(t, newInclude)
-	s.nginx.onReload = func(_ context.Context, n int) error {
-		s.respawn(n)
-		return nil
-	}
-	require.NoError(t, s.sw.Restore(context.Background(), []byte(oldInclude), true))
-	assert.Equal(t, oldInclude, s.include(t))
-
-	require.NoError(t, s.sw.Restore(context.Background(), nil, false))
-	_, err := os.Stat(s.path)
-	assert.True(t, os.IsNotExist(err))
-
-	s.nginx.onTest = func(int) error { return exitErr(s.sw.TestCmd, "nginx: [emerg] bad") }
-	err = s.sw.Restore(context.Background(), []byte(oldInclude), true)
-	assert.ErrorIs(t, err, ErrRestoreFailed)
-	assert.ErrorIs(t, err, ErrConfigTest)
-	assert.Contains(t, err.Error(), "failed to restore nginx include")
-}
-
-func TestSwitcherNotConfigured(t *testing.T) {
-	t.Parallel()
-	_, err := (&Switcher{}).Switch(context.Background(), []byte("x"))
-	assert.ErrorIs(t, err, ErrNotConfigured)
-	assert.ErrorContains(t, err, "IncludePath, TestCmd, ReloadCmd not set")
-}
-
-// TestRestoreWithoutReloadKeepsModTime: an include put back after nginx -t
-// rejected the new one must not look "written but not loaded" to the next
-// deploy, which would reload nginx (or, in status mode, report a problem
-// that is not there).
-func TestRestoreWithoutReloadKeepsModTime(t *testing.T) {
-	t.Parallel()
-	s := newFakeSetup(t, oldInclude)
-	old := time.Now().Add(-time.Hour).Truncate(time.Second)
-	require.NoError(t, os.Chtimes(s.path, time.Time{}, old))
-	s.nginx.onTest = func(n int) error {
-		if n == 1 {
-			return exitErr(s.sw.TestCmd, "nginx: [emerg] bad")
-		}
-		return nil
-	}
-	_, err := s.sw.Switch(context.Background(), []byte(newInclude))
-	require.ErrorIs(t, err, ErrConfigTest)
-	require.Equal(t, oldInclude, s.include(t))
-	fi, err := os.Stat(s.path)
-	require.NoError(t, err)
-	require.True(t, fi.ModTime().Equal(old), "modification time %s, want %s", fi.ModTime(), old)
 }
