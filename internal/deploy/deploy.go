@@ -22,7 +22,6 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
-	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
 // DefaultLockDir holds one lock file per project (see lock.DefaultDir).
@@ -90,6 +89,23 @@ type Locker interface {
 // Unlocker gives a held lock up.
 type Unlocker interface{ Release() error }
 
+// Reporter is the job log as a deploy writes to it: only what the deploy
+// calls, so that the deploy owns its view of the log and a test can pass
+// its own. *report.Reporter is the one for GitHub Actions and a terminal;
+// the text given to it may hold untrusted data, which it makes safe.
+type Reporter interface {
+	// Phase opens a group named for a phase; end closes it.
+	Phase(name string) (end func())
+	Infof(format string, args ...any)
+	// Warnf reports something the user should fix, though the deploy goes
+	// on.
+	Warnf(format string, args ...any)
+	// Block shows untrusted text (a failed container's last log lines)
+	// under a title, fenced so that no line of it is taken for a runner
+	// command.
+	Block(title, text string)
+}
+
 // Target is the host a deploy runs on, as the deploy talks to it: its
 // containers, its nginx, the evidence that nginx stopped using the old
 // color, and its lock. A fleet runs the same deploy once per Target. The
@@ -120,7 +136,7 @@ type Target struct {
 type Deployer struct {
 	Config *config.Config
 	Target
-	Report *report.Reporter
+	Report Reporter
 	// Env is the environment compose files are interpolated with (the
 	// process environment; BLUEGREEN_COLOR and BLUEGREEN_PORT are added).
 	Env map[string]string

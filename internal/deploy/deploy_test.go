@@ -1,4 +1,4 @@
-package deploy
+package deploy_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/deploy/deploytest"
 	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 )
@@ -19,25 +21,19 @@ import (
 // withMarker makes the harness's live include carry the marker the
 // default template writes, so that the fakes can name its color.
 func (h *harness) withMarker(c color.Color) {
-	h.sw.include = []byte(fmt.Sprintf("# bluegreen: color=%s deploy=old (managed by bluegreen; edits are overwritten)\nset $service_url http://127.0.0.1:%d;\n", c, h.apps[c].port))
+	h.sw.SetInclude([]byte(fmt.Sprintf("# bluegreen: color=%s deploy=old (managed by bluegreen; edits are overwritten)\nset $service_url http://127.0.0.1:%d;\n", c, h.apps[c].port)))
 }
 
 func (h *harness) upstream(c color.Color) string { return "127.0.0.1:" + strconv.Itoa(h.apps[c].port) }
 
 func calls(s ...string) []string { return s }
 
-func callStrings(cs []Call) []string {
-	out := []string{}
-	for _, c := range cs {
-		out = append(out, c.String())
-	}
-	return out
-}
+func callStrings(cs []deploytest.Call) []string { return deploytest.Strings(cs) }
 
 var errInjected = errors.New("injected failure")
 
 // failOn returns a Hook that fails the one method on the one subject.
-func failOn(method, arg string) Hook {
+func failOn(method, arg string) deploytest.Hook {
 	return func(_ context.Context, m, a string) error {
 		if m == method && a == arg {
 			return errInjected
@@ -55,7 +51,7 @@ func TestDeployPhases(t *testing.T) {
 		setup  func(h *harness)
 		inputs map[string]string
 
-		wantKind    PhaseKind // "" for success
+		wantKind    deploy.PhaseKind // "" for success
 		wantIs      []error
 		wantErrText string
 		wantHint    string
@@ -104,7 +100,7 @@ func TestDeployPhases(t *testing.T) {
 			name:     "rollback without a kept color",
 			setup:    func(h *harness) { h.live(color.Green) },
 			inputs:   map[string]string{"mode": "rollback"},
-			wantKind: PhaseStart, wantIs: []error{ErrNoRollback, ErrStart},
+			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrNoRollback, deploy.ErrStart},
 			wantHint:   "keep-previous: true",
 			wantActive: color.None, wantPrevious: color.Green,
 			wantEngine: calls("Start app-blue"),
@@ -113,7 +109,7 @@ func TestDeployPhases(t *testing.T) {
 		{
 			name:     "rollback with nothing live",
 			inputs:   map[string]string{"mode": "rollback"},
-			wantKind: PhaseStart, wantIs: []error{ErrNoRollback},
+			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrNoRollback},
 			wantErrText: "nothing is live",
 			wantEngine:  calls(),
 			wantSwitch:  calls("RemoveStaleTemps "),
@@ -122,7 +118,7 @@ func TestDeployPhases(t *testing.T) {
 			name:     "rollback target fails its health check: stopped again, not removed",
 			setup:    func(h *harness) { h.live(color.Green); h.kept(color.Blue); h.apps[color.Blue].status.Store(503) },
 			inputs:   map[string]string{"mode": "rollback"},
-			wantKind: PhaseHealth, wantIs: []error{ErrUnhealthy, health.ErrUnhealthy},
+			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy, health.ErrUnhealthy},
 			wantUndone: "Stopped app-blue again. nginx still serves green",
 			wantActive: color.Green, wantPrevious: color.Green,
 			wantEngine: calls("Start app-blue", "Stop app-blue"),
@@ -132,7 +128,7 @@ func TestDeployPhases(t *testing.T) {
 			name:     "preflight: a bad input touches nothing",
 			setup:    func(h *harness) { h.live(color.Blue) },
 			inputs:   map[string]string{"service": "nope"},
-			wantKind: PhasePreflight, wantIs: []error{ErrPreflight, config.ErrInvalid},
+			wantKind: deploy.PhasePreflight, wantIs: []error{deploy.ErrPreflight, config.ErrInvalid},
 			wantErrText: `service "nope" is not defined`,
 			wantEngine:  calls(),
 			wantSwitch:  calls(),
@@ -149,7 +145,7 @@ func TestDeployPhases(t *testing.T) {
 					return fmt.Errorf("%w (10m0s): another deploy of this project holds it: pid 7", lock.ErrTimeout)
 				}
 			},
-			wantKind: PhaseLock, wantIs: []error{ErrLock, lock.ErrTimeout},
+			wantKind: deploy.PhaseLock, wantIs: []error{deploy.ErrLock, lock.ErrTimeout},
 			wantErrText: "pid 7",
 			wantEngine:  calls(),
 			wantSwitch:  calls(),
@@ -157,14 +153,14 @@ func TestDeployPhases(t *testing.T) {
 		{
 			name:     "find: Docker cannot list the colors",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Hook = failOn("List", "app-blue") },
-			wantKind: PhaseFind, wantIs: []error{ErrFindLive, errInjected},
+			wantKind: deploy.PhaseFind, wantIs: []error{deploy.ErrFindLive, errInjected},
 			wantEngine: calls(),
 			wantSwitch: calls("RemoveStaleTemps "),
 		},
 		{
 			name:     "start: the image cannot be pulled",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Hook = failOn("EnsureImages", "app-green") },
-			wantKind: PhaseStart, wantIs: []error{ErrStart, errInjected},
+			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrStart, errInjected},
 			wantUndone: "Removed the new color app-green. nginx still serves blue",
 			wantActive: color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Down app-green"),
@@ -176,7 +172,7 @@ func TestDeployPhases(t *testing.T) {
 		{
 			name:     "start: the containers cannot be created",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Hook = failOn("Up", "app-green") },
-			wantKind: PhaseStart, wantIs: []error{ErrStart, errInjected},
+			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrStart, errInjected},
 			wantActive: color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
 			wantSwitch: calls("RemoveStaleTemps "),
@@ -184,7 +180,7 @@ func TestDeployPhases(t *testing.T) {
 		{
 			name:     "health: the new color never answers 200",
 			setup:    func(h *harness) { h.live(color.Blue); h.apps[color.Green].status.Store(503) },
-			wantKind: PhaseHealth, wantIs: []error{ErrUnhealthy, health.ErrUnhealthy},
+			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy, health.ErrUnhealthy},
 			wantErrText: "HTTP 503",
 			wantHint:    "health-path",
 			wantUndone:  "Removed the new color app-green. nginx still serves blue",
@@ -206,20 +202,20 @@ func TestDeployPhases(t *testing.T) {
 				}
 			},
 			inputs:   map[string]string{"health-retries": "50"},
-			wantKind: PhaseHealth, wantIs: []error{ErrUnhealthy},
+			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy},
 			wantErrText: "container app-green-web-1 exited with code 3",
 			wantActive:  color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
 			wantLog:    "panic: no database",
 			after: func(t *testing.T, h *harness) {
-				var exited *ExitedError
+				var exited *deploy.ExitedError
 				require.ErrorAs(t, h.err, &exited)
 			},
 		},
 		{
 			name:     "switch: nginx rejects the include",
 			setup:    func(h *harness) { h.live(color.Blue); h.sw.Hook = failOn("Switch", "green") },
-			wantKind: PhaseSwitch, wantIs: []error{ErrSwitch, errInjected},
+			wantKind: deploy.PhaseSwitch, wantIs: []error{deploy.ErrSwitch, errInjected},
 			wantUndone: "Removed the new color app-green. nginx still serves blue",
 			wantActive: color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
@@ -236,7 +232,7 @@ func TestDeployPhases(t *testing.T) {
 				h.withMarker(color.Blue)
 				h.inputs["verify-url"] = h.frontDoor(false)
 			},
-			wantKind: PhaseSwitch, wantIs: []error{ErrSwitch, ErrNotConfirmed},
+			wantKind: deploy.PhaseSwitch, wantIs: []error{deploy.ErrSwitch, deploy.ErrNotConfirmed},
 			wantErrText: "the previous include was put back",
 			wantUndone:  "Removed the new color app-green",
 			wantActive:  color.Blue, wantPrevious: color.Blue,
@@ -260,7 +256,7 @@ func TestDeployPhases(t *testing.T) {
 			name:     "health: Docker's healthcheck says unhealthy",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Health = "unhealthy" },
 			inputs:   map[string]string{"compose-file": "healthcheck.yml"},
-			wantKind: PhaseHealth, wantIs: []error{ErrUnhealthy},
+			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy},
 			wantErrText: `Docker's healthcheck of app-green-web-1 still says "unhealthy"`,
 			wantActive:  color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
@@ -281,7 +277,7 @@ func TestDeployPhases(t *testing.T) {
 				}
 			},
 			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: PhaseObserve, wantIs: []error{ErrObserve},
+			wantKind: deploy.PhaseObserve, wantIs: []error{deploy.ErrObserve},
 			wantUndone: "Switching nginx back to blue FAILED: injected failure; nginx still points at green",
 			wantActive: color.Green, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green"),
@@ -308,7 +304,7 @@ func TestDeployPhases(t *testing.T) {
 				}
 			},
 			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: PhaseObserve, wantIs: []error{ErrObserve, health.ErrUnhealthy},
+			wantKind: deploy.PhaseObserve, wantIs: []error{deploy.ErrObserve, health.ErrUnhealthy},
 			wantUndone: "Switched nginx back to blue",
 			wantActive: color.Blue, wantPrevious: color.Blue, wantRolledBack: true,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
@@ -331,7 +327,7 @@ func TestDeployPhases(t *testing.T) {
 				}
 			},
 			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: PhaseObserve, wantIs: []error{ErrObserve},
+			wantKind: deploy.PhaseObserve, wantIs: []error{deploy.ErrObserve},
 			wantErrText: "exited with code 3",
 			wantActive:  color.Blue, wantPrevious: color.Blue, wantRolledBack: true,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
@@ -348,7 +344,7 @@ func TestDeployPhases(t *testing.T) {
 				}
 			},
 			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: PhaseObserve, wantIs: []error{ErrObserve},
+			wantKind: deploy.PhaseObserve, wantIs: []error{deploy.ErrObserve},
 			wantUndone: "Nothing was undone",
 			wantActive: color.Blue, wantPrevious: color.None,
 			wantEngine: calls("EnsureImages app-blue", "Up app-blue"),
@@ -392,7 +388,7 @@ func TestDeployPhases(t *testing.T) {
 			if tt.wantKind == "" {
 				require.NoError(t, err)
 			} else {
-				var pe *PhaseError
+				var pe *deploy.PhaseError
 				require.ErrorAs(t, err, &pe)
 				assert.Equal(t, tt.wantKind, pe.Kind, "failed phase: %v", err)
 				for _, target := range tt.wantIs {
@@ -403,7 +399,7 @@ func TestDeployPhases(t *testing.T) {
 				assert.Contains(t, pe.Undone, tt.wantUndone)
 				require.NotEmpty(t, res.Phases)
 				last := res.Phases[len(res.Phases)-1]
-				if tt.wantKind != PhaseObserve {
+				if tt.wantKind != deploy.PhaseObserve {
 					assert.Equal(t, tt.wantKind, last.Kind, "the last phase recorded is the one that failed")
 					assert.Error(t, last.Err)
 				}

@@ -1,4 +1,4 @@
-package deploy
+package deploy_test
 
 import (
 	"context"
@@ -9,11 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/deploy/deploytest"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
 )
 
 // must runs a deploy that has to succeed.
-func (h *harness) must(inputs map[string]string) *Result {
+func (h *harness) must(inputs map[string]string) *deploy.Result {
 	h.t.Helper()
 	res, err := h.run(context.Background(), inputs)
 	require.NoError(h.t, err)
@@ -22,7 +25,7 @@ func (h *harness) must(inputs map[string]string) *Result {
 
 // stageGreen leaves blue live and green staged, and returns the stage's
 // result.
-func stageGreen(t *testing.T, h *harness) *Result {
+func stageGreen(t *testing.T, h *harness) *deploy.Result {
 	t.Helper()
 	h.must(nil) // blue
 	res := h.must(map[string]string{"mode": "stage"})
@@ -34,7 +37,7 @@ func TestStageStartsAndProvesWithoutSwitching(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.live(color.Blue)
-	h.preview = NewFakeSwitch(nil)
+	h.preview = deploytest.NewSwitch(nil)
 	res := h.must(map[string]string{"mode": "stage"})
 	assert.Equal(t, color.Green, res.Staged)
 	assert.Equal(t, "http://"+h.upstream(color.Green), res.PreviewURL)
@@ -80,16 +83,16 @@ func TestPromoteRefusesAndChangesNothing(t *testing.T) {
 		{"nothing is staged", func(h *harness) map[string]string {
 			h.must(nil)
 			return map[string]string{"mode": "promote"}
-		}, ErrNothingStaged},
+		}, deploy.ErrNothingStaged},
 		{"another deploy is staged", func(h *harness) map[string]string {
 			stageGreen(t, h)
 			return map[string]string{"mode": "promote", "deploy-id": "20200101T000000Z-abcdef"}
-		}, ErrStagedMismatch},
+		}, deploy.ErrStagedMismatch},
 		{"the staged color is not healthy any more", func(h *harness) map[string]string {
 			stageGreen(t, h)
 			h.apps[color.Green].status.Store(503)
 			return map[string]string{"mode": "promote"}
-		}, ErrStagedUnhealthy},
+		}, deploy.ErrStagedUnhealthy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +102,7 @@ func TestPromoteRefusesAndChangesNothing(t *testing.T) {
 			engine, sw := len(h.eng.Calls()), len(h.sw.Calls())
 			res, err := h.run(context.Background(), inputs)
 			require.ErrorIs(t, err, tt.wantIs)
-			var pe *PhaseError
+			var pe *deploy.PhaseError
 			require.ErrorAs(t, err, &pe)
 			assert.Equal(t, "Nothing was changed.", pe.Undone)
 			assert.Equal(t, color.Blue, res.Active)
@@ -115,9 +118,9 @@ func TestPromoteFailureLeavesTheStagedColor(t *testing.T) {
 	stageGreen(t, h)
 	h.sw.Hook = failOn("Switch", "green")
 	_, err := h.run(context.Background(), map[string]string{"mode": "promote"})
-	var pe *PhaseError
+	var pe *deploy.PhaseError
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, PhaseSwitch, pe.Kind)
+	assert.Equal(t, deploy.PhaseSwitch, pe.Kind)
 	assert.Contains(t, pe.Undone, "was left running")
 	assert.True(t, h.eng.Running("app-green"), "the staged color still runs")
 	assert.True(t, h.eng.Running("app-blue"), "the live color still runs")
@@ -129,7 +132,7 @@ func TestAbortRemovesTheStagedColorOnly(t *testing.T) {
 	staged := stageGreen(t, h)
 	before := len(h.eng.Calls())
 	_, err := h.run(context.Background(), map[string]string{"mode": "abort", "deploy-id": "20200101T000000Z-abcdef"})
-	require.ErrorIs(t, err, ErrStagedMismatch, "a newer stage is not removed")
+	require.ErrorIs(t, err, deploy.ErrStagedMismatch, "a newer stage is not removed")
 	res := h.must(map[string]string{"mode": "abort", "deploy-id": staged.DeployID})
 	assert.Equal(t, color.Blue, res.Active)
 	assert.Equal(t, []string{"Down app-green"}, callStrings(h.eng.Calls()[before:]))
@@ -152,7 +155,7 @@ func TestStagedFirstDeployIsPromoted(t *testing.T) {
 }
 
 // version deploys VERSION=v with keep-previous and returns the result.
-func (h *harness) version(v string, extra map[string]string) *Result {
+func (h *harness) version(v string, extra map[string]string) *deploy.Result {
 	h.t.Helper()
 	h.env["VERSION"] = v
 	inputs := map[string]string{"keep-previous": "true"}
@@ -176,8 +179,8 @@ func TestRollbackToARecordedDeploy(t *testing.T) {
 	assert.Equal(t, v1.DeployID, res.RollbackTo)
 	cs, err := h.eng.List(context.Background(), "app-green")
 	require.NoError(t, err)
-	web := findService(cs, "web")
-	assert.Equal(t, FakeImageID("app:v1"), web.Image, "v1's image, by id, without a pull")
+	web := serviceOf(cs, "web")
+	assert.Equal(t, deploytest.ImageID("app:v1"), web.Image, "v1's image, by id, without a pull")
 
 	// Going back to the kept previous one starts it again.
 	res = h.must(map[string]string{"mode": "rollback", "to": v3.DeployID})
@@ -199,21 +202,19 @@ func TestRollbackToRefuses(t *testing.T) {
 	v3 := h.version("v3", nil)
 
 	_, err := h.run(context.Background(), map[string]string{"mode": "rollback", "to": "20200101T000000Z-abcdef"})
-	require.ErrorIs(t, err, ErrNoRollback)
+	require.ErrorIs(t, err, deploy.ErrNoRollback)
 	assert.Contains(t, err.Error(), "is not among")
 
 	_, err = h.run(context.Background(), map[string]string{"mode": "rollback", "to": v3.DeployID})
-	require.ErrorIs(t, err, ErrNoRollback)
+	require.ErrorIs(t, err, deploy.ErrNoRollback)
 	assert.Contains(t, err.Error(), "is the one serving")
 
 	// v1's image is gone from the host and has no digest.
 	require.NoError(t, h.eng.RemoveImage(context.Background(), "app:v1"))
-	h.eng.mu.Lock()
-	delete(h.eng.images, FakeImageID("app:v1"))
-	h.eng.mu.Unlock()
+	h.eng.DropImage(deploytest.ImageID("app:v1"))
 	_, err = h.run(context.Background(), map[string]string{"mode": "rollback", "to": v1.DeployID})
-	require.ErrorIs(t, err, ErrNoRollback)
-	var pe *PhaseError
+	require.ErrorIs(t, err, deploy.ErrNoRollback)
+	var pe *deploy.PhaseError
 	require.ErrorAs(t, err, &pe)
 	assert.Contains(t, pe.Err.Error(), "are gone from this host")
 	assert.Contains(t, pe.Hint, "retain-images")
@@ -249,7 +250,27 @@ func TestHistoryMode(t *testing.T) {
 	assert.Equal(t, "health", res.History[1].FailedPhase)
 	assert.Equal(t, "app:v1", res.History[0].Images["web"].Ref)
 	var out []ledger.Entry
-	require.NoError(t, json.Unmarshal([]byte(res.historyJSON()), &out))
+	require.NoError(t, json.Unmarshal([]byte(output(res, "history")), &out))
 	assert.Len(t, out, 2)
 	assert.Contains(t, res.Summary("app"), "| Deploy id | Time |")
+}
+
+// serviceOf returns the container of service among cs.
+func serviceOf(cs []compose.Container, service string) compose.Container {
+	for _, c := range cs {
+		if c.Service == service {
+			return c
+		}
+	}
+	return compose.Container{}
+}
+
+// output returns the value of one of res's outputs.
+func output(res *deploy.Result, name string) string {
+	for _, kv := range res.Outputs() {
+		if kv[0] == name {
+			return kv[1]
+		}
+	}
+	return ""
 }
