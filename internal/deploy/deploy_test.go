@@ -26,7 +26,7 @@ func (h *harness) withMarker(c color.Color) {
 
 func (h *harness) upstream(c color.Color) string { return "127.0.0.1:" + strconv.Itoa(h.apps[c].port) }
 
-func calls(s ...string) []string { return s }
+func calls(s ...string) []string { return append([]string{}, s...) }
 
 func callStrings(cs []deploytest.Call) []string { return deploytest.Strings(cs) }
 
@@ -42,29 +42,34 @@ func failOn(method, arg string) deploytest.Hook {
 	}
 }
 
+// phaseCase is one whole deploy against the fakes: its setup, and what it
+// leaves behind and undid.
+type phaseCase struct {
+	name   string
+	setup  func(h *harness)
+	inputs map[string]string
+
+	wantKind    deploy.PhaseKind // "" for success
+	wantIs      []error
+	wantErrText string
+	wantHint    string
+	wantUndone  string
+
+	wantActive, wantPrevious color.Color
+	wantRolledBack           bool
+	wantEngine               []string // calls that changed containers
+	wantSwitch               []string // include writes, by the color written
+	wantDrain                func(h *harness) []string
+	wantLog                  string
+	after                    func(t *testing.T, h *harness)
+}
+
 // TestDeployPhases runs whole deploys against the fakes: every path
 // through the phases, what each leaves behind, and what it undid.
+// TestObservePhases holds those of the observation window.
 func TestDeployPhases(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		setup  func(h *harness)
-		inputs map[string]string
-
-		wantKind    deploy.PhaseKind // "" for success
-		wantIs      []error
-		wantErrText string
-		wantHint    string
-		wantUndone  string
-
-		wantActive, wantPrevious color.Color
-		wantRolledBack           bool
-		wantEngine               []string // calls that changed containers
-		wantSwitch               []string // include writes, by the color written
-		wantDrain                func(h *harness) []string
-		wantLog                  string
-		after                    func(t *testing.T, h *harness)
-	}{
+	runPhaseCases(t, []phaseCase{
 		{
 			name:       "first deploy starts blue",
 			wantActive: color.Blue, wantPrevious: color.None,
@@ -95,6 +100,17 @@ func TestDeployPhases(t *testing.T) {
 			wantActive: color.Blue, wantPrevious: color.Green, wantRolledBack: true,
 			wantEngine: calls("Start app-blue", "Stop app-green"),
 			wantSwitch: calls("RemoveStaleTemps ", "Switch blue"),
+		},
+		{
+			name:       "rollback keeps the color it leaves even with keep-previous: false, so that it can roll forward again",
+			setup:      func(h *harness) { h.live(color.Green); h.kept(color.Blue) },
+			inputs:     map[string]string{"mode": "rollback", "keep-previous": "false"},
+			wantActive: color.Blue, wantPrevious: color.Green, wantRolledBack: true,
+			wantEngine: calls("Start app-blue", "Stop app-green"),
+			wantSwitch: calls("RemoveStaleTemps ", "Switch blue"),
+			after: func(t *testing.T, h *harness) {
+				assert.True(t, h.eng.Exists("app-green"), "green is kept, stopped")
+			},
 		},
 		{
 			name:     "rollback without a kept color",
@@ -240,6 +256,22 @@ func TestDeployPhases(t *testing.T) {
 			wantSwitch: calls("RemoveStaleTemps ", "Switch green", "Switch blue"),
 		},
 		{
+			name: "switch: a first deploy's front door never shows it; the include it wrote is removed again",
+			setup: func(h *harness) {
+				h.inputs["verify-url"] = h.frontDoor(false)
+			},
+			wantKind: deploy.PhaseSwitch, wantIs: []error{deploy.ErrSwitch, deploy.ErrNotConfirmed},
+			wantErrText: "the previous include was put back",
+			wantUndone:  "Removed the new color app-blue. nginx's include was left as it was.",
+			wantActive:  color.None, wantPrevious: color.None,
+			wantEngine: calls("EnsureImages app-blue", "Up app-blue", "Down app-blue"),
+			wantSwitch: calls("RemoveStaleTemps ", "Switch blue", "Restore none"),
+			after: func(t *testing.T, h *harness) {
+				_, exists := h.sw.Include()
+				assert.False(t, exists, "there was no include before the deploy, and there is none after it")
+			},
+		},
+		{
 			name:       "switch: the front door shows the new deploy",
 			setup:      func(h *harness) { h.live(color.Blue); h.inputs["verify-url"] = h.frontDoor(true) },
 			wantActive: color.Green, wantPrevious: color.Blue,
@@ -262,101 +294,12 @@ func TestDeployPhases(t *testing.T) {
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
 		},
 		{
-			name: "observe: switching back fails too; the error says nginx still points at the new color",
-			setup: func(h *harness) {
-				h.live(color.Blue)
-				h.withMarker(color.Blue)
-				h.sw.Hook = func(_ context.Context, m, a string) error {
-					switch {
-					case m == "Switch" && a == "green":
-						h.apps[color.Green].status.Store(500)
-					case m == "Switch" && a == "blue":
-						return errInjected
-					}
-					return nil
-				}
-			},
-			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: deploy.PhaseObserve, wantIs: []error{deploy.ErrObserve},
-			wantUndone: "Switching nginx back to blue FAILED: injected failure; nginx still points at green",
-			wantActive: color.Green, wantPrevious: color.Blue,
-			wantEngine: calls("EnsureImages app-green", "Up app-green"),
-			wantSwitch: calls("RemoveStaleTemps ", "Switch green", "Switch blue"),
-		},
-		{
 			name:       "stop: the old color fails to stop; the deploy still succeeds",
 			setup:      func(h *harness) { h.live(color.Blue); h.eng.Hook = failOn("Stop", "app-blue") },
 			wantActive: color.Green, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Stop app-blue"),
 			wantSwitch: calls("RemoveStaleTemps ", "Switch green"),
 			wantLog:    "stopping blue failed",
-		},
-		{
-			name: "observe: the new color turns unhealthy; nginx goes back",
-			setup: func(h *harness) {
-				h.live(color.Blue)
-				h.withMarker(color.Blue)
-				h.sw.Hook = func(_ context.Context, m, a string) error {
-					if m == "Switch" && a == "green" {
-						h.apps[color.Green].status.Store(500)
-					}
-					return nil
-				}
-			},
-			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: deploy.PhaseObserve, wantIs: []error{deploy.ErrObserve, health.ErrUnhealthy},
-			wantUndone: "Switched nginx back to blue",
-			wantActive: color.Blue, wantPrevious: color.Blue, wantRolledBack: true,
-			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
-			wantSwitch: calls("RemoveStaleTemps ", "Switch green", "Switch blue"),
-			wantDrain:  func(h *harness) []string { return calls("Drain " + h.upstream(color.Green)) },
-			after: func(t *testing.T, h *harness) {
-				assert.True(t, h.eng.Running("app-blue"), "blue was never stopped")
-			},
-		},
-		{
-			name: "observe: the new color crashes; the error is the crash, not a health check",
-			setup: func(h *harness) {
-				h.live(color.Blue)
-				h.withMarker(color.Blue)
-				h.sw.Hook = func(_ context.Context, m, a string) error {
-					if m == "Switch" && a == "green" {
-						h.eng.Exit("app-green", 3)
-					}
-					return nil
-				}
-			},
-			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: deploy.PhaseObserve, wantIs: []error{deploy.ErrObserve},
-			wantErrText: "exited with code 3",
-			wantActive:  color.Blue, wantPrevious: color.Blue, wantRolledBack: true,
-			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
-			wantSwitch: calls("RemoveStaleTemps ", "Switch green", "Switch blue"),
-		},
-		{
-			name: "observe on a first deploy: nothing to go back to",
-			setup: func(h *harness) {
-				h.sw.Hook = func(_ context.Context, m, a string) error {
-					if m == "Switch" && a == "blue" {
-						h.apps[color.Blue].status.Store(500)
-					}
-					return nil
-				}
-			},
-			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: deploy.PhaseObserve, wantIs: []error{deploy.ErrObserve},
-			wantUndone: "Nothing was undone",
-			wantActive: color.Blue, wantPrevious: color.None,
-			wantEngine: calls("EnsureImages app-blue", "Up app-blue"),
-			wantSwitch: calls("RemoveStaleTemps ", "Switch blue"),
-		},
-		{
-			name:       "observe: a healthy new color stays",
-			setup:      func(h *harness) { h.live(color.Blue) },
-			inputs:     map[string]string{"observe-seconds": "0.1"},
-			wantActive: color.Green, wantPrevious: color.Blue,
-			wantEngine: calls("EnsureImages app-green", "Up app-green", "Stop app-blue"),
-			wantLog:    "stayed healthy",
 		},
 		{
 			name:       "status changes nothing, even an include nginx has not loaded",
@@ -375,7 +318,11 @@ func TestDeployPhases(t *testing.T) {
 			wantSwitch: calls("RemoveStaleTemps ", "Switch blue", "Switch green"),
 			wantLog:    "repaired: nginx now serves blue",
 		},
-	}
+	})
+}
+
+// runPhaseCases runs each case in parallel and checks what it left.
+func runPhaseCases(t *testing.T, tests []phaseCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

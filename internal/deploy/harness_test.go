@@ -169,6 +169,7 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*deploy.Res
 	if held, _ := h.locker.Held(); held {
 		h.t.Error("the lock is still held after the deploy")
 	}
+	checkTransitions(h.t, res)
 	return res, err
 }
 

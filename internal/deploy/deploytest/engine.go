@@ -81,6 +81,16 @@ func (f *Engine) Exit(project string, code int) {
 	f.setState(project, false, code)
 }
 
+// SetHealth makes project's containers report health as the state of
+// their Docker healthcheck (starting, healthy, unhealthy).
+func (f *Engine) SetHealth(project, health string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.containers[project] {
+		f.containers[project][i].Health = health
+	}
+}
+
 func (f *Engine) setState(project string, running bool, code int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
