@@ -91,3 +91,24 @@ func ids(es []Entry) []string {
 	}
 	return out
 }
+
+// TestFindReturnsTheNewestEntryOfAnID: a promote records the deploy id of
+// the stage it promotes, so one id can hold several entries; rollback to
+// that id must use what was promoted last, not what was staged first.
+func TestFindReturnsTheNewestEntryOfAnID(t *testing.T) {
+	t.Parallel()
+	l, err := New(t.TempDir(), "app", 10)
+	require.NoError(t, err)
+	staged := entry(1, Succeeded)
+	staged.Mode = "stage"
+	promoted := entry(1, Succeeded)
+	promoted.Mode = "promote"
+	promoted.Images = map[string]Image{"web": {Ref: "app:promoted"}}
+	require.NoError(t, l.Append(staged))
+	require.NoError(t, l.Append(entry(2, Succeeded)))
+	require.NoError(t, l.Append(promoted))
+	got, err := l.Find("d01")
+	require.NoError(t, err)
+	require.Equal(t, "promote", got.Mode)
+	require.Equal(t, "app:promoted", got.Images["web"].Ref)
+}

@@ -66,14 +66,48 @@ func TestSecondAcquirerGetsTheLockWhenTheFirstReleases(t *testing.T) {
 		}
 		got <- err
 	}()
-	require.Equal(t, "1", (<-waiting).RunID)
+	require.Equal(t, "1", receive(t, waiting, "the second acquirer to report the holder it waits for").RunID)
 	select {
 	case err := <-got:
 		t.Fatalf("the second acquirer did not wait: %v", err)
 	case <-time.After(300 * time.Millisecond):
 	}
 	require.NoError(t, first.Release())
-	require.NoError(t, <-got)
+	require.NoError(t, receive(t, got, "the second acquirer to get the lock once the first released it"))
+}
+
+// receive waits for a value from ch, failing t with what it waited for
+// after 10 s: a broken lock must fail the test, not hang it.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out after 10s waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// TestReleaseClearsTheRecord: a released lock names no holder, so that a
+// waiter, or a fleet's status, never names a deploy that has ended.
+func TestReleaseClearsTheRecord(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := Acquire(context.Background(), dir, "app", Holder{RunID: "41", SHA: "abc"}, time.Second, nil)
+	require.NoError(t, err)
+	h, err := ReadHolder(dir, "app")
+	require.NoError(t, err)
+	require.Equal(t, "41", h.RunID, "the holder's record is there while it holds the lock")
+	require.NoError(t, l.Release())
+	h, err = ReadHolder(dir, "app")
+	require.NoError(t, err)
+	require.Equal(t, Holder{}, h, "no record is left behind")
+	require.Equal(t, "a holder that left no record", h.String())
+	data, err := os.ReadFile(l.Path())
+	require.NoError(t, err)
+	require.Empty(t, data)
+	require.NoError(t, l.Release(), "a second release does nothing")
 }
 
 // TestLockDiesWithHolder kills a process holding the lock with SIGKILL and
