@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -403,4 +404,55 @@ func TestPlantedRecordIsPrintedSafely(t *testing.T) {
 	h, err := ReadHolder(dir, "app")
 	require.NoError(t, err)
 	require.Equal(t, Holder{}, h)
+}
+
+// TestRecordNamesThisProcess: a holder that gives no pid or start time is
+// recorded with this process's and now, so that a waiter can name it; one
+// that gives them keeps them.
+func TestRecordNamesThisProcess(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := Acquire(context.Background(), dir, "app", Holder{RunID: "1"}, time.Second, nil)
+	require.NoError(t, err)
+	h, err := ReadHolder(dir, "app")
+	require.NoError(t, err)
+	require.Equal(t, os.Getpid(), h.PID)
+	require.False(t, h.Started.IsZero())
+	require.NoError(t, l.Release())
+
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	l, err = Acquire(context.Background(), dir, "app", Holder{PID: 4242, Started: started}, time.Second, nil)
+	require.NoError(t, err)
+	defer l.Release()
+	h, err = ReadHolder(dir, "app")
+	require.NoError(t, err)
+	require.Equal(t, 4242, h.PID)
+	require.True(t, started.Equal(h.Started), "%s", h.Started)
+}
+
+// TestNothingThereYet: with no lock directory or no lock file yet, the
+// lock is free and has no holder.
+func TestNothingThereYet(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{filepath.Join(t.TempDir(), "missing"), t.TempDir()} {
+		free, err := Free(dir, "app")
+		require.NoError(t, err)
+		require.True(t, free, dir)
+		h, err := ReadHolder(dir, "app")
+		require.NoError(t, err)
+		require.Equal(t, Holder{}, h)
+	}
+}
+
+// TestPlainFieldsArePrintedBare: a field made only of letters, digits and
+// -_. is printed as it is, the bounds of each range included; anything
+// else is quoted.
+func TestPlainFieldsArePrintedBare(t *testing.T) {
+	t.Parallel()
+	for _, plain := range []string{"azAZ09", "a", "z", "A", "Z", "0", "9", "-_."} {
+		require.Equal(t, "pid 1, run "+plain, Holder{PID: 1, RunID: plain}.String())
+	}
+	for _, quoted := range []string{"`", "{", "@", "[", "/", ":", " "} {
+		require.Equal(t, "pid 1, run "+strconv.Quote(quoted), Holder{PID: 1, RunID: quoted}.String())
+	}
 }
