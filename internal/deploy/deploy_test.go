@@ -332,6 +332,7 @@ func runPhaseCases(t *testing.T, tests []phaseCase) {
 			}
 			res, err := h.run(context.Background(), tt.inputs)
 			require.NotNil(t, res)
+			assert.Equal(t, err, res.Err, "the result carries the run's error")
 			if tt.wantKind == "" {
 				require.NoError(t, err)
 			} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -82,6 +83,7 @@ func TestForeignColorsLeftAlone(t *testing.T) {
 		_, err := h.run(context.Background(), nil)
 		require.ErrorIs(t, err, config.ErrInvalid)
 		require.Contains(t, err.Error(), "several base names (one, two)")
+		require.Less(t, strings.Index(err.Error(), "compose project one-blue"), strings.Index(err.Error(), "compose project two-green"), "one line per project, in the projects' order")
 		require.Empty(t, h.eng.Calls())
 	})
 }

@@ -69,6 +69,15 @@ type harness struct {
 	env map[string]string
 	// preview, when set, is the preview include's switch.
 	preview *deploytest.Switch
+	// rec, when set, is the deploy's Reporter instead of the Actions
+	// reporter writing to log.
+	rec *deploytest.Reporter
+	// frontDoorTimeout is the Deployer's FrontDoorTimeout (150 ms unless
+	// set; a negative value leaves it unset).
+	frontDoorTimeout time.Duration
+	// cleanup is the Deployer's CleanupTimeout (100 ms unless set; a
+	// negative value leaves it unset).
+	cleanup time.Duration
 }
 
 // harnessHealthcheck is the same project with a Docker healthcheck.
@@ -160,8 +169,17 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*deploy.Res
 	if h.preview != nil {
 		d.Preview = h.preview
 	}
+	if h.rec != nil {
+		d.Report = h.rec
+	}
 	d.CleanupTimeout = 100 * time.Millisecond
+	if h.cleanup != 0 {
+		d.CleanupTimeout = max(h.cleanup, 0)
+	}
 	d.FrontDoorTimeout = 150 * time.Millisecond
+	if h.frontDoorTimeout != 0 {
+		d.FrontDoorTimeout = max(h.frontDoorTimeout, 0)
+	}
 	deploy.SetPoll(d, 10*time.Millisecond)
 	res, err := d.Run(ctx)
 	h.err = err
@@ -176,8 +194,15 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*deploy.Res
 // frontDoor is nginx's front door as verify-url reaches it: it answers
 // with the include the fake switch holds when showNew says so, else with
 // what it held before.
+//
+// One that shows the new deploy gets FrontDoorTimeout's default (5 s), so
+// that its three answers in a row fit on a loaded machine; one that never
+// does keeps the harness's 150 ms, since the deploy waits it out.
 func (h *harness) frontDoor(showNew bool) string {
 	h.t.Helper()
+	if showNew {
+		h.frontDoorTimeout = -1
+	}
 	before, _ := h.sw.Include()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		cur, _ := h.sw.Include()

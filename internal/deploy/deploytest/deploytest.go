@@ -71,6 +71,9 @@ type Locker struct {
 	held     bool
 	released int
 	Hook     Hook
+	// ReleaseErr, when set, is what Release returns; the lock is released
+	// all the same, as a flock is when its file is closed.
+	ReleaseErr error
 }
 
 var _ deploy.Locker = (*Locker)(nil)
@@ -105,5 +108,5 @@ func (u unlocker) Release() error {
 	defer u.f.mu.Unlock()
 	u.f.held = false
 	u.f.released++
-	return nil
+	return u.f.ReleaseErr
 }

@@ -24,6 +24,9 @@ type Switch struct {
 	// Inclusion is what FindInclusion answers; nil means included in a
 	// server block.
 	Inclusion *nginx.Inclusion
+	// FrontDoor is what FindFrontDoor finds in nginx's config; nil finds
+	// none.
+	FrontDoor *nginx.FrontDoor
 	Hook      Hook
 }
 
@@ -108,9 +111,14 @@ func (f *Switch) RemoveStaleTemps() ([]string, error) {
 // ShutdownTimeoutSet answers true.
 func (f *Switch) ShutdownTimeoutSet(context.Context) (bool, error) { return true, nil }
 
-// FindFrontDoor finds none.
+// FindFrontDoor answers FrontDoor, or finds none.
 func (f *Switch) FindFrontDoor(context.Context, string) (nginx.FrontDoor, bool, error) {
-	return nginx.FrontDoor{}, false, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.FrontDoor == nil {
+		return nginx.FrontDoor{}, false, nil
+	}
+	return *f.FrontDoor, true, nil
 }
 
 // FindInclusion answers Inclusion, or an include in a server block.
