@@ -59,15 +59,17 @@ func TestHistoryProblemsAreWarnings(t *testing.T) {
 	h := newHarness(t)
 	h.rec = &deploytest.Reporter{}
 	h.must(nil)
-	h.must(map[string]string{"mode": "history"})
+	res := h.must(map[string]string{"mode": "history"})
 	assert.Empty(t, h.rec.Of("warning"), "a clean history warns of nothing")
+	assert.Contains(t, h.rec.Of("info"), "1 run(s) of app, newest last ("+h.hist.Path()+"):")
+	require.Len(t, res.History, 1)
 
 	f, err := os.OpenFile(h.hist.Path(), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
 	_, err = f.WriteString("not an entry\n")
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	res := h.must(map[string]string{"mode": "history"})
+	res = h.must(map[string]string{"mode": "history"})
 	assert.Len(t, res.History, 1)
 	assert.Equal(t, []string{"1 line(s) of " + h.hist.Path() + " are not history entries and were skipped"}, h.rec.Of("warning"))
 
@@ -78,4 +80,17 @@ func TestHistoryProblemsAreWarnings(t *testing.T) {
 	require.Len(t, warnings, 2)
 	assert.Contains(t, warnings[0], "images were not pruned: history directory")
 	assert.Contains(t, warnings[1], "failed to record this run in the history "+h.hist.Path())
+}
+
+// TestHistoryModeWithNothingRecorded: an empty history is an empty list,
+// said in words, not an error.
+func TestHistoryModeWithNothingRecorded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.rec = &deploytest.Reporter{}
+	res := h.must(map[string]string{"mode": "history"})
+	require.NotNil(t, res.History)
+	assert.Empty(t, res.History)
+	assert.Equal(t, "[]", output(res, "history"))
+	assert.Contains(t, h.rec.Of("info"), "no deploys of app are recorded in "+h.hist.Path())
 }

@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -181,6 +182,7 @@ func TestRollbackToARecordedDeploy(t *testing.T) {
 	require.NoError(t, err)
 	web := serviceOf(cs, "web")
 	assert.Equal(t, deploytest.ImageID("app:v1"), web.Image, "v1's image, by id, without a pull")
+	assert.Equal(t, web.Image, res.Image, "the result names the image the traffic container runs")
 
 	// Going back to the kept previous one starts it again.
 	res = h.must(map[string]string{"mode": "rollback", "to": v3.DeployID})
@@ -217,6 +219,8 @@ func TestRollbackToRefuses(t *testing.T) {
 	var pe *deploy.PhaseError
 	require.ErrorAs(t, err, &pe)
 	assert.Contains(t, pe.Err.Error(), "are gone from this host")
+	id := strings.TrimPrefix(deploytest.ImageID("app:v1"), "sha256:")
+	assert.Contains(t, pe.Err.Error(), "web (app:v1, id "+id[:12]+")", "the image is named by its short id")
 	assert.Contains(t, pe.Hint, "retain-images")
 }
 
