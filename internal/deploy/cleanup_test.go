@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +13,17 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 )
+
+// graceCompose gives one service a stop grace of 30 s, the other 5 s.
+const graceCompose = `services:
+  web:
+    image: app:v1
+    ports: ["${BLUEGREEN_PORT}:8080"]
+    stop_grace_period: 5s
+  worker:
+    image: worker:1
+    stop_grace_period: 30s
+`
 
 // TestCleanupBudget: each step that undoes or finishes a deploy gets the
 // clean-up bound (a minute unless set), plus the time the step itself
@@ -23,10 +36,13 @@ func TestCleanupBudget(t *testing.T) {
 		fail     bool          // the new color fails its health check
 		method   string        // the call whose budget is measured
 		min, max time.Duration // the time left when it is called
+		compose  string        // a compose file instead of the harness's
 	}{
-		{"a failed color's removal, bound set", 100 * time.Millisecond, true, "Down", 0, time.Second},
-		{"a failed color's removal, default bound", -1, true, "Down", 50 * time.Second, time.Minute},
-		{"the old color's stop: bound plus stop grace", 100 * time.Millisecond, false, "Stop", 10 * time.Second, 10*time.Second + time.Second},
+		{"a failed color's removal, bound set", 100 * time.Millisecond, true, "Down", 0, time.Second, ""},
+		{"a failed color's removal, default bound", -1, true, "Down", 50 * time.Second, time.Minute, ""},
+		{"the old color's stop: bound plus Docker's default stop grace", 100 * time.Millisecond, false, "Stop", 10 * time.Second, 10*time.Second + time.Second, ""},
+		{"the old color's stop: bound plus its longest stop_grace_period", 100 * time.Millisecond, false, "Stop", 30 * time.Second, 30*time.Second + time.Second, graceCompose},
+		{"the old color's stop: bound plus stop-timeout", 100 * time.Millisecond, false, "Stop", 3 * time.Second, 3*time.Second + time.Second, "stop-timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,6 +50,14 @@ func TestCleanupBudget(t *testing.T) {
 			h := newHarness(t)
 			h.live(color.Blue)
 			h.cleanup = tt.cleanup
+			switch tt.compose {
+			case "":
+			case "stop-timeout":
+				h.inputs["stop-timeout"] = "3s"
+			default:
+				require.NoError(t, os.WriteFile(filepath.Join(h.dir, "grace.yml"), []byte(tt.compose), 0o644))
+				h.inputs["compose-file"] = "grace.yml"
+			}
 			if tt.fail {
 				h.apps[color.Green].status.Store(503)
 			}

@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -228,15 +229,53 @@ func TestRetainImagesRemovesOnlyOlderImagesThisActionPulled(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.eng.SetImage("worker:1", "sha256:worker", "") // on the host before any deploy
+	var removed []string
+	var last *deploy.Result
 	for _, v := range []string{"v1", "v2", "v3", "v4"} {
 		h.env["VERSION"] = v
-		h.must(map[string]string{"retain-images": "2"})
+		h.rec = &deploytest.Reporter{}
+		last = h.must(map[string]string{"retain-images": "2"})
+		removed = append(removed, last.RemovedImages...)
+		said := false
+		for _, l := range h.rec.Of("info") {
+			if strings.HasPrefix(l, "removed ") && strings.Contains(l, "(retain-images)") {
+				said = true
+				assert.Equal(t, fmt.Sprintf("removed %d image(s) of deploys older than the last 2 (retain-images): %s", len(last.RemovedImages), strings.Join(last.RemovedImages, ", ")), l)
+			}
+		}
+		assert.Equal(t, len(last.RemovedImages) > 0, said, "the log says what was removed, and only then (%s)", v)
 	}
+	assert.Equal(t, []string{"app:v1", "app:v2"}, removed, "each removal is reported once")
+	assert.ElementsMatch(t, []string{"app:v4", "worker:1", "app:v3"}, last.RetainedImages, "the images of the last 2 deploys, each once")
 	assert.False(t, h.eng.HasImage("app:v1"))
 	assert.False(t, h.eng.HasImage("app:v2"))
 	assert.True(t, h.eng.HasImage("app:v3"), "kept: the last 2 successful deploys")
 	assert.True(t, h.eng.HasImage("app:v4"))
 	assert.True(t, h.eng.HasImage("worker:1"), "never pulled by the action: never removed")
+}
+
+// TestRetainImagesKeepsWhatIsInUse: an image another container uses is
+// kept, said in the log, and not reported removed.
+func TestRetainImagesKeepsWhatIsInUse(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.env["VERSION"] = "v1"
+	h.must(nil)
+	h.eng.Run("other", "x", "app:v1") // another project runs v1 too
+	for _, v := range []string{"v2", "v3"} {
+		h.env["VERSION"] = v
+		h.rec = &deploytest.Reporter{}
+		res := h.must(map[string]string{"retain-images": "1", "keep-previous": "false"})
+		assert.NotContains(t, res.RemovedImages, "app:v1", v)
+	}
+	assert.True(t, h.eng.HasImage("app:v1"))
+	found := false
+	for _, l := range h.rec.Of("info") {
+		if strings.HasPrefix(l, "    kept app:v1: ") && strings.Contains(l, "container other-x-1 uses it") {
+			found = true
+		}
+	}
+	assert.True(t, found, h.rec.String())
 }
 
 func TestHistoryMode(t *testing.T) {

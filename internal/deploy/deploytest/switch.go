@@ -24,6 +24,12 @@ type Switch struct {
 	// Inclusion is what FindInclusion answers; nil means included in a
 	// server block.
 	Inclusion *nginx.Inclusion
+	// StaleTemps are the temp files RemoveStaleTemps reports it removed,
+	// as a killed deploy leaves them next to the include.
+	StaleTemps []string
+	// NoShutdownTimeout makes ShutdownTimeoutSet say that nginx sets no
+	// worker_shutdown_timeout.
+	NoShutdownTimeout bool
 	// FrontDoor is what FindFrontDoor finds in nginx's config; nil finds
 	// none.
 	FrontDoor *nginx.FrontDoor
@@ -103,13 +109,24 @@ func (f *Switch) Pending() (pending, ok bool, why string) {
 	return f.PendingLoad, true, "the fake says so"
 }
 
-// RemoveStaleTemps records the call.
+// RemoveStaleTemps records the call and reports StaleTemps removed, once.
 func (f *Switch) RemoveStaleTemps() ([]string, error) {
-	return nil, f.record(context.Background(), "RemoveStaleTemps", "")
+	if err := f.record(context.Background(), "RemoveStaleTemps", ""); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	removed := f.StaleTemps
+	f.StaleTemps = nil
+	return removed, nil
 }
 
-// ShutdownTimeoutSet answers true.
-func (f *Switch) ShutdownTimeoutSet(context.Context) (bool, error) { return true, nil }
+// ShutdownTimeoutSet answers true, unless NoShutdownTimeout.
+func (f *Switch) ShutdownTimeoutSet(context.Context) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.NoShutdownTimeout, nil
+}
 
 // FindFrontDoor answers FrontDoor, or finds none.
 func (f *Switch) FindFrontDoor(context.Context, string) (nginx.FrontDoor, bool, error) {
