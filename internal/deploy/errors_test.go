@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +108,30 @@ func TestImagesAreCheckedInPreflight(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, deploy.PhasePreflight, pe.Kind)
 	assert.Contains(t, err.Error(), `service web: image "app:v1\n  evil: x" is not a Docker image reference`)
+	assert.Empty(t, h.eng.Calls())
+}
+
+// TestColorsThatWouldCollideStopInPreflight: what would make blue and
+// green collide when they run side by side is found before anything
+// starts.
+func TestColorsThatWouldCollideStopInPreflight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const collide = `services:
+  web:
+    image: app:v1
+    container_name: web
+    ports: ["${BLUEGREEN_PORT}:8080"]
+  cache:
+    image: cache:1
+    ports: ["6379:6379"]
+`
+	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "collide.yml"), []byte(collide), 0o644))
+	_, err := h.run(context.Background(), map[string]string{"compose-file": "collide.yml", "service": "web"})
+	var pe *deploy.PhaseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, deploy.PhasePreflight, pe.Kind)
+	assert.Contains(t, err.Error(), `service web sets container_name "web" for both colors`)
+	assert.Contains(t, err.Error(), "service cache publishes host port :6379/tcp in both colors")
 	assert.Empty(t, h.eng.Calls())
 }

@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,6 +61,34 @@ func TestFindLive(t *testing.T) {
 			require.Contains(t, h.log.String(), tt.wantLogs)
 			require.Empty(t, h.eng.Calls(), "status changes no container")
 			require.Empty(t, h.sw.Calls(), "status changes no include")
+		})
+	}
+}
+
+// TestFindLiveByContainerName: an include template that names the
+// container (nginx in a container on the app's network) identifies the
+// live color by the name compose gives the traffic container,
+// <project>-<service>-1, or by its container_name.
+func TestFindLiveByContainerName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ name, compose, include string }{
+		{"compose's name", "", "app-green-web-1"},
+		{"container_name", "services:\n  web:\n    image: app:v1\n    container_name: web-${BLUEGREEN_COLOR}\n    ports: [\"${BLUEGREEN_PORT}:8080\"]\n", "web-green"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			if tt.compose != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(h.dir, "named.yml"), []byte(tt.compose), 0o644))
+				h.inputs["compose-file"] = "named.yml"
+			}
+			h.inputs["nginx-include-template"] = "set $service_url http://{{.ContainerName}}:{{.ContainerPort}};"
+			h.eng.Run("app-blue", "web", "app:v1")
+			h.eng.Run("app-green", "web", "app:v1")
+			h.sw.SetInclude([]byte("set $service_url http://" + tt.include + ":8080;\n"))
+			res, err := h.run(context.Background(), map[string]string{"mode": "status"})
+			require.NoError(t, err)
+			require.Equal(t, color.Green, res.Active)
 		})
 	}
 }
