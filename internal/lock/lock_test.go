@@ -456,3 +456,14 @@ func TestPlainFieldsArePrintedBare(t *testing.T) {
 		require.Equal(t, "pid 1, run "+strconv.Quote(quoted), Holder{PID: 1, RunID: quoted}.String())
 	}
 }
+
+// TestFieldsAreCutOnlyBeyondTheCap: a field as long as its cap is printed
+// whole, bytes and all (an invalid UTF-8 byte stays \xff, not U+FFFD);
+// one rune more and it is cut to the cap (in runes, so an invalid byte
+// becomes U+FFFD).
+func TestFieldsAreCutOnlyBeyondTheCap(t *testing.T) {
+	t.Parallel()
+	exact := "\xff" + strings.Repeat("x", 31) // 32 runes: the run id's cap
+	require.Equal(t, `pid 1, run "\xff`+strings.Repeat("x", 31)+`"`, Holder{PID: 1, RunID: exact}.String())
+	require.Equal(t, `pid 1, run "\ufffd`+strings.Repeat("x", 31)+`"`, Holder{PID: 1, RunID: exact + "y"}.String(), "cut to 32 runes")
+}
