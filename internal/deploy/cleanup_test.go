@@ -84,16 +84,19 @@ func TestCleanupBudget(t *testing.T) {
 
 // TestResultImage: the image a run reports is what the serving color
 // runs: the kept container's image after a rollback (not the compose
-// file's), the compose file's after a deploy or in status.
+// file's), the compose file's after a deploy or in status. A rollback
+// also names the deploy it went back to.
 func TestResultImage(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.live(color.Green)
 	h.kept(color.Blue) // runs app:v0
+	h.eng.Label("app-blue", "20260101T000000Z-aaaaaa")
 	res := h.must(map[string]string{"mode": "status"})
 	assert.Equal(t, "app:v1", res.Image, "status: the compose file's image")
 	res = h.must(map[string]string{"mode": "rollback"})
 	assert.Equal(t, "app:v0", res.Image, "rollback: what the kept color runs")
+	assert.Equal(t, "20260101T000000Z-aaaaaa", res.RollbackTo, "rollback: the deploy the kept color is")
 	h.env["VERSION"] = "v2"
 	res = h.must(nil)
 	assert.Equal(t, "app:v2", res.Image, "deploy: the new image")

@@ -73,6 +73,25 @@ func TestPromoteSwitchesToTheStagedDeploy(t *testing.T) {
 	assert.Equal(t, []string{"Stop app-blue"}, callStrings(h.eng.Calls()[before:]), "green is not started again; blue is stopped")
 	include, _ := h.sw.Include()
 	assert.Contains(t, string(include), "deploy="+staged.DeployID)
+	entries, _, err := h.hist.Entries()
+	require.NoError(t, err)
+	last := entries[len(entries)-1]
+	assert.Equal(t, "promote", last.Mode)
+	assert.Equal(t, "app:v1", last.Images["web"].Ref, "the promote records what it switched to")
+	assert.False(t, last.Images["web"].Pulled, "the stage run brought the image; its entry says so")
+}
+
+// TestPromoteRefusesAColorNoStageMade: the idle color running without a
+// stage's deploy id (started by hand, or by another tool) is not promoted
+// for a deploy-id, and the error says what it is.
+func TestPromoteRefusesAColorNoStageMade(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.live(color.Blue)
+	h.eng.Run("app-green", "web", "app:v0")
+	_, err := h.run(context.Background(), map[string]string{"mode": "promote", "deploy-id": "20200101T000000Z-abcdef"})
+	require.ErrorIs(t, err, deploy.ErrStagedMismatch)
+	assert.Contains(t, err.Error(), "app-green holds deploy one not made by a stage run, not 20200101T000000Z-abcdef (deploy-id)")
 }
 
 func TestPromoteRefusesAndChangesNothing(t *testing.T) {

@@ -5,6 +5,7 @@ package deploytest
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -161,7 +162,9 @@ func fnvHash(s string) uint64 {
 	return h
 }
 
-// Up creates one running container per service.
+// Up creates the running containers of each service: one, or as many as
+// its scale (deploy.replicas), the n-th bound to the n-th host port of
+// each published range, as Docker binds replicas.
 func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container, error) {
 	if err := f.enter(ctx, "Up", p.Name, true); err != nil {
 		return nil, err
@@ -171,16 +174,49 @@ func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container,
 	var cs []compose.Container
 	for _, name := range p.ServiceNames() {
 		svc := p.Services[name]
-		c := fakeContainer(p.Name, name, svc.Image)
-		c.Health = f.Health
-		c.DeployID = svc.Labels[compose.LabelDeployID]
-		if info, ok := f.images[svc.Image]; ok {
-			c.ImageID = info.ID
+		for n := 1; n <= max(svc.GetScale(), 1); n++ {
+			c := fakeContainer(p.Name, name, svc.Image)
+			if n > 1 {
+				c.ID = fmt.Sprintf("%s_%s_%d", p.Name, name, n)
+				c.Name = fmt.Sprintf("%s-%s-%d", p.Name, name, n)
+			}
+			c.TCPPorts = replicaPorts(svc, n)
+			c.Health = f.Health
+			c.DeployID = svc.Labels[compose.LabelDeployID]
+			if info, ok := f.images[svc.Image]; ok {
+				c.ImageID = info.ID
+			}
+			cs = append(cs, c)
 		}
-		cs = append(cs, c)
 	}
 	f.containers[p.Name] = cs
 	return append([]compose.Container(nil), cs...), nil
+}
+
+// replicaPorts maps each published TCP container port of svc to the host
+// port its n-th replica gets: the n-th of the published range.
+func replicaPorts(svc types.ServiceConfig, n int) map[int]int {
+	out := map[int]int{}
+	for _, pc := range svc.Ports {
+		if pc.Published == "" || (pc.Protocol != "" && pc.Protocol != "tcp") {
+			continue
+		}
+		lo, hi, _ := strings.Cut(pc.Published, "-")
+		first, err := strconv.Atoi(lo)
+		if err != nil {
+			continue
+		}
+		last := first
+		if hi != "" {
+			if last, err = strconv.Atoi(hi); err != nil {
+				continue
+			}
+		}
+		if port := first + n - 1; port <= last {
+			out[int(pc.Target)] = port
+		}
+	}
+	return out
 }
 
 // List returns a project's containers.
