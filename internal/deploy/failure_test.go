@@ -202,6 +202,10 @@ func TestFailureUndoes(t *testing.T) {
 				assert.Contains(t, pe.Undone, undone)
 				assert.Equal(t, pe.Undone, res.Undone)
 			}
+			if res.Active != color.None {
+				assert.Equal(t, "http://"+h.upstream(res.Active), res.ActiveURL, "the result names where the serving color answers")
+				assert.Equal(t, h.apps[res.Active].port, res.ActivePort)
+			}
 			assert.Equal(t, tt.wantEngine, callStrings(h.eng.Calls()[engine:]), "engine calls")
 			assert.Equal(t, tt.wantSwitch, callStrings(h.sw.Calls()[sw:]), "switch calls")
 			for _, p := range []string{"app-blue", "app-green"} {

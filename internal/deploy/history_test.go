@@ -20,6 +20,9 @@ import (
 func TestHistoryRecordsEachRun(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	h.eng.SetImage("worker:1", "sha256:worker", "") // on the host before
+	h.eng.SetImage("app:v1", deploytest.ImageID("app:v1"), "registry.example/app@sha256:0123")
+	h.eng.DropImage("app:v1") // known to the registry, pulled by the deploy
 	first := h.must(nil)
 	h.apps[color.Green].status.Store(503)
 	_, err := h.run(context.Background(), nil)
@@ -43,6 +46,8 @@ func TestHistoryRecordsEachRun(t *testing.T) {
 		assert.False(t, p.Failed, p.Kind)
 	}
 	assert.Equal(t, []string{"preflight", "lock", "find", "start", "health", "switch", "drain"}, kinds)
+	assert.Equal(t, ledger.Image{Ref: "app:v1", ID: deploytest.ImageID("app:v1"), Pulled: true}, e.Images["web"], "pulled by this run")
+	assert.Equal(t, ledger.Image{Ref: "worker:1", ID: "sha256:worker"}, e.Images["worker"], "on the host before: not pulled")
 
 	e = entries[1]
 	assert.Equal(t, ledger.Failed, e.Result)
@@ -93,4 +98,22 @@ func TestHistoryModeWithNothingRecorded(t *testing.T) {
 	assert.Empty(t, res.History)
 	assert.Equal(t, "[]", output(res, "history"))
 	assert.Contains(t, h.rec.Of("info"), "no deploys of app are recorded in "+h.hist.Path())
+}
+
+// TestRollbackRecordsWhatRuns: a rollback records the image its kept
+// containers run, by the id they run, even when the tag has moved on to
+// another image since, with the digest the registry gave.
+func TestRollbackRecordsWhatRuns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.live(color.Green)
+	h.kept(color.Blue) // runs app:v0
+	h.eng.SetImage("app:v0", "sha256:newer", "registry.example/app@sha256:4567")
+	h.must(map[string]string{"mode": "rollback"})
+	entries, _, err := h.hist.Entries()
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	web := entries[0].Images["web"]
+	// Pulled is left out: issue 18 has it wrongly true for a rollback.
+	assert.Equal(t, []string{"app:v0", deploytest.ImageID("app:v0"), "registry.example/app@sha256:4567"}, []string{web.Ref, web.ID, web.Digest})
 }

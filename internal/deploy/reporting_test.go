@@ -59,6 +59,9 @@ func TestPhasesAreReportedInGroups(t *testing.T) {
 	assert.Equal(t, first, groups(t, h.rec), h.rec.String())
 	assert.Equal(t, first, done(h.rec))
 	assert.Empty(t, h.rec.Of("warning"), "a clean deploy warns of nothing")
+	for _, l := range h.rec.Of("info") {
+		assert.NotContains(t, l, "app-blue-web-1 on http", "a service without replicas is not listed replica by replica")
+	}
 
 	h.rec = &deploytest.Reporter{}
 	h.must(nil)

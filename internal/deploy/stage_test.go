@@ -173,6 +173,37 @@ func TestStagedFirstDeployIsPromoted(t *testing.T) {
 	res := h.must(map[string]string{"mode": "promote", "deploy-id": staged.DeployID})
 	assert.Equal(t, color.Blue, res.Active)
 	assert.Equal(t, color.None, res.Previous)
+	assert.Contains(t, h.log.String(), "blue runs but nginx has no include yet: it is the staged first deploy")
+}
+
+// TestStagedFirstDeployIsAborted: abort on a host whose only color is a
+// staged first deploy removes it, rather than taking it for live.
+func TestStagedFirstDeployIsAborted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	staged := h.must(map[string]string{"mode": "stage"})
+	require.Equal(t, color.Blue, staged.Staged)
+	before := len(h.eng.Calls())
+	res := h.must(map[string]string{"mode": "abort"})
+	assert.Equal(t, color.None, res.Active)
+	assert.Equal(t, []string{"Down app-blue"}, callStrings(h.eng.Calls()[before:]))
+	assert.False(t, h.eng.Exists("app-blue"))
+}
+
+// TestAbortThatFailsSaysWhatItLeft: an abort whose removal fails says so,
+// and that nginx and the live color were not touched.
+func TestAbortThatFailsSaysWhatItLeft(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	stageGreen(t, h)
+	h.eng.Hook = failOn("Down", "app-green")
+	_, err := h.run(context.Background(), map[string]string{"mode": "abort"})
+	var pe *deploy.PhaseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, deploy.PhaseStop, pe.Kind)
+	require.ErrorIs(t, err, errInjected)
+	assert.Equal(t, "nginx and the live color were not touched.", pe.Undone)
+	assert.NotContains(t, h.log.String(), "removed the staged green")
 }
 
 // version deploys VERSION=v with keep-previous and returns the result.

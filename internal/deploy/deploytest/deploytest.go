@@ -45,16 +45,19 @@ type Hook func(ctx context.Context, method, arg string) error
 type Drain struct {
 	mu    sync.Mutex
 	calls []Call
+	// Result and Err are what Drain returns.
+	Result nginx.DrainResult
+	Err    error
 }
 
 var _ deploy.DrainFunc = (&Drain{}).Drain
 
-// Drain returns at once.
+// Drain returns Result and Err at once.
 func (f *Drain) Drain(_ context.Context, _ *nginx.Reload, upstream string, _ time.Duration) (nginx.DrainResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, Call{"Drain", upstream})
-	return nginx.DrainResult{}, nil
+	return f.Result, f.Err
 }
 
 // Calls returns the drains, in order.

@@ -246,12 +246,19 @@ func (f *Engine) Inspect(ctx context.Context, id string) (compose.Container, err
 	return compose.Container{}, fmt.Errorf("failed to inspect container %s: %w", id, compose.ErrNoSuchContainer)
 }
 
-// Logs answers LogText.
-func (f *Engine) Logs(ctx context.Context, id string, _ int) (string, error) {
+// Logs answers the last tail lines of LogText, as docker logs --tail.
+func (f *Engine) Logs(ctx context.Context, id string, tail int) (string, error) {
 	if err := f.enter(ctx, "Logs", id, false); err != nil {
 		return "", err
 	}
-	return f.LogText, nil
+	lines := strings.SplitAfter(f.LogText, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if tail >= 0 && len(lines) > tail {
+		lines = lines[len(lines)-tail:]
+	}
+	return strings.Join(lines, ""), nil
 }
 
 // Start starts a project's stopped containers again.
