@@ -10,8 +10,9 @@
 #   bash scripts/mutate.sh internal/lock internal/ledger
 #
 # Prints a table per package, then every mutant that lived, marking those
-# scripts/equivalent-mutants.md lists as equivalent (they change nothing a
-# test could observe, and are counted apart in the last column).
+# scripts/equivalent-mutants.md lists (equivalent ones, which change
+# nothing a test could observe, and timing-only ones): they are counted
+# apart, in the "listed" column and the last one.
 #
 # Settings (environment):
 #   MUTATE_WORKERS   mutants tested at once (default 1: each one compiles and
@@ -43,7 +44,8 @@ else
   pkgs=(internal/deploy internal/fleet internal/nginx internal/lock internal/ledger internal/health internal/config)
 fi
 
-# The mutants listed as equivalent: "path:line:col MUTATOR", one a line.
+# The mutants listed in equivalent-mutants.md: "path:line:col MUTATOR",
+# one a line.
 equivalent="$out/equivalent.txt"
 grep -oE '`internal/[^`]+:[0-9]+:[0-9]+ [A-Z_]+`' scripts/equivalent-mutants.md 2>/dev/null | tr -d '`' | sort -u >"$equivalent" || true
 
@@ -82,7 +84,7 @@ for pkg in "${pkgs[@]}"; do
     [ "$status" = LIVED ] || continue
     if grep -qxF "$loc $type" "$equivalent"; then
       equiv=$((equiv + 1))
-      lived_lines+=("$loc $type (equivalent)")
+      lived_lines+=("$loc $type (listed in equivalent-mutants.md)")
     else
       lived_lines+=("$loc $type")
     fi
@@ -93,7 +95,7 @@ for pkg in "${pkgs[@]}"; do
 done
 
 echo
-printf '%-16s %6s %6s %5s %5s %6s %7s %6s %9s %17s\n' package time killed lived timed unviab uncover equiv efficacy "w/o equivalents"
+printf '%-16s %6s %6s %5s %5s %6s %7s %6s %9s %17s\n' package time killed lived timed unviab uncover listed efficacy "w/o listed"
 for r in "${rows[@]}"; do echo "$r"; done
 if [ ${#lived_lines[@]} -gt 0 ]; then
   echo
