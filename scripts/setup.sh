@@ -5,9 +5,10 @@
 # for the act tests), apache2-utils (htpasswd for the private-registry test),
 # openssh-server and iproute2 (the fleet test's simulated hosts run their
 # own sshd in network namespaces; no sshd is started here), a running
-# Docker daemon, and nektos/act, distribution's registry, actionlint and
-# docker compose v2 (a CLI plugin, the second conformance peer) built from
-# the Go module proxy (kept out of the product's go.mod).
+# Docker daemon, and nektos/act, distribution's registry, actionlint,
+# docker compose v2 (a CLI plugin, the second conformance peer) and gremlins
+# (mutation testing, scripts/mutate.sh, which also needs jq) built from the
+# Go module proxy (kept out of the product's go.mod).
 set -euo pipefail
 
 ACT_VERSION=v0.2.89
@@ -17,6 +18,7 @@ ACTIONLINT_VERSION=v1.7.12
 # follows (its ComposeVersion label); it speaks to Docker 20.10 (Engine API
 # 1.41), which later releases' features are not needed for.
 COMPOSE_V2_VERSION=v2.29.7
+GREMLINS_VERSION=v0.6.0
 
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
@@ -25,6 +27,7 @@ command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   apt-get update -qq
@@ -64,5 +67,11 @@ if ! docker compose version 2>/dev/null | grep -q "${COMPOSE_V2_VERSION}"; then
   mkdir -p "$(dirname "$compose_plugin")"
   install -m 0755 "$compose_tmp/cmd" "$compose_plugin"
   rm -rf "$compose_tmp"
+fi
+# gremlins says "version dev" when built with go install: ask the binary's
+# build info instead.
+if ! go version -m "$gobin/gremlins" 2>/dev/null | grep -q "mod.*github.com/go-gremlins/gremlins.*$GREMLINS_VERSION"; then
+  echo "setup: building gremlins $GREMLINS_VERSION"
+  GOFLAGS=-mod=mod go install "github.com/go-gremlins/gremlins/cmd/gremlins@$GREMLINS_VERSION"
 fi
 echo "setup: ready (nginx $(nginx -v 2>&1 | cut -d/ -f2), $(docker-compose version --short 2>/dev/null || echo no-compose), docker compose $(docker compose version --short 2>/dev/null || echo none), act $("$gobin/act" --version | awk '{print $3}'))"

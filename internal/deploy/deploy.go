@@ -22,7 +22,6 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
-	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
 // DefaultLockDir holds one lock file per project (see lock.DefaultDir).
@@ -90,6 +89,23 @@ type Locker interface {
 // Unlocker gives a held lock up.
 type Unlocker interface{ Release() error }
 
+// Reporter is the job log as a deploy writes to it: only what the deploy
+// calls, so that the deploy owns its view of the log and a test can pass
+// its own. *report.Reporter is the one for GitHub Actions and a terminal;
+// the text given to it may hold untrusted data, which it makes safe.
+type Reporter interface {
+	// Phase opens a group named for a phase; end closes it.
+	Phase(name string) (end func())
+	Infof(format string, args ...any)
+	// Warnf reports something the user should fix, though the deploy goes
+	// on.
+	Warnf(format string, args ...any)
+	// Block shows untrusted text (a failed container's last log lines)
+	// under a title, fenced so that no line of it is taken for a runner
+	// command.
+	Block(title, text string)
+}
+
 // Target is the host a deploy runs on, as the deploy talks to it: its
 // containers, its nginx, the evidence that nginx stopped using the old
 // color, and its lock. A fleet runs the same deploy once per Target. The
@@ -120,7 +136,7 @@ type Target struct {
 type Deployer struct {
 	Config *config.Config
 	Target
-	Report *report.Reporter
+	Report Reporter
 	// Env is the environment compose files are interpolated with (the
 	// process environment; BLUEGREEN_COLOR and BLUEGREEN_PORT are added).
 	Env map[string]string
@@ -239,24 +255,25 @@ func (r *run) deploy(ctx context.Context) error {
 	start := fmt.Sprintf("Start %s (%s)", r.target, r.cfg.ProjectFor(r.target))
 	var traffic compose.Container
 	if err := r.phase(PhaseStart, start, func() (err error) { traffic, err = r.start(ctx, plan); return err }); err != nil {
-		return r.abandon(ctx, newPhaseError(PhaseStart, start, err), traffic, removeIt)
+		return r.fail(ctx, newPhaseError(PhaseStart, start, err), traffic, originStarted)
 	}
-	return r.promote(ctx, plan, traffic, removeIt)
+	return r.promote(ctx, plan, traffic, originStarted)
 }
 
 // promote takes a started color the rest of the way: health, switch,
-// observation, drain, stop of the old color. fail says what becomes of
-// the new color when a step fails.
-func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container, fail onFailure) error {
+// observation, drain, stop of the old color. from says where the new
+// color came from, which decides what a failure does with it (see fail).
+func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container, from origin) error {
 	check := fmt.Sprintf("Health check %s", plan.URL+r.cfg.Health.Path)
 	if err := r.phase(PhaseHealth, check, func() error { return r.waitHealthy(ctx, plan, traffic) }); err != nil {
-		return r.abandon(ctx, newPhaseError(PhaseHealth, check, err), traffic, fail)
+		return r.fail(ctx, newPhaseError(PhaseHealth, check, err), traffic, from)
 	}
 
 	sw := fmt.Sprintf("Switch nginx to %s", r.target)
 	var reload *nginx.Reload
 	if err := r.phase(PhaseSwitch, sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic); return err }); err != nil {
-		return r.abandon(ctx, newPhaseError(PhaseSwitch, sw, err), compose.Container{}, fail)
+		// The new color was proven healthy: its logs would not explain this.
+		return r.fail(ctx, newPhaseError(PhaseSwitch, sw, err), compose.Container{}, from)
 	}
 	r.res.Active = r.target
 	r.fillActive(r.target)
@@ -264,7 +281,7 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 	if r.cfg.Observe > 0 {
 		obs := fmt.Sprintf("Observe %s for %s", r.target, r.cfg.Observe)
 		if err := r.phase(PhaseObserve, obs, func() error { return r.observe(ctx, plan, traffic) }); err != nil {
-			return r.switchBack(ctx, newPhaseError(PhaseObserve, obs, err), traffic, fail)
+			return r.fail(ctx, newPhaseError(PhaseObserve, obs, err), traffic, from)
 		}
 	}
 
@@ -282,7 +299,7 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 		if err := r.phase(PhaseStop, stop, func() error { return r.stopOld(ctx, old, keepOld) }); err != nil {
 			// The switch is done and nginx serves the new color; a color that
 			// failed to stop is a leftover the next deploy removes.
-			r.d.Report.Warnf("the deploy succeeded, but stopping %s failed: %v; the next deploy removes it", old, err)
+			return r.fail(ctx, newPhaseError(PhaseStop, stop, err), compose.Container{}, from)
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package deploy
+package deploy_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/deploy/deploytest"
 	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 )
@@ -19,25 +21,19 @@ import (
 // withMarker makes the harness's live include carry the marker the
 // default template writes, so that the fakes can name its color.
 func (h *harness) withMarker(c color.Color) {
-	h.sw.include = []byte(fmt.Sprintf("# bluegreen: color=%s deploy=old (managed by bluegreen; edits are overwritten)\nset $service_url http://127.0.0.1:%d;\n", c, h.apps[c].port))
+	h.sw.SetInclude([]byte(fmt.Sprintf("# bluegreen: color=%s deploy=old (managed by bluegreen; edits are overwritten)\nset $service_url http://127.0.0.1:%d;\n", c, h.apps[c].port)))
 }
 
 func (h *harness) upstream(c color.Color) string { return "127.0.0.1:" + strconv.Itoa(h.apps[c].port) }
 
-func calls(s ...string) []string { return s }
+func calls(s ...string) []string { return append([]string{}, s...) }
 
-func callStrings(cs []Call) []string {
-	out := []string{}
-	for _, c := range cs {
-		out = append(out, c.String())
-	}
-	return out
-}
+func callStrings(cs []deploytest.Call) []string { return deploytest.Strings(cs) }
 
 var errInjected = errors.New("injected failure")
 
 // failOn returns a Hook that fails the one method on the one subject.
-func failOn(method, arg string) Hook {
+func failOn(method, arg string) deploytest.Hook {
 	return func(_ context.Context, m, a string) error {
 		if m == method && a == arg {
 			return errInjected
@@ -46,29 +42,34 @@ func failOn(method, arg string) Hook {
 	}
 }
 
+// phaseCase is one whole deploy against the fakes: its setup, and what it
+// leaves behind and undid.
+type phaseCase struct {
+	name   string
+	setup  func(h *harness)
+	inputs map[string]string
+
+	wantKind    deploy.PhaseKind // "" for success
+	wantIs      []error
+	wantErrText string
+	wantHint    string
+	wantUndone  string
+
+	wantActive, wantPrevious color.Color
+	wantRolledBack           bool
+	wantEngine               []string // calls that changed containers
+	wantSwitch               []string // include writes, by the color written
+	wantDrain                func(h *harness) []string
+	wantLog                  string
+	after                    func(t *testing.T, h *harness)
+}
+
 // TestDeployPhases runs whole deploys against the fakes: every path
 // through the phases, what each leaves behind, and what it undid.
+// TestObservePhases holds those of the observation window.
 func TestDeployPhases(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		setup  func(h *harness)
-		inputs map[string]string
-
-		wantKind    PhaseKind // "" for success
-		wantIs      []error
-		wantErrText string
-		wantHint    string
-		wantUndone  string
-
-		wantActive, wantPrevious color.Color
-		wantRolledBack           bool
-		wantEngine               []string // calls that changed containers
-		wantSwitch               []string // include writes, by the color written
-		wantDrain                func(h *harness) []string
-		wantLog                  string
-		after                    func(t *testing.T, h *harness)
-	}{
+	runPhaseCases(t, []phaseCase{
 		{
 			name:       "first deploy starts blue",
 			wantActive: color.Blue, wantPrevious: color.None,
@@ -101,10 +102,21 @@ func TestDeployPhases(t *testing.T) {
 			wantSwitch: calls("RemoveStaleTemps ", "Switch blue"),
 		},
 		{
+			name:       "rollback keeps the color it leaves even with keep-previous: false, so that it can roll forward again",
+			setup:      func(h *harness) { h.live(color.Green); h.kept(color.Blue) },
+			inputs:     map[string]string{"mode": "rollback", "keep-previous": "false"},
+			wantActive: color.Blue, wantPrevious: color.Green, wantRolledBack: true,
+			wantEngine: calls("Start app-blue", "Stop app-green"),
+			wantSwitch: calls("RemoveStaleTemps ", "Switch blue"),
+			after: func(t *testing.T, h *harness) {
+				assert.True(t, h.eng.Exists("app-green"), "green is kept, stopped")
+			},
+		},
+		{
 			name:     "rollback without a kept color",
 			setup:    func(h *harness) { h.live(color.Green) },
 			inputs:   map[string]string{"mode": "rollback"},
-			wantKind: PhaseStart, wantIs: []error{ErrNoRollback, ErrStart},
+			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrNoRollback, deploy.ErrStart},
 			wantHint:   "keep-previous: true",
 			wantActive: color.None, wantPrevious: color.Green,
 			wantEngine: calls("Start app-blue"),
@@ -113,7 +125,7 @@ func TestDeployPhases(t *testing.T) {
 		{
 			name:     "rollback with nothing live",
 			inputs:   map[string]string{"mode": "rollback"},
-			wantKind: PhaseStart, wantIs: []error{ErrNoRollback},
+			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrNoRollback},
 			wantErrText: "nothing is live",
 			wantEngine:  calls(),
 			wantSwitch:  calls("RemoveStaleTemps "),
@@ -122,7 +134,7 @@ func TestDeployPhases(t *testing.T) {
 			name:     "rollback target fails its health check: stopped again, not removed",
 			setup:    func(h *harness) { h.live(color.Green); h.kept(color.Blue); h.apps[color.Blue].status.Store(503) },
 			inputs:   map[string]string{"mode": "rollback"},
-			wantKind: PhaseHealth, wantIs: []error{ErrUnhealthy, health.ErrUnhealthy},
+			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy, health.ErrUnhealthy},
 			wantUndone: "Stopped app-blue again. nginx still serves green",
 			wantActive: color.Green, wantPrevious: color.Green,
 			wantEngine: calls("Start app-blue", "Stop app-blue"),
@@ -132,7 +144,7 @@ func TestDeployPhases(t *testing.T) {
 			name:     "preflight: a bad input touches nothing",
 			setup:    func(h *harness) { h.live(color.Blue) },
 			inputs:   map[string]string{"service": "nope"},
-			wantKind: PhasePreflight, wantIs: []error{ErrPreflight, config.ErrInvalid},
+			wantKind: deploy.PhasePreflight, wantIs: []error{deploy.ErrPreflight, config.ErrInvalid},
 			wantErrText: `service "nope" is not defined`,
 			wantEngine:  calls(),
 			wantSwitch:  calls(),
@@ -149,7 +161,7 @@ func TestDeployPhases(t *testing.T) {
 					return fmt.Errorf("%w (10m0s): another deploy of this project holds it: pid 7", lock.ErrTimeout)
 				}
 			},
-			wantKind: PhaseLock, wantIs: []error{ErrLock, lock.ErrTimeout},
+			wantKind: deploy.PhaseLock, wantIs: []error{deploy.ErrLock, lock.ErrTimeout},
 			wantErrText: "pid 7",
 			wantEngine:  calls(),
 			wantSwitch:  calls(),
@@ -157,14 +169,14 @@ func TestDeployPhases(t *testing.T) {
 		{
 			name:     "find: Docker cannot list the colors",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Hook = failOn("List", "app-blue") },
-			wantKind: PhaseFind, wantIs: []error{ErrFindLive, errInjected},
+			wantKind: deploy.PhaseFind, wantIs: []error{deploy.ErrFindLive, errInjected},
 			wantEngine: calls(),
 			wantSwitch: calls("RemoveStaleTemps "),
 		},
 		{
 			name:     "start: the image cannot be pulled",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Hook = failOn("EnsureImages", "app-green") },
-			wantKind: PhaseStart, wantIs: []error{ErrStart, errInjected},
+			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrStart, errInjected},
 			wantUndone: "Removed the new color app-green. nginx still serves blue",
 			wantActive: color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Down app-green"),
@@ -176,7 +188,7 @@ func TestDeployPhases(t *testing.T) {
 		{
 			name:     "start: the containers cannot be created",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Hook = failOn("Up", "app-green") },
-			wantKind: PhaseStart, wantIs: []error{ErrStart, errInjected},
+			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrStart, errInjected},
 			wantActive: color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
 			wantSwitch: calls("RemoveStaleTemps "),
@@ -184,7 +196,7 @@ func TestDeployPhases(t *testing.T) {
 		{
 			name:     "health: the new color never answers 200",
 			setup:    func(h *harness) { h.live(color.Blue); h.apps[color.Green].status.Store(503) },
-			wantKind: PhaseHealth, wantIs: []error{ErrUnhealthy, health.ErrUnhealthy},
+			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy, health.ErrUnhealthy},
 			wantErrText: "HTTP 503",
 			wantHint:    "health-path",
 			wantUndone:  "Removed the new color app-green. nginx still serves blue",
@@ -206,20 +218,20 @@ func TestDeployPhases(t *testing.T) {
 				}
 			},
 			inputs:   map[string]string{"health-retries": "50"},
-			wantKind: PhaseHealth, wantIs: []error{ErrUnhealthy},
+			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy},
 			wantErrText: "container app-green-web-1 exited with code 3",
 			wantActive:  color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
 			wantLog:    "panic: no database",
 			after: func(t *testing.T, h *harness) {
-				var exited *ExitedError
+				var exited *deploy.ExitedError
 				require.ErrorAs(t, h.err, &exited)
 			},
 		},
 		{
 			name:     "switch: nginx rejects the include",
 			setup:    func(h *harness) { h.live(color.Blue); h.sw.Hook = failOn("Switch", "green") },
-			wantKind: PhaseSwitch, wantIs: []error{ErrSwitch, errInjected},
+			wantKind: deploy.PhaseSwitch, wantIs: []error{deploy.ErrSwitch, errInjected},
 			wantUndone: "Removed the new color app-green. nginx still serves blue",
 			wantActive: color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
@@ -236,12 +248,28 @@ func TestDeployPhases(t *testing.T) {
 				h.withMarker(color.Blue)
 				h.inputs["verify-url"] = h.frontDoor(false)
 			},
-			wantKind: PhaseSwitch, wantIs: []error{ErrSwitch, ErrNotConfirmed},
+			wantKind: deploy.PhaseSwitch, wantIs: []error{deploy.ErrSwitch, deploy.ErrNotConfirmed},
 			wantErrText: "the previous include was put back",
 			wantUndone:  "Removed the new color app-green",
 			wantActive:  color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
 			wantSwitch: calls("RemoveStaleTemps ", "Switch green", "Switch blue"),
+		},
+		{
+			name: "switch: a first deploy's front door never shows it; the include it wrote is removed again",
+			setup: func(h *harness) {
+				h.inputs["verify-url"] = h.frontDoor(false)
+			},
+			wantKind: deploy.PhaseSwitch, wantIs: []error{deploy.ErrSwitch, deploy.ErrNotConfirmed},
+			wantErrText: "the previous include was put back",
+			wantUndone:  "Removed the new color app-blue. nginx's include was left as it was.",
+			wantActive:  color.None, wantPrevious: color.None,
+			wantEngine: calls("EnsureImages app-blue", "Up app-blue", "Down app-blue"),
+			wantSwitch: calls("RemoveStaleTemps ", "Switch blue", "Restore none"),
+			after: func(t *testing.T, h *harness) {
+				_, exists := h.sw.Include()
+				assert.False(t, exists, "there was no include before the deploy, and there is none after it")
+			},
 		},
 		{
 			name:       "switch: the front door shows the new deploy",
@@ -260,32 +288,10 @@ func TestDeployPhases(t *testing.T) {
 			name:     "health: Docker's healthcheck says unhealthy",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Health = "unhealthy" },
 			inputs:   map[string]string{"compose-file": "healthcheck.yml"},
-			wantKind: PhaseHealth, wantIs: []error{ErrUnhealthy},
+			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy},
 			wantErrText: `Docker's healthcheck of app-green-web-1 still says "unhealthy"`,
 			wantActive:  color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
-		},
-		{
-			name: "observe: switching back fails too; the error says nginx still points at the new color",
-			setup: func(h *harness) {
-				h.live(color.Blue)
-				h.withMarker(color.Blue)
-				h.sw.Hook = func(_ context.Context, m, a string) error {
-					switch {
-					case m == "Switch" && a == "green":
-						h.apps[color.Green].status.Store(500)
-					case m == "Switch" && a == "blue":
-						return errInjected
-					}
-					return nil
-				}
-			},
-			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: PhaseObserve, wantIs: []error{ErrObserve},
-			wantUndone: "Switching nginx back to blue FAILED: injected failure; nginx still points at green",
-			wantActive: color.Green, wantPrevious: color.Blue,
-			wantEngine: calls("EnsureImages app-green", "Up app-green"),
-			wantSwitch: calls("RemoveStaleTemps ", "Switch green", "Switch blue"),
 		},
 		{
 			name:       "stop: the old color fails to stop; the deploy still succeeds",
@@ -294,73 +300,6 @@ func TestDeployPhases(t *testing.T) {
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Stop app-blue"),
 			wantSwitch: calls("RemoveStaleTemps ", "Switch green"),
 			wantLog:    "stopping blue failed",
-		},
-		{
-			name: "observe: the new color turns unhealthy; nginx goes back",
-			setup: func(h *harness) {
-				h.live(color.Blue)
-				h.withMarker(color.Blue)
-				h.sw.Hook = func(_ context.Context, m, a string) error {
-					if m == "Switch" && a == "green" {
-						h.apps[color.Green].status.Store(500)
-					}
-					return nil
-				}
-			},
-			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: PhaseObserve, wantIs: []error{ErrObserve, health.ErrUnhealthy},
-			wantUndone: "Switched nginx back to blue",
-			wantActive: color.Blue, wantPrevious: color.Blue, wantRolledBack: true,
-			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
-			wantSwitch: calls("RemoveStaleTemps ", "Switch green", "Switch blue"),
-			wantDrain:  func(h *harness) []string { return calls("Drain " + h.upstream(color.Green)) },
-			after: func(t *testing.T, h *harness) {
-				assert.True(t, h.eng.Running("app-blue"), "blue was never stopped")
-			},
-		},
-		{
-			name: "observe: the new color crashes; the error is the crash, not a health check",
-			setup: func(h *harness) {
-				h.live(color.Blue)
-				h.withMarker(color.Blue)
-				h.sw.Hook = func(_ context.Context, m, a string) error {
-					if m == "Switch" && a == "green" {
-						h.eng.Exit("app-green", 3)
-					}
-					return nil
-				}
-			},
-			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: PhaseObserve, wantIs: []error{ErrObserve},
-			wantErrText: "exited with code 3",
-			wantActive:  color.Blue, wantPrevious: color.Blue, wantRolledBack: true,
-			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
-			wantSwitch: calls("RemoveStaleTemps ", "Switch green", "Switch blue"),
-		},
-		{
-			name: "observe on a first deploy: nothing to go back to",
-			setup: func(h *harness) {
-				h.sw.Hook = func(_ context.Context, m, a string) error {
-					if m == "Switch" && a == "blue" {
-						h.apps[color.Blue].status.Store(500)
-					}
-					return nil
-				}
-			},
-			inputs:   map[string]string{"observe-seconds": "1"},
-			wantKind: PhaseObserve, wantIs: []error{ErrObserve},
-			wantUndone: "Nothing was undone",
-			wantActive: color.Blue, wantPrevious: color.None,
-			wantEngine: calls("EnsureImages app-blue", "Up app-blue"),
-			wantSwitch: calls("RemoveStaleTemps ", "Switch blue"),
-		},
-		{
-			name:       "observe: a healthy new color stays",
-			setup:      func(h *harness) { h.live(color.Blue) },
-			inputs:     map[string]string{"observe-seconds": "0.1"},
-			wantActive: color.Green, wantPrevious: color.Blue,
-			wantEngine: calls("EnsureImages app-green", "Up app-green", "Stop app-blue"),
-			wantLog:    "stayed healthy",
 		},
 		{
 			name:       "status changes nothing, even an include nginx has not loaded",
@@ -379,7 +318,11 @@ func TestDeployPhases(t *testing.T) {
 			wantSwitch: calls("RemoveStaleTemps ", "Switch blue", "Switch green"),
 			wantLog:    "repaired: nginx now serves blue",
 		},
-	}
+	})
+}
+
+// runPhaseCases runs each case in parallel and checks what it left.
+func runPhaseCases(t *testing.T, tests []phaseCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -389,10 +332,11 @@ func TestDeployPhases(t *testing.T) {
 			}
 			res, err := h.run(context.Background(), tt.inputs)
 			require.NotNil(t, res)
+			assert.Equal(t, err, res.Err, "the result carries the run's error")
 			if tt.wantKind == "" {
 				require.NoError(t, err)
 			} else {
-				var pe *PhaseError
+				var pe *deploy.PhaseError
 				require.ErrorAs(t, err, &pe)
 				assert.Equal(t, tt.wantKind, pe.Kind, "failed phase: %v", err)
 				for _, target := range tt.wantIs {
@@ -403,7 +347,7 @@ func TestDeployPhases(t *testing.T) {
 				assert.Contains(t, pe.Undone, tt.wantUndone)
 				require.NotEmpty(t, res.Phases)
 				last := res.Phases[len(res.Phases)-1]
-				if tt.wantKind != PhaseObserve {
+				if tt.wantKind != deploy.PhaseObserve {
 					assert.Equal(t, tt.wantKind, last.Kind, "the last phase recorded is the one that failed")
 					assert.Error(t, last.Err)
 				}

@@ -5,25 +5,6 @@ import (
 	"fmt"
 )
 
-// PhaseKind says which step of a deploy a phase is, whatever its display
-// name ("Switch nginx to green", "Switch nginx back to blue"), so that
-// callers and tests never match phases by their text.
-type PhaseKind string
-
-// The phase kinds, in the order a deploy runs them.
-const (
-	PhasePreflight  PhaseKind = "preflight"
-	PhaseLock       PhaseKind = "lock"
-	PhaseFind       PhaseKind = "find"
-	PhaseStart      PhaseKind = "start"
-	PhaseHealth     PhaseKind = "health"
-	PhaseSwitch     PhaseKind = "switch"
-	PhaseObserve    PhaseKind = "observe"
-	PhaseSwitchBack PhaseKind = "switch-back"
-	PhaseDrain      PhaseKind = "drain"
-	PhaseStop       PhaseKind = "stop"
-)
-
 // Sentinel errors a caller can test for with errors.Is: a failed deploy
 // matches the one of the phase that failed.
 var (

@@ -1,15 +1,17 @@
-package deploy
+package deploy_test
 
 import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 )
 
 // TestForeignColorsStopBeforeAnything: a host deploy.sh ran under another
@@ -21,16 +23,15 @@ func TestForeignColorsStopBeforeAnything(t *testing.T) {
 	h := newHarness(t)
 	h.eng.Run("oldapp-blue", "spring-backend", "acme/app:latest")
 	h.eng.Publish("oldapp-blue", uint16(h.apps[color.Blue].port))
-	h.sw.include = []byte("set $service_url http://127.0.0.1:" + strconv.Itoa(h.apps[color.Blue].port) + ";\n")
-	h.sw.exists = true
+	h.sw.SetInclude([]byte("set $service_url http://127.0.0.1:" + strconv.Itoa(h.apps[color.Blue].port) + ";\n"))
 
 	_, err := h.run(context.Background(), nil)
 	require.Error(t, err)
-	require.ErrorIs(t, err, ErrPreflight)
+	require.ErrorIs(t, err, deploy.ErrPreflight)
 	require.ErrorIs(t, err, config.ErrInvalid, "an input to change: exit code 2")
-	var pe *PhaseError
+	var pe *deploy.PhaseError
 	require.True(t, errors.As(err, &pe))
-	require.Equal(t, PhasePreflight, pe.Kind)
+	require.Equal(t, deploy.PhasePreflight, pe.Kind)
 	require.Contains(t, err.Error(), "compose project oldapp-blue (container oldapp-blue-spring-backend-1) is running on host port "+strconv.Itoa(h.apps[color.Blue].port)+" (blue-port)")
 	require.Contains(t, err.Error(), "set `project-name: oldapp`")
 	require.Empty(t, h.eng.Calls(), "no container was touched")
@@ -82,15 +83,7 @@ func TestForeignColorsLeftAlone(t *testing.T) {
 		_, err := h.run(context.Background(), nil)
 		require.ErrorIs(t, err, config.ErrInvalid)
 		require.Contains(t, err.Error(), "several base names (one, two)")
+		require.Less(t, strings.Index(err.Error(), "compose project one-blue"), strings.Index(err.Error(), "compose project two-green"), "one line per project, in the projects' order")
 		require.Empty(t, h.eng.Calls())
 	})
-}
-
-func TestColorPrefix(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"oldapp-blue": "oldapp", "spring-backend-green": "spring-backend", "app": "", "-blue": "", "blue": ""} {
-		got, ok := colorPrefix(in)
-		require.Equal(t, want, got, in)
-		require.Equal(t, want != "", ok, in)
-	}
 }

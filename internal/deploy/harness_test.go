@@ -1,4 +1,4 @@
-package deploy
+package deploy_test
 
 import (
 	"bytes"
@@ -19,9 +19,15 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/deploy/deploytest"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
+
+// The Actions reporter is what the CLI passes as a deploy's Reporter; the
+// assertion sits here because report must not import deploy.
+var _ deploy.Reporter = (*report.Reporter)(nil)
 
 // app is one color's app: a real HTTP server on the color's port whose
 // health answer a test sets.
@@ -47,10 +53,10 @@ func newApp(t *testing.T) *app {
 type harness struct {
 	t      *testing.T
 	dir    string
-	eng    *FakeEngine
-	sw     *FakeSwitch
-	drain  *FakeDrain
-	locker *FakeLocker
+	eng    *deploytest.Engine
+	sw     *deploytest.Switch
+	drain  *deploytest.Drain
+	locker *deploytest.Locker
 	apps   map[color.Color]*app
 	inputs map[string]string
 	log    bytes.Buffer
@@ -62,7 +68,16 @@ type harness struct {
 	// app's image tag).
 	env map[string]string
 	// preview, when set, is the preview include's switch.
-	preview *FakeSwitch
+	preview *deploytest.Switch
+	// rec, when set, is the deploy's Reporter instead of the Actions
+	// reporter writing to log.
+	rec *deploytest.Reporter
+	// frontDoorTimeout is the Deployer's FrontDoorTimeout (150 ms unless
+	// set; a negative value leaves it unset).
+	frontDoorTimeout time.Duration
+	// cleanup is the Deployer's CleanupTimeout (100 ms unless set; a
+	// negative value leaves it unset).
+	cleanup time.Duration
 }
 
 // harnessHealthcheck is the same project with a Docker healthcheck.
@@ -87,10 +102,10 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{
 		t:      t,
 		dir:    t.TempDir(),
-		eng:    NewFakeEngine(),
-		sw:     NewFakeSwitch(nil),
-		drain:  &FakeDrain{},
-		locker: &FakeLocker{},
+		eng:    deploytest.NewEngine(),
+		sw:     deploytest.NewSwitch(nil),
+		drain:  &deploytest.Drain{},
+		locker: &deploytest.Locker{},
 		apps:   map[color.Color]*app{color.Blue: newApp(t), color.Green: newApp(t)},
 	}
 	var err error
@@ -117,8 +132,7 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) live(c color.Color) {
 	h.eng.Run("app-"+c.String(), "web", "app:v0")
 	h.eng.Run("app-"+c.String(), "worker", "worker:1")
-	h.sw.include = []byte(fmt.Sprintf("set $service_url http://127.0.0.1:%d;\n", h.apps[c].port))
-	h.sw.exists = true
+	h.sw.SetInclude([]byte(fmt.Sprintf("set $service_url http://127.0.0.1:%d;\n", h.apps[c].port)))
 }
 
 // kept makes c a previous color keep-previous stopped but kept.
@@ -128,7 +142,7 @@ func (h *harness) kept(c color.Color) {
 }
 
 // run deploys with the harness's inputs plus extra.
-func (h *harness) run(ctx context.Context, extra map[string]string) (*Result, error) {
+func (h *harness) run(ctx context.Context, extra map[string]string) (*deploy.Result, error) {
 	h.t.Helper()
 	env := map[string]string{}
 	for k, v := range h.inputs {
@@ -146,32 +160,49 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*Result, er
 	}
 	cfg, err := config.Parse(getenv, h.dir)
 	require.NoError(h.t, err)
-	d := &Deployer{
+	d := &deploy.Deployer{
 		Config: cfg,
-		Target: Target{Engine: h.eng, Nginx: h.sw, Drain: h.drain.Drain, Lock: h.locker, History: h.hist},
+		Target: deploy.Target{Engine: h.eng, Nginx: h.sw, Drain: h.drain.Drain, Lock: h.locker, History: h.hist},
 		Report: report.New(&h.log, func(string) string { return "" }),
 		Env:    h.env,
 	}
 	if h.preview != nil {
 		d.Preview = h.preview
 	}
+	if h.rec != nil {
+		d.Report = h.rec
+	}
 	d.CleanupTimeout = 100 * time.Millisecond
+	if h.cleanup != 0 {
+		d.CleanupTimeout = max(h.cleanup, 0)
+	}
 	d.FrontDoorTimeout = 150 * time.Millisecond
-	d.poll = 10 * time.Millisecond
+	if h.frontDoorTimeout != 0 {
+		d.FrontDoorTimeout = max(h.frontDoorTimeout, 0)
+	}
+	deploy.SetPoll(d, 10*time.Millisecond)
 	res, err := d.Run(ctx)
 	h.err = err
 	h.t.Log(h.log.String())
 	if held, _ := h.locker.Held(); held {
 		h.t.Error("the lock is still held after the deploy")
 	}
+	checkTransitions(h.t, res)
 	return res, err
 }
 
 // frontDoor is nginx's front door as verify-url reaches it: it answers
 // with the include the fake switch holds when showNew says so, else with
 // what it held before.
+//
+// One that shows the new deploy gets FrontDoorTimeout's default (5 s), so
+// that its three answers in a row fit on a loaded machine; one that never
+// does keeps the harness's 150 ms, since the deploy waits it out.
 func (h *harness) frontDoor(showNew bool) string {
 	h.t.Helper()
+	if showNew {
+		h.frontDoorTimeout = -1
+	}
 	before, _ := h.sw.Include()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		cur, _ := h.sw.Include()

@@ -1,4 +1,4 @@
-package deploy
+package deploy_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/deploy/deploytest"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
@@ -22,7 +24,7 @@ func TestUnincludedIncludeStopsBeforeAnything(t *testing.T) {
 	h.live(color.Blue)
 	h.sw.Inclusion = &nginx.Inclusion{}
 	_, err := h.run(context.Background(), nil)
-	require.ErrorIs(t, err, ErrPreflight)
+	require.ErrorIs(t, err, deploy.ErrPreflight)
 	require.ErrorIs(t, err, config.ErrInvalid)
 	require.Contains(t, err.Error(), "does not include "+h.inputs["nginx-include-path"]+" anywhere")
 	require.Contains(t, err.Error(), "add `include "+h.inputs["nginx-include-path"]+";` to the server block")
@@ -42,7 +44,7 @@ func TestInclusionOtherwise(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		in     *nginx.Inclusion
-		hook   Hook
+		hook   deploytest.Hook
 		log    string
 		tmpl   string
 		verify bool

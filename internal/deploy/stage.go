@@ -37,16 +37,16 @@ func (r *run) stage(ctx context.Context) error {
 	start := fmt.Sprintf("Start %s (%s)", r.target, r.cfg.ProjectFor(r.target))
 	var traffic compose.Container
 	if err := r.phase(PhaseStart, start, func() (err error) { traffic, err = r.start(ctx, plan); return err }); err != nil {
-		return r.abandon(ctx, newPhaseError(PhaseStart, start, err), traffic, removeIt)
+		return r.fail(ctx, newPhaseError(PhaseStart, start, err), traffic, originStarted)
 	}
 	check := fmt.Sprintf("Health check %s", plan.URL+r.cfg.Health.Path)
 	if err := r.phase(PhaseHealth, check, func() error { return r.waitHealthy(ctx, plan, traffic) }); err != nil {
-		return r.abandon(ctx, newPhaseError(PhaseHealth, check, err), traffic, removeIt)
+		return r.fail(ctx, newPhaseError(PhaseHealth, check, err), traffic, originStarted)
 	}
 	if r.d.Preview != nil {
 		name := fmt.Sprintf("Point the preview at %s", r.target)
 		if err := r.phase(PhaseSwitch, name, func() error { return r.pointPreview(ctx, plan, traffic) }); err != nil {
-			return r.abandon(ctx, newPhaseError(PhaseSwitch, name, err), traffic, removeIt)
+			return r.fail(ctx, newPhaseError(PhaseSwitch, name, err), traffic, originStarted)
 		}
 	}
 	r.res.Staged = r.target
@@ -140,7 +140,7 @@ func (r *run) promoteStaged(ctx context.Context) error {
 			r.res.Images[svc] = img
 		}
 	}
-	return r.promote(ctx, plan, traffic, leaveIt)
+	return r.promote(ctx, plan, traffic, originStaged)
 }
 
 // abort removes the staged color; nginx and the live color are untouched.

@@ -1,6 +1,7 @@
 package deploy
 
-// Moving traffic: the nginx switch, the drain and the stop of the old color.
+// Moving traffic: the nginx switch, the observation window after it, the
+// drain and the stop of the old color.
 
 import (
 	"context"
@@ -131,4 +132,49 @@ func (r *run) stopOld(ctx context.Context, old color.Color, keep bool) error {
 	}
 	// Its networks stay for its next deploy (see compose.Engine.Remove).
 	return r.d.Engine.Remove(ctx, project, timeout)
+}
+
+// observe keeps probing the new color for observe-seconds while the old
+// one still runs, so that a version that dies right after passing its
+// health check is switched back within seconds.
+func (r *run) observe(ctx context.Context, p *plan, traffic compose.Container) error {
+	h := r.cfg.Health
+	deadline := time.Now().Add(r.cfg.Observe)
+	probes := 0
+	for {
+		if err := r.watchContainer(ctx, traffic); err != nil {
+			return err
+		}
+		if err := r.probeOnce(ctx, p); err != nil {
+			// A container that just died explains the failed probe better
+			// than the probe does; give Docker a moment to notice the exit.
+			if serr := sleep(ctx, r.d.pollEvery()+100*time.Millisecond); serr != nil {
+				return serr
+			}
+			if werr := r.watchContainer(ctx, traffic); werr != nil {
+				return werr
+			}
+			return err
+		}
+		probes++
+		if time.Now().After(deadline) {
+			r.d.Report.Infof("    %s stayed healthy for %s (%d probes)", r.target, r.cfg.Observe, probes)
+			return nil
+		}
+		if err := sleep(ctx, min(h.Interval, time.Until(deadline))); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends, returning ctx's cause then.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
 }

@@ -91,3 +91,77 @@ func ids(es []Entry) []string {
 	}
 	return out
 }
+
+// TestFindReturnsTheNewestEntryOfAnID: a promote records the deploy id of
+// the stage it promotes, so one id can hold several entries; rollback to
+// that id must use what was promoted last, not what was staged first.
+func TestFindReturnsTheNewestEntryOfAnID(t *testing.T) {
+	t.Parallel()
+	l, err := New(t.TempDir(), "app", 10)
+	require.NoError(t, err)
+	staged := entry(1, Succeeded)
+	staged.Mode = "stage"
+	promoted := entry(1, Succeeded)
+	promoted.Mode = "promote"
+	promoted.Images = map[string]Image{"web": {Ref: "app:promoted"}}
+	require.NoError(t, l.Append(staged))
+	require.NoError(t, l.Append(entry(2, Succeeded)))
+	require.NoError(t, l.Append(promoted))
+	got, err := l.Find("d01")
+	require.NoError(t, err)
+	require.Equal(t, "promote", got.Mode)
+	require.Equal(t, "app:promoted", got.Images["web"].Ref)
+}
+
+// TestLimitOfOneKeepsOne: a limit of 1 is a limit, not "use the default";
+// only below 1 is the default used.
+func TestLimitOfOneKeepsOne(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ limit, want int }{{1, 1}, {0, 3}, {-1, 3}} {
+		l, err := New(t.TempDir(), "app", tt.limit)
+		require.NoError(t, err)
+		for i := 1; i <= 3; i++ {
+			require.NoError(t, l.Append(entry(i, Succeeded)))
+		}
+		entries, _, err := l.Entries()
+		require.NoError(t, err)
+		require.Len(t, entries, tt.want, "limit %d", tt.limit)
+		require.Equal(t, "d03", entries[len(entries)-1].DeployID)
+		got, err := l.Find(entries[0].DeployID)
+		require.NoError(t, err, "the oldest entry kept is found too")
+		require.Equal(t, entries[0].DeployID, got.DeployID)
+	}
+}
+
+// TestEntriesCountsWhatItSkips: lines that are not entries (a hand edit,
+// an entry without a deploy id) are skipped and counted, so that mode
+// history can say so.
+func TestEntriesCountsWhatItSkips(t *testing.T) {
+	t.Parallel()
+	l, err := New(t.TempDir(), "app", 10)
+	require.NoError(t, err)
+	require.NoError(t, l.Append(entry(1, Succeeded)))
+	f, err := os.OpenFile(l.Path(), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("not json\n{\"mode\":\"deploy\"}\n\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	entries, skipped, err := l.Entries()
+	require.NoError(t, err)
+	require.Equal(t, 2, skipped)
+	require.Equal(t, []string{"d01"}, ids(entries))
+}
+
+// TestLastSucceeded: the last n successful deploys, newest first; failed
+// runs and the read-only modes do not count.
+func TestLastSucceeded(t *testing.T) {
+	t.Parallel()
+	status := entry(5, Succeeded)
+	status.Mode = "status"
+	history := entry(6, Succeeded)
+	history.Mode = "history"
+	entries := []Entry{entry(1, Succeeded), entry(2, Succeeded), entry(3, Failed), entry(4, Succeeded), status, history, entry(7, RolledBack)}
+	require.Equal(t, []string{"d04", "d02"}, ids(LastSucceeded(entries, 2)))
+	require.Equal(t, []string{"d04", "d02", "d01"}, ids(LastSucceeded(entries, 5)))
+	require.Empty(t, LastSucceeded(entries, 0))
+}

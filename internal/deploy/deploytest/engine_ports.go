@@ -1,17 +1,18 @@
-package deploy
+package deploytest
+
+// Engine: the host ports containers publish.
 
 import (
 	"context"
 	"sort"
 
 	"github.com/bluegreen-action/bluegreen/internal/compose"
-	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
 // Publish makes project's containers publish host ports, as a color
-// started with ports: does. Only the containers of FakeEngine.Run and Up
+// started with ports: does. Only the containers of Engine.Run and Up
 // exist; Publish on a project that has none adds one of service "app".
-func (f *FakeEngine) Publish(project string, ports ...uint16) {
+func (f *Engine) Publish(project string, ports ...uint16) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.containers[project]) == 0 {
@@ -25,7 +26,7 @@ func (f *FakeEngine) Publish(project string, ports ...uint16) {
 }
 
 // Publishers lists the running containers that publish one of ports.
-func (f *FakeEngine) Publishers(ctx context.Context, ports ...int) ([]compose.Container, error) {
+func (f *Engine) Publishers(ctx context.Context, ports ...int) ([]compose.Container, error) {
 	if err := f.enter(ctx, "Publishers", "", false); err != nil {
 		return nil, err
 	}
@@ -57,19 +58,4 @@ func (f *FakeEngine) Publishers(ctx context.Context, ports ...int) ([]compose.Co
 		}
 	}
 	return out, nil
-}
-
-// FindInclusion answers Inclusion, or an include in a server block.
-func (f *FakeSwitch) FindInclusion(ctx context.Context, _ string) (nginx.Inclusion, error) {
-	if f.Hook != nil {
-		if err := f.Hook(ctx, "FindInclusion", ""); err != nil {
-			return nginx.Inclusion{}, err
-		}
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.Inclusion != nil {
-		return *f.Inclusion, nil
-	}
-	return nginx.Inclusion{Chains: []string{"http server"}}, nil
 }

@@ -1,10 +1,11 @@
-package deploy
+package deploytest
 
-// FakeEngine: Docker as a deploy sees it, in memory (see testing.go).
+// Engine: Docker as a deploy sees it, in memory.
 
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -12,11 +13,12 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
-// FakeEngine is an Engine whose projects live in memory.
-type FakeEngine struct {
+// Engine is a deploy.Engine whose projects live in memory.
+type Engine struct {
 	mu         sync.Mutex
 	containers map[string][]compose.Container
 	calls      []Call
@@ -30,15 +32,15 @@ type FakeEngine struct {
 	images map[string]compose.ImageInfo
 }
 
-var _ Engine = (*FakeEngine)(nil)
+var _ deploy.Engine = (*Engine)(nil)
 
-// NewFakeEngine returns an engine with no projects.
-func NewFakeEngine() *FakeEngine {
-	return &FakeEngine{containers: map[string][]compose.Container{}}
+// NewEngine returns an engine with no projects.
+func NewEngine() *Engine {
+	return &Engine{containers: map[string][]compose.Container{}}
 }
 
 // enter records a call (failed ones too) and runs the Hook.
-func (f *FakeEngine) enter(ctx context.Context, method, arg string, record bool) error {
+func (f *Engine) enter(ctx context.Context, method, arg string, record bool) error {
 	if record {
 		f.mu.Lock()
 		f.calls = append(f.calls, Call{method, arg})
@@ -52,7 +54,7 @@ func (f *FakeEngine) enter(ctx context.Context, method, arg string, record bool)
 
 // Calls returns the calls that change something, in order, failed ones
 // included.
-func (f *FakeEngine) Calls() []Call {
+func (f *Engine) Calls() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]Call(nil), f.calls...)
@@ -60,14 +62,14 @@ func (f *FakeEngine) Calls() []Call {
 
 // Run puts a running container of service into project, as a color that
 // an earlier deploy left running.
-func (f *FakeEngine) Run(project, service, image string) {
+func (f *Engine) Run(project, service, image string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.containers[project] = append(f.containers[project], fakeContainer(project, service, image))
 }
 
 // Label marks project's containers as made by deploy id.
-func (f *FakeEngine) Label(project, id string) {
+func (f *Engine) Label(project, id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.containers[project] {
@@ -76,11 +78,21 @@ func (f *FakeEngine) Label(project, id string) {
 }
 
 // Exit makes project's containers exit with code, as a crash would.
-func (f *FakeEngine) Exit(project string, code int) {
+func (f *Engine) Exit(project string, code int) {
 	f.setState(project, false, code)
 }
 
-func (f *FakeEngine) setState(project string, running bool, code int) {
+// SetHealth makes project's containers report health as the state of
+// their Docker healthcheck (starting, healthy, unhealthy).
+func (f *Engine) SetHealth(project, health string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.containers[project] {
+		f.containers[project][i].Health = health
+	}
+}
+
+func (f *Engine) setState(project string, running bool, code int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.containers[project] {
@@ -93,7 +105,7 @@ func (f *FakeEngine) setState(project string, running bool, code int) {
 }
 
 // Running reports whether project has a running container.
-func (f *FakeEngine) Running(project string) bool {
+func (f *Engine) Running(project string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range f.containers[project] {
@@ -105,7 +117,7 @@ func (f *FakeEngine) Running(project string) bool {
 }
 
 // Exists reports whether project has any container.
-func (f *FakeEngine) Exists(project string) bool {
+func (f *Engine) Exists(project string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.containers[project]) > 0
@@ -114,27 +126,27 @@ func (f *FakeEngine) Exists(project string) bool {
 func fakeContainer(project, service, image string) compose.Container {
 	return compose.Container{
 		ID: project + "_" + service, Name: project + "-" + service + "-1", Project: project, Service: service,
-		Image: image, ImageID: FakeImageID(image), State: "running", Running: true,
+		Image: image, ImageID: ImageID(image), State: "running", Running: true,
 	}
 }
 
 // EnsureImages makes every service's image present, as a pull would, with
 // an id derived from its reference.
-func (f *FakeEngine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ compose.Credentials) error {
+func (f *Engine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ compose.Credentials) error {
 	if err := f.enter(ctx, "EnsureImages", p.Name, true); err != nil {
 		return err
 	}
 	for _, name := range p.ServiceNames() {
 		ref := p.Services[name].Image
 		if !f.HasImage(ref) {
-			f.SetImage(ref, FakeImageID(ref), "")
+			f.SetImage(ref, ImageID(ref), "")
 		}
 	}
 	return nil
 }
 
-// FakeImageID is the id FakeEngine gives an image it pulls.
-func FakeImageID(ref string) string {
+// ImageID is the id Engine gives an image it pulls.
+func ImageID(ref string) string {
 	if strings.HasPrefix(ref, "sha256:") {
 		return ref
 	}
@@ -150,8 +162,10 @@ func fnvHash(s string) uint64 {
 	return h
 }
 
-// Up creates one running container per service.
-func (f *FakeEngine) Up(ctx context.Context, p *types.Project) ([]compose.Container, error) {
+// Up creates the running containers of each service: one, or as many as
+// its scale (deploy.replicas), the n-th bound to the n-th host port of
+// each published range, as Docker binds replicas.
+func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container, error) {
 	if err := f.enter(ctx, "Up", p.Name, true); err != nil {
 		return nil, err
 	}
@@ -160,20 +174,53 @@ func (f *FakeEngine) Up(ctx context.Context, p *types.Project) ([]compose.Contai
 	var cs []compose.Container
 	for _, name := range p.ServiceNames() {
 		svc := p.Services[name]
-		c := fakeContainer(p.Name, name, svc.Image)
-		c.Health = f.Health
-		c.DeployID = svc.Labels[compose.LabelDeployID]
-		if info, ok := f.images[svc.Image]; ok {
-			c.ImageID = info.ID
+		for n := 1; n <= max(svc.GetScale(), 1); n++ {
+			c := fakeContainer(p.Name, name, svc.Image)
+			if n > 1 {
+				c.ID = fmt.Sprintf("%s_%s_%d", p.Name, name, n)
+				c.Name = fmt.Sprintf("%s-%s-%d", p.Name, name, n)
+			}
+			c.TCPPorts = replicaPorts(svc, n)
+			c.Health = f.Health
+			c.DeployID = svc.Labels[compose.LabelDeployID]
+			if info, ok := f.images[svc.Image]; ok {
+				c.ImageID = info.ID
+			}
+			cs = append(cs, c)
 		}
-		cs = append(cs, c)
 	}
 	f.containers[p.Name] = cs
 	return append([]compose.Container(nil), cs...), nil
 }
 
+// replicaPorts maps each published TCP container port of svc to the host
+// port its n-th replica gets: the n-th of the published range.
+func replicaPorts(svc types.ServiceConfig, n int) map[int]int {
+	out := map[int]int{}
+	for _, pc := range svc.Ports {
+		if pc.Published == "" || (pc.Protocol != "" && pc.Protocol != "tcp") {
+			continue
+		}
+		lo, hi, _ := strings.Cut(pc.Published, "-")
+		first, err := strconv.Atoi(lo)
+		if err != nil {
+			continue
+		}
+		last := first
+		if hi != "" {
+			if last, err = strconv.Atoi(hi); err != nil {
+				continue
+			}
+		}
+		if port := first + n - 1; port <= last {
+			out[int(pc.Target)] = port
+		}
+	}
+	return out
+}
+
 // List returns a project's containers.
-func (f *FakeEngine) List(ctx context.Context, project string) ([]compose.Container, error) {
+func (f *Engine) List(ctx context.Context, project string) ([]compose.Container, error) {
 	if err := f.enter(ctx, "List", project, false); err != nil {
 		return nil, err
 	}
@@ -183,7 +230,7 @@ func (f *FakeEngine) List(ctx context.Context, project string) ([]compose.Contai
 }
 
 // Inspect returns one container's current state.
-func (f *FakeEngine) Inspect(ctx context.Context, id string) (compose.Container, error) {
+func (f *Engine) Inspect(ctx context.Context, id string) (compose.Container, error) {
 	if err := f.enter(ctx, "Inspect", id, false); err != nil {
 		return compose.Container{}, err
 	}
@@ -199,16 +246,23 @@ func (f *FakeEngine) Inspect(ctx context.Context, id string) (compose.Container,
 	return compose.Container{}, fmt.Errorf("failed to inspect container %s: %w", id, compose.ErrNoSuchContainer)
 }
 
-// Logs answers LogText.
-func (f *FakeEngine) Logs(ctx context.Context, id string, _ int) (string, error) {
+// Logs answers the last tail lines of LogText, as docker logs --tail.
+func (f *Engine) Logs(ctx context.Context, id string, tail int) (string, error) {
 	if err := f.enter(ctx, "Logs", id, false); err != nil {
 		return "", err
 	}
-	return f.LogText, nil
+	lines := strings.SplitAfter(f.LogText, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if tail >= 0 && len(lines) > tail {
+		lines = lines[len(lines)-tail:]
+	}
+	return strings.Join(lines, ""), nil
 }
 
 // Start starts a project's stopped containers again.
-func (f *FakeEngine) Start(ctx context.Context, project string) ([]compose.Container, error) {
+func (f *Engine) Start(ctx context.Context, project string) ([]compose.Container, error) {
 	if err := f.enter(ctx, "Start", project, true); err != nil {
 		return nil, err
 	}
@@ -222,7 +276,7 @@ func (f *FakeEngine) Start(ctx context.Context, project string) ([]compose.Conta
 }
 
 // Stop stops a project's containers and keeps them.
-func (f *FakeEngine) Stop(ctx context.Context, project string, _ *time.Duration) error {
+func (f *Engine) Stop(ctx context.Context, project string, _ *time.Duration) error {
 	if err := f.enter(ctx, "Stop", project, true); err != nil {
 		return err
 	}
@@ -231,16 +285,16 @@ func (f *FakeEngine) Stop(ctx context.Context, project string, _ *time.Duration)
 }
 
 // Down removes a project's containers.
-func (f *FakeEngine) Down(ctx context.Context, project string, _ *time.Duration) error {
+func (f *Engine) Down(ctx context.Context, project string, _ *time.Duration) error {
 	return f.remove(ctx, "Down", project)
 }
 
 // Remove removes a project's containers (a fake has no networks to keep).
-func (f *FakeEngine) Remove(ctx context.Context, project string, _ *time.Duration) error {
+func (f *Engine) Remove(ctx context.Context, project string, _ *time.Duration) error {
 	return f.remove(ctx, "Remove", project)
 }
 
-func (f *FakeEngine) remove(ctx context.Context, method, project string) error {
+func (f *Engine) remove(ctx context.Context, method, project string) error {
 	if err := f.enter(ctx, method, project, true); err != nil {
 		return err
 	}
@@ -252,7 +306,7 @@ func (f *FakeEngine) remove(ctx context.Context, method, project string) error {
 
 // SetImage makes ref present on the host as image id (digest, when not
 // empty, is its repo digest).
-func (f *FakeEngine) SetImage(ref, id, digest string) {
+func (f *Engine) SetImage(ref, id, digest string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.images == nil {
@@ -266,8 +320,19 @@ func (f *FakeEngine) SetImage(ref, id, digest string) {
 	f.images[id] = info
 }
 
+// DropImage makes the host lose ref, and the image it names by its id,
+// as a docker image prune would; containers that use it are left alone.
+func (f *Engine) DropImage(ref string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if info, ok := f.images[ref]; ok {
+		delete(f.images, info.ID)
+	}
+	delete(f.images, ref)
+}
+
 // HasImage reports whether ref is present.
-func (f *FakeEngine) HasImage(ref string) bool {
+func (f *Engine) HasImage(ref string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	_, ok := f.images[ref]
@@ -275,7 +340,7 @@ func (f *FakeEngine) HasImage(ref string) bool {
 }
 
 // ImageInfo answers from the images SetImage made present.
-func (f *FakeEngine) ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error) {
+func (f *Engine) ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error) {
 	if err := f.enter(ctx, "ImageInfo", ref, false); err != nil {
 		return compose.ImageInfo{}, err
 	}
@@ -289,7 +354,7 @@ func (f *FakeEngine) ImageInfo(ctx context.Context, ref string) (compose.ImageIn
 }
 
 // RemoveImage removes ref, refusing one a container uses.
-func (f *FakeEngine) RemoveImage(ctx context.Context, ref string) error {
+func (f *Engine) RemoveImage(ctx context.Context, ref string) error {
 	if err := f.enter(ctx, "RemoveImage", ref, true); err != nil {
 		return err
 	}
