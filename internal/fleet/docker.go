@@ -15,7 +15,6 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/hoist"
-	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
 // Docker is the Driver of real hosts: each host's Docker API, reached
@@ -30,7 +29,7 @@ type Docker struct {
 	Bundle *Bundle
 	Image  *HelperImage
 	Creds  *Credentials
-	Report *report.Reporter
+	Report Reporter
 	// RolloutID names this rollout: its files' directory on each host
 	// (hoist.DeployDir) and its helper containers.
 	RolloutID string

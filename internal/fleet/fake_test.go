@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
 )
@@ -28,12 +29,37 @@ type fakeHost struct {
 	// invalid fails the status run as an input problem.
 	invalid bool
 	// block makes a deploy wait for its context, as a slow health check
-	// does; blockAfterSwitch waits after the switch (in the drain).
-	block, blockAfterSwitch bool
-	// lost returns no result: the connection dropped after the switch.
-	lost bool
-	// failRollback fails a rollback run.
-	failRollback bool
+	// does; blockAfterSwitch waits after the switch (in the drain), and
+	// with failAfterSwitch then says it failed (stopped in its drain).
+	block, blockAfterSwitch, failAfterSwitch bool
+	// blockLost makes a deploy wait for its context, then return no
+	// result: the connection dropped while it was stopping.
+	blockLost bool
+	// lost returns no result: the connection dropped after the switch;
+	// with lostNothing the host then serves no color at all.
+	lost, lostNothing bool
+	// statusFailsLater fails every status run after the first: the host
+	// cannot be read once the rollout has started.
+	statusFailsLater bool
+	statusRuns       int
+	// failRollback fails a rollback run; blockRollback makes one wait
+	// for its context.
+	failRollback, blockRollback bool
+}
+
+// blockFor bounds every wait of a fake host for its context: a rollout
+// that never stops a host gets a result (a success) after it, so that a
+// test fails on the host's status rather than hanging.
+const blockFor = 3 * time.Second
+
+// wait waits for ctx; it reports false when blockFor passed first.
+func wait(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	case <-time.After(blockFor):
+		return false
+	}
 }
 
 // fakeDriver is a fleet whose hosts live in memory. It records every
@@ -139,6 +165,10 @@ func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostRes
 	case config.ModeStatus:
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		fh.statusRuns++
+		if fh.statusFailsLater && fh.statusRuns > 1 {
+			return HostResult{}, errors.New("the helper on the host exited with code 1 without sending its result back")
+		}
 		res := HostResult{Mode: mode, Previous: fh.active, Active: fh.active, Image: fh.image}
 		if fh.image != "" {
 			res.Running = []string{fh.image}
@@ -148,6 +178,12 @@ func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostRes
 		}
 		return res, nil
 	case config.ModeRollback:
+		if fh.blockRollback {
+			f.once.Do(func() { close(f.started) })
+			if wait(ctx) {
+				return HostResult{Mode: mode, Previous: fh.active, Active: fh.active, Failure: &Failure{Phase: "Start blue again", Cause: context.Cause(ctx).Error()}}, nil
+			}
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		res := HostResult{Mode: mode, Previous: fh.active, RolledBack: true}
@@ -164,11 +200,15 @@ func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostRes
 
 	prev := fh.active
 	res := HostResult{Mode: mode, Previous: prev, Target: other(prev), Active: prev}
-	if fh.block {
+	if fh.block || fh.blockLost {
 		f.once.Do(func() { close(f.started) })
-		<-ctx.Done()
-		res.Failure = &Failure{Phase: "Health check", Cause: context.Cause(ctx).Error(), Undone: "Removed the new color."}
-		return res, nil
+		if wait(ctx) {
+			if fh.blockLost {
+				return HostResult{}, errors.New("the connection to the host closed")
+			}
+			res.Failure = &Failure{Phase: "Health check", Cause: context.Cause(ctx).Error(), Undone: "Removed the new color."}
+			return res, nil
+		}
 	}
 	if fh.failDeploy {
 		res.Failure = &Failure{Kind: "health", Phase: "Health check http://127.0.0.1:8082/health", Cause: "got 500 after 15 probes", Undone: "Removed the new color app-green; nginx still serves blue."}
@@ -182,10 +222,17 @@ func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostRes
 	res.Image = f.image
 	if fh.blockAfterSwitch {
 		f.once.Do(func() { close(f.started) })
-		<-ctx.Done()
+		if wait(ctx) && fh.failAfterSwitch {
+			res.Failure = &Failure{Phase: "Drain", Cause: context.Cause(ctx).Error()}
+		}
 		return res, nil
 	}
 	if fh.lost {
+		if fh.lostNothing {
+			f.mu.Lock()
+			fh.active = ""
+			f.mu.Unlock()
+		}
 		return HostResult{}, errors.New("the connection to the host closed")
 	}
 	return res, nil
@@ -220,4 +267,40 @@ func sorted(s []string) []string {
 	s = append([]string(nil), s...)
 	sort.Strings(s)
 	return s
+}
+
+// recorder is a Reporter that keeps what it is told.
+type recorder struct {
+	mu       sync.Mutex
+	infos    []string
+	warnings []string
+	phases   []string
+}
+
+var _ Reporter = (*recorder)(nil)
+
+func (r *recorder) Phase(name string) func() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.phases = append(r.phases, name)
+	return func() {}
+}
+
+func (r *recorder) Infof(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.infos = append(r.infos, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) Warnf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+}
+
+// Lines returns everything it was told, in order of kind.
+func (r *recorder) Lines() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(append(append(append([]string{}, r.phases...), r.infos...), r.warnings...), "\n")
 }

@@ -10,7 +10,10 @@
 // The rolling loop (Rollout) talks to hosts through the small Driver
 // interface, so its order of events (preflight, fleet lock, skip, roll,
 // stop, roll back) is tested with a fake in milliseconds; Docker is the
-// real Driver (docker.go), reached over SSH or TCP+TLS (dial.go).
+// real Driver (docker.go), reached over SSH or TCP+TLS (dial.go). What a
+// host may go through is one table (status.go): every change of a host's
+// status goes through it. The rollout reports through the Reporter
+// interface it defines here.
 //
 // It is a rolling loop over a static list, not an orchestrator: dozens of
 // hosts, autoscaling or many services belong to Swarm or Kubernetes (see
@@ -39,6 +42,18 @@ func HostsOf(f config.Fleet) []Host {
 		out = append(out, Host{Name: e.String(), Endpoint: e})
 	}
 	return out
+}
+
+// Reporter is what a rollout says to the runner through
+// (*report.Reporter implements it). Every argument may hold a host's
+// words: an implementation cleans what it prints. Its methods are called
+// from several goroutines at once.
+type Reporter interface {
+	// Phase opens a group of lines (a step of the rollout, or one host's
+	// deploy); end closes it.
+	Phase(name string) (end func())
+	Infof(format string, args ...any)
+	Warnf(format string, args ...any)
 }
 
 // Driver runs things on the fleet's hosts. Its methods may be called for
