@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
@@ -24,6 +25,12 @@ type fakeHost struct {
 	// busyOnce makes the first lock taken without waiting fail, as when
 	// another rollout holds it.
 	busyOnce bool
+	// lockFails makes the next n lock calls meet a transient error (the
+	// daemon restarting); retakeErr fails every lock taken after the
+	// first (another rollout took the lock in between).
+	lockFails int
+	retakeErr error
+	locks     int
 	// failDeploy fails the deploy in the health check, before the switch.
 	failDeploy bool
 	// invalid fails the status run as an input problem.
@@ -42,9 +49,14 @@ type fakeHost struct {
 	// cannot be read once the rollout has started.
 	statusFailsLater bool
 	statusRuns       int
+	// transient makes the next n runs of a mode meet a transient error
+	// before the helper began.
+	transient map[config.Mode]int
 	// failRollback fails a rollback run; blockRollback makes one wait
-	// for its context.
-	failRollback, blockRollback bool
+	// for its context. lostRollback loses the connection to a rollback
+	// that goes on and finishes on the host; with rollbackDied the
+	// rollback died with it, its work undone.
+	failRollback, blockRollback, lostRollback, rollbackDied bool
 }
 
 // blockFor bounds every wait of a fake host for its context: a rollout
@@ -62,23 +74,35 @@ func wait(ctx context.Context) bool {
 	}
 }
 
+// fakeLock is one fleet lock a fakeDriver gave.
+type fakeLock struct {
+	lost, released bool
+	lose           func(error)
+}
+
 // fakeDriver is a fleet whose hosts live in memory. It records every
-// call in order.
+// call in order, and every run made on a host while the fleet lock it
+// was given is not held (unlocked).
 type fakeDriver struct {
 	mu     sync.Mutex
 	hosts  map[string]*fakeHost
 	events []string
-	// started is closed when the first blocking deploy starts.
+	// started is closed when the first blocking run starts.
 	started chan struct{}
 	once    sync.Once
 	image   string
 	held    int
+	locks   map[string]*fakeLock
+	// unlocked lists the runs made without the host's lock.
+	unlocked []string
+	// onRun, when set, is called as each run starts.
+	onRun func(h Host, mode config.Mode)
 }
 
 var _ Driver = (*fakeDriver)(nil)
 
 func newFake(image string, hosts map[string]*fakeHost) *fakeDriver {
-	return &fakeDriver{hosts: hosts, started: make(chan struct{}), image: image}
+	return &fakeDriver{hosts: hosts, started: make(chan struct{}), image: image, locks: map[string]*fakeLock{}}
 }
 
 func (f *fakeDriver) record(format string, args ...any) {
@@ -120,7 +144,7 @@ func (f *fakeDriver) Connect(ctx context.Context, h Host) (string, error) {
 	return fh.id, nil
 }
 
-func (f *fakeDriver) Lock(ctx context.Context, h Host, wait bool) (func(), error) {
+func (f *fakeDriver) Lock(ctx context.Context, h Host, wait bool) (*Lease, error) {
 	verb := "trylock"
 	if wait {
 		verb = "lock"
@@ -130,23 +154,52 @@ func (f *fakeDriver) Lock(ctx context.Context, h Host, wait bool) (func(), error
 	f.mu.Lock()
 	busy := fh.busyOnce && !wait
 	fh.busyOnce = fh.busyOnce && wait
-	if busy {
+	switch {
+	case busy:
 		f.mu.Unlock()
-		return nil, errors.New("timed out waiting for the fleet lock (0s)")
+		return nil, fmt.Errorf("%w: pid 7, run 41", ErrLockBusy)
+	case fh.lockFails > 0:
+		fh.lockFails--
+		f.mu.Unlock()
+		return nil, &TransientError{Err: errors.New("failed to start the fleet lock's helper: connection refused")}
+	case fh.lockErr != nil:
+		f.mu.Unlock()
+		return nil, fh.lockErr
+	case fh.retakeErr != nil && fh.locks > 0:
+		f.mu.Unlock()
+		return nil, fh.retakeErr
 	}
-	f.mu.Unlock()
-	if err := fh.lockErr; err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
+	fh.locks++
+	l := &fakeLock{}
+	f.locks[h.Name] = l
 	f.held++
 	f.mu.Unlock()
-	return func() {
+	lease, lose := NewLease(func() {
 		f.mu.Lock()
-		f.held--
+		if !l.lost && !l.released {
+			f.held--
+		}
+		l.released = true
 		f.mu.Unlock()
 		f.record("release %s", h.Name)
-	}, nil
+	})
+	l.lose = lose
+	return lease, nil
+}
+
+// LoseLock ends name's fleet lock as a daemon restart does.
+func (f *fakeDriver) LoseLock(name string) {
+	f.mu.Lock()
+	l := f.locks[name]
+	if l == nil || l.lost || l.released {
+		f.mu.Unlock()
+		return
+	}
+	l.lost = true
+	f.held--
+	f.mu.Unlock()
+	f.record("lost %s", name)
+	l.lose(errors.New("its helper exited with code 137"))
 }
 
 // Held is how many fleet locks are held.
@@ -156,10 +209,28 @@ func (f *fakeDriver) Held() int {
 	return f.held
 }
 
+// Unlocked lists the runs made on a host while its lock was not held.
+func (f *fakeDriver) Unlocked() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.unlocked...)
+}
+
 func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostResult, error) {
 	f.record("%s %s", mode, h.Name)
+	if f.onRun != nil {
+		f.onRun(h, mode)
+	}
 	f.mu.Lock()
 	fh := f.hosts[h.Name]
+	if l, ever := f.locks[h.Name]; ever && (l.lost || l.released) {
+		f.unlocked = append(f.unlocked, fmt.Sprintf("%s %s", mode, h.Name))
+	}
+	if fh.transient[mode] > 0 {
+		fh.transient[mode]--
+		f.mu.Unlock()
+		return HostResult{}, &TransientError{Err: errors.New("failed to create the helper container: the Docker daemon did not answer: connection refused")}
+	}
 	f.mu.Unlock()
 	switch mode {
 	case config.ModeStatus:
@@ -187,14 +258,20 @@ func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostRes
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		res := HostResult{Mode: mode, Previous: fh.active, RolledBack: true}
-		if fh.failRollback {
+		switch {
+		case fh.failRollback:
 			res.Active = fh.active
 			res.Failure = &Failure{Phase: "Start blue again", Cause: "no containers"}
 			return res, nil
+		case fh.lostRollback && fh.rollbackDied:
+			return HostResult{}, &TransientError{Ran: true, Err: errors.New("lost the rollback helper: unexpected EOF")}
 		}
 		fh.active = other(fh.active)
 		fh.image = "previous"
 		res.Active = fh.active
+		if fh.lostRollback {
+			return HostResult{}, &TransientError{Ran: true, Err: errors.New("lost the rollback helper: unexpected EOF")}
+		}
 		return res, nil
 	}
 
@@ -233,9 +310,31 @@ func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostRes
 			fh.active = ""
 			f.mu.Unlock()
 		}
-		return HostResult{}, errors.New("the connection to the host closed")
+		return HostResult{}, &TransientError{Ran: true, Err: errors.New("lost the deploy helper: the connection to the host closed")}
 	}
 	return res, nil
+}
+
+// fakeClock is time that passes only when the rollout waits: each wait
+// returns at once, the clock moved on by it.
+func fakeClock() *clock {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return &clock{
+		now: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return now
+		},
+		after: func(d time.Duration) <-chan time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			now = now.Add(d)
+			ch := make(chan time.Time, 1)
+			ch <- now
+			return ch
+		},
+	}
 }
 
 func other(c string) string {
@@ -303,4 +402,19 @@ func (r *recorder) Lines() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return strings.Join(append(append(append([]string{}, r.phases...), r.infos...), r.warnings...), "\n")
+}
+
+// rollWithin runs a rollout and fails the test, rather than hang, when it
+// does not end within a minute.
+func rollWithin(t *testing.T, roll func() *Outcome) *Outcome {
+	t.Helper()
+	done := make(chan *Outcome, 1)
+	go func() { done <- roll() }()
+	select {
+	case out := <-done:
+		return out
+	case <-time.After(time.Minute):
+		t.Fatal("the rollout did not end within a minute")
+		return nil
+	}
 }

@@ -175,7 +175,7 @@ func runMachineCase(t *testing.T, c machineCase) map[[2]Status]bool {
 	}
 	drv := newFake(newImage, hosts)
 	opts := c.opts
-	opts.Image, opts.Report = newImage, quiet()
+	opts.Image, opts.Report, opts.clock = newImage, quiet(), fakeClock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if c.cancel {
@@ -184,7 +184,7 @@ func runMachineCase(t *testing.T, c machineCase) map[[2]Status]bool {
 			cancel()
 		}()
 	}
-	out := Rollout(ctx, hostsOf("h1", "h2", "h3"), drv, opts)
+	out := rollWithin(t, func() *Outcome { return Rollout(ctx, hostsOf("h1", "h2", "h3"), drv, opts) })
 	require.Empty(t, out.Refused, "no transition was refused")
 	trails := map[string][]Status{}
 	edges := map[[2]Status]bool{}
@@ -217,6 +217,7 @@ func runMachineCase(t *testing.T, c machineCase) map[[2]Status]bool {
 	}
 	require.Equal(t, c.runs, append(deploys, sorted(rollbacks)...))
 	require.Zero(t, drv.Held(), "every lock taken is given back")
+	require.Empty(t, drv.Unlocked(), "no host is touched without its fleet lock")
 	return edges
 }
 

@@ -49,7 +49,8 @@ func (r *rollout) connect() error {
 	return nil
 }
 
-// lockAll takes every host's fleet lock before any host is touched.
+// lockAll takes every host's fleet lock before any host is touched, and
+// keeps each until the returned function gives them all back.
 //
 // First all at once without waiting: with no other rollout about, that
 // costs one helper start rather than one per host, and taking a lock
@@ -58,68 +59,67 @@ func (r *rollout) connect() error {
 // taken again one by one, waiting, in the order of the daemons' ids: two
 // rollouts over the same hosts, however their hosts inputs order or name
 // them, then take the locks in the same order, so they never deadlock and
-// never interleave hosts. The returned function gives them all back.
+// never interleave hosts.
 func (r *rollout) lockAll() (func(), error) {
 	defer r.phase("Fleet lock")()
-	if release, ok := r.tryLockAll(); ok {
-		return release, nil
+	if leases, ok := r.tryLockAll(); ok {
+		return r.keepAll(r.out.Hosts, leases, true), nil
 	}
 	ordered := append([]*HostOutcome(nil), r.out.Hosts...)
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].DaemonID < ordered[j].DaemonID })
-	var releases []func()
-	releaseAll := func() {
-		for i := len(releases) - 1; i >= 0; i-- {
-			releases[i]()
-		}
-	}
+	var leases []*Lease
 	for _, h := range ordered {
-		release, err := r.drv.Lock(r.ctx, h.Host, true)
+		var lease *Lease
+		err := r.retry(r.ctx, "take the fleet lock of "+h.Host.Name, true, func() error {
+			var err error
+			lease, err = r.drv.Lock(r.ctx, h.Host, true)
+			return err
+		})
 		if err != nil {
-			releaseAll()
+			for i := len(leases) - 1; i >= 0; i-- {
+				leases[i].Release()
+			}
 			msg := fmt.Sprintf("%s: %v", h.Host.Name, err)
 			return nil, &Error{Step: StepLock, Host: h.Host.Name, Problems: []string{msg}, Cause: msg}
 		}
 		r.rep.Infof("%s: fleet lock taken", h.Host.Name)
-		releases = append(releases, release)
+		leases = append(leases, lease)
 	}
-	return releaseAll, nil
+	return r.keepAll(ordered, leases, false), nil
 }
 
 // tryLockAll takes every lock at once without waiting; ok is false, with
 // nothing held, when any of them could not be taken.
-func (r *rollout) tryLockAll() (func(), bool) {
-	releases := make([]func(), len(r.out.Hosts))
+func (r *rollout) tryLockAll() ([]*Lease, bool) {
+	leases := make([]*Lease, len(r.out.Hosts))
 	errs := make([]error, len(r.out.Hosts))
 	var wg sync.WaitGroup
 	for i, h := range r.out.Hosts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			releases[i], errs[i] = r.drv.Lock(r.ctx, h.Host, false)
+			leases[i], errs[i] = r.drv.Lock(r.ctx, h.Host, false)
 		}()
 	}
 	wg.Wait()
-	releaseAll := func() {
-		var wg sync.WaitGroup
-		for _, rel := range releases {
-			if rel != nil {
-				wg.Add(1)
-				go func() { defer wg.Done(); rel() }()
-			}
-		}
-		wg.Wait()
-	}
 	for i, err := range errs {
 		if err != nil {
 			r.rep.Infof("%s: fleet lock busy (%v); giving back the others and taking each in turn", r.out.Hosts[i].Host.Name, err)
-			releaseAll()
+			var wg sync.WaitGroup
+			for _, l := range leases {
+				if l != nil {
+					wg.Add(1)
+					go func() { defer wg.Done(); l.Release() }()
+				}
+			}
+			wg.Wait()
 			return nil, false
 		}
 	}
 	for _, h := range r.out.Hosts {
 		r.rep.Infof("%s: fleet lock taken", h.Host.Name)
 	}
-	return releaseAll, true
+	return leases, true
 }
 
 // readState reads every host's live color and image with a status run,
@@ -134,7 +134,7 @@ func (r *rollout) readState() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := r.drv.Run(r.ctx, h.Host, config.ModeStatus)
+			res, err := r.touch(r.ctx, h, config.ModeStatus, "read the live color of "+h.Host.Name)
 			switch {
 			case err != nil:
 				problems[i] = fmt.Sprintf("%s: %v", h.Host.Name, err)

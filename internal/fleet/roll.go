@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,14 @@ func (r *rollout) firstFailed() *HostOutcome {
 func (r *rollout) roll(wave []*HostOutcome) bool {
 	runCtx, stopRuns := context.WithCancelCause(r.ctx)
 	defer stopRuns(nil)
+	r.mu.Lock()
+	r.stopRuns = stopRuns
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.stopRuns = nil
+		r.mu.Unlock()
+	}()
 	sem := make(chan struct{}, r.opts.MaxParallel)
 	var wg sync.WaitGroup
 	for _, h := range wave {
@@ -60,7 +69,7 @@ func (r *rollout) roll(wave []*HostOutcome) bool {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r.runHost(runCtx, stopRuns, h)
+			r.runHost(runCtx, h)
 		}()
 	}
 	wg.Wait()
@@ -68,15 +77,28 @@ func (r *rollout) roll(wave []*HostOutcome) bool {
 }
 
 // runHost runs the mode on one host and moves it to what came of it.
-func (r *rollout) runHost(runCtx context.Context, stopRuns context.CancelCauseFunc, h *HostOutcome) {
+func (r *rollout) runHost(runCtx context.Context, h *HostOutcome) {
 	i, n := slices.Index(r.out.Hosts, h)+1, len(r.out.Hosts)
+	what := fmt.Sprintf("%s %s (%d of %d)", verb(r.opts.Mode), h.Host.Name, i, n)
 	end := func() {}
 	if r.opts.MaxParallel == 1 {
-		end = r.rep.Phase(fmt.Sprintf("%s %s (%d of %d)", verb(r.opts.Mode), h.Host.Name, i, n))
+		end = r.rep.Phase(what)
 	} else {
 		r.rep.Infof("%s: %s started (%d of %d)", h.Host.Name, verb(r.opts.Mode), i, n)
 	}
-	res, err := r.drv.Run(runCtx, h.Host, r.opts.Mode)
+	if err := r.hold(runCtx, h); err != nil {
+		// Its lock was lost for good before its run: it was not touched.
+		end()
+		r.mu.Lock()
+		if h.LockErr == nil {
+			h.LockErr = err
+		}
+		r.mu.Unlock()
+		r.move(h, StatusFailed)
+		r.noteFailure(h)
+		return
+	}
+	res, err := r.touch(runCtx, h, r.opts.Mode, strings.ToLower(what[:1])+what[1:])
 	end()
 	r.mu.Lock()
 	if err != nil {
@@ -94,13 +116,6 @@ func (r *rollout) runHost(runCtx context.Context, stopRuns context.CancelCauseFu
 		r.move(h, StatusStopped)
 	default:
 		r.move(h, StatusFailed)
-		r.mu.Lock()
-		if r.failed == nil {
-			r.failed = h
-		}
-		r.mu.Unlock()
-		if r.stopsOthers() {
-			stopRuns(fmt.Errorf("%w: %s", ErrAnotherHostFailed, h.Host.Name))
-		}
+		r.noteFailure(h)
 	}
 }

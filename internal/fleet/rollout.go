@@ -26,7 +26,14 @@ type Options struct {
 	// when the rollout was cancelled: leaving half a fleet switched is
 	// worse.
 	UndoTimeout time.Duration
+	// RetryWindow bounds how long a call that met a transient error (the
+	// host's daemon restarting, a dropped connection) is tried again
+	// (default DefaultRetryWindow).
+	RetryWindow time.Duration
 	Report      Reporter
+
+	// clock is real time unless a test sets it.
+	clock *clock
 }
 
 // DefaultUndoTimeout bounds the rollback of the switched hosts: a
@@ -48,6 +55,9 @@ type HostOutcome struct {
 	// failed or the rollout was cancelled.
 	Undo    *HostResult
 	UndoErr error
+	// LockErr says why the host's fleet lock ended during the rollout
+	// and could not be taken again.
+	LockErr error
 	Status  Status
 	// trail is every status the host went through after not started.
 	trail []Status
@@ -69,15 +79,22 @@ type Outcome struct {
 
 // rollout is one run of Rollout.
 type rollout struct {
-	ctx  context.Context
-	drv  Driver
-	opts Options
-	rep  Reporter
-	out  *Outcome
-	// mu guards every host's status and results, and failed.
+	ctx   context.Context
+	drv   Driver
+	opts  Options
+	rep   Reporter
+	out   *Outcome
+	clock clock
+	// mu guards every host's status and results, failed, stopRuns and
+	// keepers.
 	mu sync.Mutex
-	// failed is the first host whose own run failed.
+	// failed is the first host whose own run failed, or whose lock was
+	// lost for good.
 	failed *HostOutcome
+	// stopRuns stops the runs under way, while hosts roll.
+	stopRuns context.CancelCauseFunc
+	// keepers hold each host's fleet lock (none in mode status).
+	keepers map[*HostOutcome]*keeper
 }
 
 // Rollout runs the deploy on every host: it reaches every host first (a
@@ -101,7 +118,13 @@ func Rollout(ctx context.Context, hosts []Host, drv Driver, opts Options) *Outco
 	if opts.Failure == "" {
 		opts.Failure = config.FleetRollback
 	}
-	r := &rollout{ctx: ctx, drv: drv, opts: opts, rep: opts.Report, out: &Outcome{Mode: opts.Mode, Started: time.Now()}}
+	if opts.RetryWindow <= 0 {
+		opts.RetryWindow = DefaultRetryWindow
+	}
+	r := &rollout{ctx: ctx, drv: drv, opts: opts, rep: opts.Report, clock: realClock, out: &Outcome{Mode: opts.Mode, Started: time.Now()}}
+	if opts.clock != nil {
+		r.clock = *opts.clock
+	}
 	for _, h := range hosts {
 		r.out.Hosts = append(r.out.Hosts, &HostOutcome{Host: h, Status: StatusNotStarted})
 	}
@@ -187,6 +210,37 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// noteFailure makes h the rollout's failure unless another host failed
+// first, and stops the runs under way when a failure does that.
+func (r *rollout) noteFailure(h *HostOutcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed == nil {
+		r.failed = h
+	}
+	if r.stopRuns != nil && r.stopsOthers() {
+		r.stopRuns(fmt.Errorf("%w: %s", ErrAnotherHostFailed, h.Host.Name))
+	}
+}
+
+// touch runs mode on h once h's fleet lock is held. A run that met a
+// transient error is made again within the retry window when it had not
+// begun, or when it changes nothing (a status run); each try waits for
+// the lock first, since a daemon that restarted ended it too. what names
+// the run in messages ("read the live color of h2").
+func (r *rollout) touch(ctx context.Context, h *HostOutcome, mode config.Mode, what string) (HostResult, error) {
+	var res HostResult
+	err := r.retry(ctx, what, mode == config.ModeStatus, func() error {
+		if err := r.hold(ctx, h); err != nil {
+			return err
+		}
+		var err error
+		res, err = r.drv.Run(ctx, h.Host, mode)
+		return err
+	})
+	return res, err
 }
 
 // describe is a host's line in a list: its name, and in brackets what

@@ -67,6 +67,9 @@ func (h *HostOutcome) failure() *Failure {
 	if h.RunErr != nil {
 		return &Failure{Cause: h.RunErr.Error()}
 	}
+	if h.LockErr != nil {
+		return &Failure{Phase: "Fleet lock", Cause: h.LockErr.Error()}
+	}
 	return nil
 }
 
@@ -82,7 +85,7 @@ func (r *rollout) switched(ctx context.Context, h *HostOutcome) (bool, error) {
 	case h.Result != nil:
 		active = h.Result.Active
 	case h.RunErr != nil:
-		st, err := r.drv.Run(ctx, h.Host, config.ModeStatus)
+		st, err := r.touch(ctx, h, config.ModeStatus, "read whether "+h.Host.Name+" switched")
 		if err != nil {
 			return false, err
 		}
@@ -170,7 +173,15 @@ func (r *rollout) undoHost(ctx context.Context, h *HostOutcome) (string, Status)
 	}
 	r.move(h, StatusReturning)
 	r.rep.Infof("%s: returning to %s", h.Host.Name, h.Before.Active)
-	res, err := r.drv.Run(ctx, h.Host, config.ModeRollback)
+	res, err := r.touch(ctx, h, config.ModeRollback, "return "+h.Host.Name+" to "+h.Before.Active)
+	var lost *TransientError
+	if errors.As(err, &lost) && lost.Ran {
+		// The rollback's helper was lost while it ran: it goes on, on the
+		// host, without the runner, unless the host's daemon restarted
+		// under it. Running a second rollback could undo the first, so
+		// watch where the host goes instead.
+		res, err = r.awaitReturn(ctx, h, err)
+	}
 	if err != nil {
 		r.mu.Lock()
 		h.UndoErr = err
@@ -187,4 +198,38 @@ func (r *rollout) undoHost(ctx context.Context, h *HostOutcome) (string, Status)
 	}
 	r.move(h, StatusRolledBack)
 	return describe(h, fmt.Sprintf("%s → %s", orNone(res.Previous), orNone(res.Active))), StatusRolledBack
+}
+
+// otherColor is blue for green and green for blue.
+func otherColor(c string) string {
+	switch c {
+	case "blue":
+		return "green"
+	case "green":
+		return "blue"
+	}
+	return ""
+}
+
+// awaitReturn reads h's state until it serves its previous color again,
+// for up to the retry window; lost is how its rollback was lost.
+func (r *rollout) awaitReturn(ctx context.Context, h *HostOutcome, lost error) (HostResult, error) {
+	r.rep.Warnf("%s: lost the connection to its rollback (%v); it finishes on the host: waiting for %s to serve %s", h.Host.Name, lost, h.Host.Name, h.Before.Active)
+	deadline := r.clock.now().Add(r.opts.RetryWindow)
+	for {
+		st, err := r.touch(ctx, h, config.ModeStatus, "read the live color of "+h.Host.Name)
+		if err == nil && !st.Failed() && st.Active == h.Before.Active {
+			// It went from the other color back to this one.
+			st.Previous = otherColor(st.Active)
+			return st, nil
+		}
+		if !r.clock.now().Before(deadline) {
+			return HostResult{}, fmt.Errorf("lost the connection to its rollback (%v), and it still does not serve %s after %s; check with mode: status", lost, h.Before.Active, r.opts.RetryWindow)
+		}
+		select {
+		case <-ctx.Done():
+			return HostResult{}, fmt.Errorf("lost the connection to its rollback (%v): %w", lost, context.Cause(ctx))
+		case <-r.clock.after(retryEvery):
+		}
+	}
 }

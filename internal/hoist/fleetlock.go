@@ -2,9 +2,11 @@ package hoist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
+	"strings"
 
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 	"github.com/bluegreen-action/bluegreen/internal/report"
@@ -18,10 +20,12 @@ import (
 var DefaultFleetLockDir = path.Join(lock.DefaultDir, "fleet")
 
 // holdFleetLock takes the host's fleet lock, says so on out with a
-// TokenLine ("locked", or "busy" when it may not wait and another rollout
-// holds it), and holds it until ctx ends: the runner closes this helper's
+// TokenLine, and holds it until ctx ends: the runner closes this helper's
 // stdin (or goes away) when its rollout is over. flock(2) dies with this
-// process, so the lock can never outlive it.
+// process, so the lock can never outlive it. The line is "locked"; or
+// "busy <holder>" when it may not wait and another rollout holds it;
+// or "failed <why>", which names the holder when the wait timed out.
+// The holder is its lock record's, printed safe (lock.Holder.String).
 func holdFleetLock(ctx context.Context, l *FleetLock, token string, out io.Writer, rep *report.Reporter) Outcome {
 	dir := l.Dir
 	if dir == "" {
@@ -36,12 +40,16 @@ func holdFleetLock(ctx context.Context, l *FleetLock, token string, out io.Write
 	}
 	held, err := lock.Acquire(ctx, dir, l.Project, me, l.Timeout, onWait)
 	if err != nil {
-		if l.Timeout <= 0 {
+		holder, _ := lock.ReadHolder(dir, l.Project)
+		switch {
+		case l.Timeout <= 0 && errors.Is(err, lock.ErrTimeout):
 			// A try without waiting: the runner says what it does next.
-			fmt.Fprintln(out, TokenLine(token, "busy"))
-			return Outcome{Done: true, Code: exitFailed}
+			fmt.Fprintln(out, TokenLine(token, "busy "+holder.String()))
+		case errors.Is(err, lock.ErrTimeout):
+			fmt.Fprintln(out, TokenLine(token, fmt.Sprintf("failed timed out after %s (lock-timeout) waiting for the fleet lock of %s: another rollout holds it: %s; wait for it to finish, or raise lock-timeout", l.Timeout, l.Project, holder)))
+		default:
+			fmt.Fprintln(out, TokenLine(token, "failed "+oneLine(err.Error())))
 		}
-		rep.Errorf("Fleet lock", "%v", err)
 		return Outcome{Done: true, Code: exitFailed}
 	}
 	fmt.Fprintln(out, TokenLine(token, "locked"))
@@ -51,3 +59,7 @@ func holdFleetLock(ctx context.Context, l *FleetLock, token string, out io.Write
 	}
 	return Outcome{Done: true, Code: 0}
 }
+
+// oneLine keeps a message on one line, so that it travels as one
+// TokenLine.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
