@@ -225,7 +225,9 @@ func (h *Helper) remove() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := h.Docker.ContainerRemove(ctx, h.id, container.RemoveOptions{Force: true})
-	if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "is already in progress") {
+	// A daemon that does not answer (it is restarting) cannot be asked
+	// now; AutoRemove removes the helper once it has exited.
+	if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "is already in progress") && !dockerhost.Unanswered(err) {
 		fmt.Fprintf(h.Out, "bluegreen: failed to remove the helper container %s: %v; remove it with: docker rm -f %s\n", shortID(h.id), err, shortID(h.id))
 	}
 }
