@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,44 +74,69 @@ func (r *HostResult) Check(mode config.Mode, cfg *config.Config) error {
 	return nil
 }
 
-// checkOutput says what is wrong with the value v of output name, or "".
-func checkOutput(name, v string, all map[string]string, cfg *config.Config) string {
-	if v == "" {
-		return ""
-	}
-	switch name {
-	case "active-color", "previous-color", "staged-color":
-		if !validColor(v) {
-			return "is not blue or green"
-		}
-	case "active-port":
+// outputChecks are the outputs of a host's deploy the runner passes on,
+// each with the check of its value: what is wrong with v, or "". An
+// output the deploy sets that is not here (history, which is each host's
+// own record, or an output added later) is not passed on from hosts.
+var outputChecks = map[string]func(v string, all map[string]string, cfg *config.Config) string{
+	"active-color":   checkColor,
+	"previous-color": checkColor,
+	"staged-color":   checkColor,
+	"active-port": func(v string, all map[string]string, cfg *config.Config) string {
 		if want := colorPort(all["active-color"], cfg); v != want {
 			return fmt.Sprintf("is not the port of the active color %q (%q)", all["active-color"], want)
 		}
-	case "active-url":
+		return ""
+	},
+	"active-url": func(v string, all map[string]string, cfg *config.Config) string {
 		if want := colorURL(all["active-color"], cfg); v != want {
 			return fmt.Sprintf("is not the URL of the active color %q (%q)", all["active-color"], want)
 		}
-	case "preview-url":
+		return ""
+	},
+	"preview-url": func(v string, all map[string]string, cfg *config.Config) string {
 		if want := colorURL(all["staged-color"], cfg); v != want {
 			return fmt.Sprintf("is not the URL of the staged color %q (%q)", all["staged-color"], want)
 		}
-	case "image":
+		return ""
+	},
+	"image": func(v string, _ map[string]string, _ *config.Config) string {
 		if !validImage(v) {
 			return "is not an image reference"
 		}
-	case "deploy-id":
+		return ""
+	},
+	"deploy-id": func(v string, _ map[string]string, _ *config.Config) string {
 		if !config.ValidDeployID(v) {
 			return "is not a deploy id"
 		}
-	case "rolled-back":
+		return ""
+	},
+	"rolled-back": func(v string, _ map[string]string, _ *config.Config) string {
 		if v != "true" && v != "false" {
 			return "is not true or false"
 		}
-	case "history":
-		// Not passed on from a host (see Outcome.Outputs).
-	default:
-		return "is not an output of bluegreen"
+		return ""
+	},
+}
+
+// checkOutput says what is wrong with the value v of output name, or "".
+func checkOutput(name, v string, all map[string]string, cfg *config.Config) string {
+	if chk, ok := outputChecks[name]; ok {
+		if v == "" {
+			return ""
+		}
+		return chk(v, all, cfg)
+	}
+	if slices.Contains(OutputNames(), name) {
+		return "" // not passed on (Outcome.Outputs)
+	}
+	return "is not an output of bluegreen"
+}
+
+func checkColor(v string, _ map[string]string, _ *config.Config) string {
+	if !validColor(v) {
+		return "is not blue or green"
 	}
 	return ""
 }
