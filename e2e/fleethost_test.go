@@ -223,6 +223,7 @@ func startSimHost(t testing.TB, idx int, p *simPKI, authorized []byte) (*simHost
 		"tls/ca.pem":                       string(p.caPEM),
 		"ssh/authorized_keys":              string(authorized),
 		"ssh/sshd_config":                  fmt.Sprintf(simSSHDConfig, h.ip, h.base, h.base),
+		"dockerd.sh":                       fmt.Sprintf(simDockerd, h.base, h.base, h.ip, h.base, h.base, h.base, idx, idx, h.base),
 	}
 	cert, key := p.server(t, h.ip)
 	files["tls/cert.pem"], files["tls/key.pem"] = string(cert), string(key)
@@ -253,7 +254,7 @@ func startSimHost(t testing.TB, idx int, p *simPKI, authorized []byte) (*simHost
 	_ = os.Chmod(filepath.Join(h.base, "etc-nginx/conf.d/service-url.inc"), 0o644)
 
 	b := h.base
-	script := fmt.Sprintf(simInit, b, b, b, b, b, h.ip, b, b, b, idx, idx, b, b, b)
+	script := fmt.Sprintf(simInit, b, b, b, b, b, b)
 	logf, err := os.Create(filepath.Join(h.base, "init.log"))
 	if err != nil {
 		return nil, err
@@ -420,15 +421,52 @@ mkdir -p /run/sshd /run/nginx-tmp /run/bluegreen-test
 mount --bind %s/etc-nginx /etc/nginx
 mount --bind %s/var-lib-bluegreen /var/lib/bluegreen
 mount --bind %s/etc-docker /etc/docker
-dockerd --config-file %s/daemon.json --data-root %s/docker --exec-root /run/docker-exec \
-  --pidfile /run/docker.pid -H unix:///var/run/docker.sock \
-  -H tcp://%s:2376 --tlsverify --tlscacert %s/tls/ca.pem --tlscert %s/tls/cert.pem --tlskey %s/tls/key.pem \
-  --storage-driver vfs --bip 172.31.%d.1/24 --cgroup-parent /bgfleet-%d >%s/dockerd.log 2>&1 &
+sh %s/dockerd.sh
 nginx
 /usr/sbin/sshd -f %s/ssh/sshd_config -E %s/sshd.log
 trap 'exit 0' TERM
 while true; do sleep 3600 & wait $!; done
 `
+
+// simDockerd starts the host's dockerd in the background, logging to
+// dockerd.log: at the host's start, and again after restartDockerd
+// killed it.
+const simDockerd = `dockerd --config-file %s/daemon.json --data-root %s/docker --exec-root /run/docker-exec \
+  --pidfile /run/docker.pid -H unix:///var/run/docker.sock \
+  -H tcp://%s:2376 --tlsverify --tlscacert %s/tls/ca.pem --tlscert %s/tls/cert.pem --tlskey %s/tls/key.pem \
+  --storage-driver vfs --bip 172.31.%d.1/24 --cgroup-parent /bgfleet-%d >>%s/dockerd.log 2>&1 &
+`
+
+// restartDockerd kills the host's dockerd with SIGKILL, as a crash or an
+// OOM kill does (its containerd goes with it; the containers' shims stay),
+// keeps it down for down, then starts it again with the same settings,
+// and returns once the new daemon answers. The helpers it ran die with
+// it: without live-restore the new daemon kills what still runs, and
+// starts again only containers with a restart policy.
+func (h *simHost) restartDockerd(t testing.TB, down time.Duration) {
+	t.Helper()
+	in := func(args ...string) *exec.Cmd {
+		return exec.Command("nsenter", append([]string{"-t", strconv.Itoa(h.initPID(t)), "-m", "-n", "-p", "--"}, args...)...)
+	}
+	out, err := in("sh", "-c", `pid=$(cat /run/docker.pid) && kill -9 $pid && i=0 && while kill -0 $pid 2>/dev/null; do i=$((i+1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done`).CombinedOutput()
+	require.NoError(t, err, "killing the dockerd of %s: %s", h.name, out)
+	time.Sleep(down)
+	out, err = in("sh", filepath.Join(h.base, "dockerd.sh")).CombinedOutput()
+	require.NoError(t, err, "starting the dockerd of %s again: %s", h.name, out)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, perr := h.docker.Ping(ctx)
+		cancel()
+		if perr == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dockerd of %s did not answer within 90s of its restart (%v):\n%s", h.name, perr, h.logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
 
 // simNginxConf is each host's nginx: the seed's server on :80, its
 // include where the action's default puts it, temp files in its /run.

@@ -72,9 +72,9 @@ func runFleet(ctx context.Context, cfg *config.Config, env map[string]string, op
 	}
 	var fe *fleet.Error
 	if errors.As(out.Err, &fe) {
-		title := "Fleet " + string(fe.Stage) + " failed"
+		title := "Fleet " + string(fe.Step) + " failed"
 		switch {
-		case fe.Stage == fleet.StageCancel:
+		case fe.Step == fleet.StepCancel:
 			title = "Fleet rollout cancelled"
 		case fe.Host != "" && fe.Phase != "":
 			title = fmt.Sprintf("Deploy failed on %s: %s", fe.Host, fe.Phase)
@@ -86,7 +86,7 @@ func runFleet(ctx context.Context, cfg *config.Config, env map[string]string, op
 			msg += "\n" + strings.Join(fe.Details, "\n")
 		}
 		rep.Errorf(title, "%s", msg)
-		if fe.Invalid && (fe.Stage == fleet.StagePreflight || fe.Stage == fleet.StageLock) {
+		if fe.Invalid && (fe.Step == fleet.StepPreflight || fe.Step == fleet.StepLock) {
 			return invalid(out.Err)
 		}
 		return out.Err

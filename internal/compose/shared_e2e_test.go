@@ -14,8 +14,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
-	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
+	"github.com/bluegreen-action/bluegreen/internal/throwaway"
 )
 
 // sharedApp is a web app whose database is shared: it keeps its

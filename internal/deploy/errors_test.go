@@ -133,23 +133,3 @@ func TestColorsThatWouldCollideStopInPreflight(t *testing.T) {
 	assert.Contains(t, err.Error(), "service cache publishes host port :6379/tcp in both colors")
 	assert.Empty(t, h.eng.Calls())
 }
-
-// TestSameContainerNameInBothColorsStopsInPreflight: one container_name
-// for both colors would make the second color's start fail halfway.
-// (Issue 17's roles make a colored container_name the color's own
-// instead; this test goes when they are merged.)
-func TestSameContainerNameInBothColorsStopsInPreflight(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	const named = `services:
-  web:
-    image: app:v1
-    container_name: web
-    ports: ["${BLUEGREEN_PORT}:8080"]
-`
-	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "named.yml"), []byte(named), 0o644))
-	_, err := h.run(context.Background(), map[string]string{"compose-file": "named.yml"})
-	require.ErrorIs(t, err, deploy.ErrPreflight)
-	assert.Contains(t, err.Error(), `service web sets container_name "web" for both colors`)
-	assert.Empty(t, h.eng.Calls())
-}

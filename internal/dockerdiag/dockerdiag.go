@@ -11,11 +11,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/docker/docker/client"
 )
 
 // Default is the daemon address the Docker client uses when DOCKER_HOST is
@@ -89,4 +93,29 @@ func unixFix(path string, fromEnv bool, err error) string {
 	default:
 		return fmt.Sprintf("the socket %s exists but no daemon answers on it: start Docker (`sudo systemctl start docker`) and check `sudo journalctl -u docker`", path)
 	}
+}
+
+// Unanswered reports whether err says that the daemon did not answer at
+// all: the connection to it failed or dropped (a daemon stopped or
+// restarting, a network gone). Nothing follows from such an error about
+// the daemon's settings, so it gets no hint about them (rootless Docker,
+// userns-remap), and a caller may try again once the daemon is back.
+func Unanswered(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if client.IsErrConnectionFailed(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	// Errors of a stream that broke (an attach, a wait) do not always
+	// keep their cause's type on the way up.
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "connection reset", "broken pipe", "unexpected EOF", "use of closed network connection", "Cannot connect to the Docker daemon", "error during connect"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -81,4 +82,28 @@ func TestHost(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, Default, Host(""))
 	require.Equal(t, "tcp://h:2375", Host("tcp://h:2375"))
+}
+
+// TestUnanswered tells a daemon that did not answer (which says nothing
+// of its settings and may answer again) from one that answered no.
+func TestUnanswered(t *testing.T) {
+	t.Parallel()
+	refused := &net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{context.Canceled, false},
+		{errors.New("Error response from daemon: invalid mount config for type \"bind\": bind source path does not exist"), false},
+		{errors.New("Error response from daemon: cannot share the host's user namespace when user namespaces are enabled"), false},
+		{refused, true},
+		{fmt.Errorf("failed to wait for the helper container x: %w", io.ErrUnexpectedEOF), true},
+		{fmt.Errorf("wait: %w", io.EOF), true},
+		{errors.New(`error during connect: Post "http://%2Fvar%2Frun%2Fdocker.sock/v1.41/containers/create": ssh: rejected: connect failed (open failed)`), true},
+		{errors.New("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"), true},
+		{errors.New("read tcp 10.0.0.1:5555->10.0.0.2:2376: read: connection reset by peer"), true},
+	} {
+		require.Equal(t, tt.want, Unanswered(tt.err), "%v", tt.err)
+	}
 }

@@ -4,18 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/dockerdiag"
 	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
-	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
 // Docker is the Driver of real hosts: each host's Docker API, reached
@@ -30,7 +27,7 @@ type Docker struct {
 	Bundle *Bundle
 	Image  *HelperImage
 	Creds  *Credentials
-	Report *report.Reporter
+	Report Reporter
 	// RolloutID names this rollout: its files' directory on each host
 	// (hosthelper.DeployDir) and its helper containers.
 	RolloutID string
@@ -54,48 +51,6 @@ const (
 	LabelRollout = LabelHelper + ".rollout"
 	LabelProject = LabelHelper + ".project"
 )
-
-// fleetInputs are the inputs only the runner reads: none of them, the
-// SSH key least of all, goes to a host.
-var fleetInputs = map[string]bool{
-	"INPUT_HOSTS": true, "INPUT_SSH-PRIVATE-KEY": true, "INPUT_SSH-KNOWN-HOSTS": true,
-	"INPUT_DOCKER-TLS-CA": true, "INPUT_DOCKER-TLS-CERT": true, "INPUT_DOCKER-TLS-KEY": true,
-	"INPUT_MAX-PARALLEL": true, "INPUT_FLEET-FAILURE": true,
-}
-
-// HostEnv is the environment a host's deploy runs with: the runner's
-// forwarded variables, the fleet's own inputs removed, and the inputs
-// that name files pointed at the shipped copies in dir. The host's deploy
-// runs outside Actions (its log comes back through the runner, prefixed),
-// writes its step outputs and summary to /dev/null (its result comes back
-// as data) and keeps the previous color for a rollback.
-func HostEnv(runner map[string]string, cfg *config.Config, b *Bundle, dir string, mode config.Mode) map[string]string {
-	env := map[string]string{}
-	for k, v := range runner {
-		if hosthelper.Forwarded(k) && !fleetInputs[k] {
-			env[k] = v
-		}
-	}
-	for _, k := range []string{"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE", "INPUT_WORKING-DIRECTORY", "INPUT_COMPOSE-FILE", "INPUT_BLUE-COMPOSE-FILE", "INPUT_GREEN-COMPOSE-FILE"} {
-		delete(env, k)
-	}
-	env["GITHUB_WORKSPACE"] = dir
-	// The host's own outputs and summary would only repeat its result.
-	env["GITHUB_OUTPUT"] = os.DevNull
-	env["GITHUB_STEP_SUMMARY"] = os.DevNull
-	env["DOCKER_HOST"] = "unix://" + RemoteSocket
-	env["INPUT_MODE"] = string(mode)
-	env["INPUT_PROJECT-NAME"] = cfg.ProjectName
-	env["INPUT_KEEP-PREVIOUS"] = "true"
-	if cfg.SingleFile {
-		env["INPUT_COMPOSE-FILE"] = strings.Join(b.Compose[color.Blue], "\n")
-	} else {
-		env["INPUT_BLUE-COMPOSE-FILE"] = strings.Join(b.Compose[color.Blue], "\n")
-		env["INPUT_GREEN-COMPOSE-FILE"] = strings.Join(b.Compose[color.Green], "\n")
-	}
-	env["INPUT_ENV-FILE"] = b.EnvFile
-	return env
-}
 
 func (d *Docker) conn(h Host) (*conn, error) {
 	d.mu.Lock()
@@ -188,7 +143,11 @@ func newToken() string {
 }
 
 // Run runs one deploy on h in a helper, relays its log prefixed by the
-// host and returns the result it sends back.
+// host and returns the result it sends back, checked (Check). A deploy's
+// helper stops when the runner goes away (it watches its stdin); a
+// rollback's does not: a rollback that has started finishes even when the
+// runner is killed, since stopping it half-way could leave the host on
+// the version being rolled back.
 func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode) (HostResult, error) {
 	c, err := d.conn(h)
 	if err != nil {
@@ -198,6 +157,7 @@ func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode) (HostResult,
 	var (
 		mu     sync.Mutex
 		result *HostResult
+		phase  string
 	)
 	out := d.relay(h, func(line string) bool {
 		if r, ok := ParseResultLine(token, line); ok {
@@ -206,111 +166,58 @@ func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode) (HostResult,
 			mu.Unlock()
 			return true
 		}
+		if p, ok := strings.CutPrefix(line, "==> "); ok {
+			mu.Lock()
+			phase = p
+			mu.Unlock()
+		}
 		return false
 	})
 	dir := hosthelper.DeployDir(d.Config.ProjectName, d.RolloutID)
+	watch := mode != config.ModeRollback
 	ho := hosthelper.Handover{
 		Env:         HostEnv(d.Env, d.Config, d.Bundle, dir, mode),
 		Dir:         dir,
 		Files:       d.Bundle.Files,
 		ResultToken: token,
-		WatchStdin:  true,
+		WatchStdin:  watch,
 	}
 	helper := d.helper(c, h, string(mode), ho, out)
+	helper.HoldStdin = watch
 	code, err := helper.Run(ctx)
 	out.Close()
-	if err != nil {
-		return HostResult{}, err
-	}
 	mu.Lock()
 	defer mu.Unlock()
+	if err != nil {
+		if helper.Started() {
+			err = fmt.Errorf("lost the %s helper on %s%s: %w", mode, h.Name, during(phase), err)
+		}
+		if dockerdiag.Unanswered(err) {
+			return HostResult{}, &TransientError{Ran: helper.Started(), Err: err}
+		}
+		return HostResult{}, err
+	}
 	if result == nil {
-		return HostResult{}, fmt.Errorf("the helper on %s exited with code %d without sending its result back", h.Name, code)
+		return HostResult{}, fmt.Errorf("the %s helper on %s exited with code %d%s without sending its result back", mode, h.Name, code, during(phase))
+	}
+	if err := result.Check(mode, d.Config); err != nil {
+		return HostResult{}, fmt.Errorf("refusing the result %s sent back: %w", h.Name, err)
 	}
 	result.ExitCode = code
 	return *result, nil
 }
 
-// Lock starts the helper that holds h's fleet lock, and waits until it
-// says it holds it.
-func (d *Docker) Lock(ctx context.Context, h Host, wait bool) (func(), error) {
-	c, err := d.conn(h)
-	if err != nil {
-		return nil, err
+// during names the phase a host's deploy printed last, so that a lost
+// deploy's message says where it was.
+func during(phase string) string {
+	if phase == "" {
+		return " before its first phase"
 	}
-	token := newToken()
-	locked := make(chan struct{})
-	var once sync.Once
-	var busy atomic.Bool
-	out := d.relay(h, func(line string) bool {
-		p, ok := hosthelper.CutTokenLine(token, line)
-		switch {
-		case ok && p == "locked":
-			once.Do(func() { close(locked) })
-		case ok && p == "busy":
-			busy.Store(true)
-		}
-		return ok
-	})
-	release := make(chan struct{})
-	timeout := d.Config.LockTimeout
-	if !wait {
-		timeout = 0
+	if r := []rune(phase); len(r) > 120 {
+		phase = string(r[:120]) + "…"
 	}
-	ho := hosthelper.Handover{
-		Env:         map[string]string{},
-		ResultToken: token,
-		WatchStdin:  true,
-		Lock: &hosthelper.FleetLock{
-			Project:  d.Config.ProjectName,
-			Timeout:  timeout,
-			RunID:    d.Config.Run.RunID,
-			SHA:      d.Config.Run.SHA,
-			Workflow: d.Config.Run.Workflow,
-		},
-	}
-	helper := d.helper(c, h, "lock", ho, out)
-	helper.Release = release
-	type exit struct {
-		code int
-		err  error
-	}
-	exited := make(chan exit, 1)
-	go func() {
-		// The lock's lifetime is Release's, not ctx's.
-		code, err := helper.Run(context.WithoutCancel(ctx))
-		out.Close()
-		exited <- exit{code, err}
-	}()
-	var stopOnce sync.Once
-	stop := func() {
-		stopOnce.Do(func() { close(release) })
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			d.Report.Warnf("%s: the fleet lock's helper did not end within 30s; it ends when its connection closes", h.Name)
-		}
-	}
-	select {
-	case <-locked:
-		return stop, nil
-	case e := <-exited:
-		switch {
-		case e.err != nil:
-			return nil, e.err
-		case busy.Load():
-			return nil, ErrLockBusy
-		}
-		return nil, fmt.Errorf("failed to take the fleet lock (the lock's helper exited with code %d)", e.code)
-	case <-ctx.Done():
-		stop()
-		return nil, fmt.Errorf("gave up waiting for the fleet lock: %w", context.Cause(ctx))
-	}
+	return fmt.Sprintf(" during its phase %q", phase)
 }
-
-// ErrLockBusy is a fleet lock another rollout holds, when Lock may not
-// wait.
-var ErrLockBusy = errors.New("another rollout holds it")
 
 // relay is the writer a helper's output goes to: each line is offered to
 // take (a result line is taken and not shown), else printed prefixed by

@@ -2,18 +2,19 @@ package fleet
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/compose-spec/compose-go/v2/template"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
-	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 )
@@ -27,7 +28,9 @@ import (
 // A path outside working-directory is left alone: an absolute one is a
 // path on the host (a host-specific env file, /etc/ssl), which must exist
 // on every host; a relative one that climbs out is refused, since it
-// would name nothing on the host.
+// would name nothing on the host; so is a path inside working-directory
+// that is, or passes through, a symbolic link out of it (a checkout's
+// s.txt -> /proc/self/environ would ship the runner's environment).
 type Bundle struct {
 	Files []hosthelper.File
 	// Compose maps each color to its compose files, relative.
@@ -35,16 +38,48 @@ type Bundle struct {
 	// EnvFile is the env-file input, relative; empty if none.
 	EnvFile string
 	Size    int
+	// Vars are the variables the compose and env files take from the
+	// environment: only those of the runner's reach a host (HostEnv).
+	Vars map[string]bool
 }
 
 // MaxBundleFiles caps how many files a deploy ships.
 const MaxBundleFiles = 2000
 
+// A fileKind says who reads a shipped file, which sets its mode on the
+// host. Every directory of a rollout on the host is private to root
+// (hosthelper.DeployDir), so the mode only matters through a bind mount.
+type fileKind int
+
+const (
+	// deployFile is read by the deploy alone (compose and env files):
+	// 0600, and the variables it names are forwarded.
+	deployFile fileKind = iota
+	// containerFile is mounted into a container (a bind mount, a config,
+	// a secret), where an app running as another user may read it: it
+	// keeps its mode, less group and other write.
+	containerFile
+)
+
+// kindOf maps what a compose file calls a path to its fileKind.
+func kindOf(what string) fileKind {
+	switch what {
+	case "bind mount source", "configs file", "secrets file":
+		return containerFile
+	}
+	return deployFile
+}
+
 // CollectFiles gathers a deploy's files. env is the environment the
 // compose files are interpolated with: a path like ${CONF_DIR}/app.env is
 // read as the deploy would read it.
 func CollectFiles(cfg *config.Config, env map[string]string) (*Bundle, error) {
-	c := &collector{root: filepath.Clean(cfg.WorkDir), env: env, seen: map[string]bool{}, b: &Bundle{Compose: map[color.Color][]string{}}}
+	c := &collector{root: filepath.Clean(cfg.WorkDir), env: env, seen: map[string]bool{}, b: &Bundle{Compose: map[color.Color][]string{}, Vars: map[string]bool{}}}
+	real, err := filepath.EvalSymlinks(c.root)
+	if err != nil {
+		return nil, fmt.Errorf("%w: working-directory %s cannot be read: %v", config.ErrInvalid, c.root, err)
+	}
+	c.real = real
 	for _, col := range color.All {
 		lookup := c.lookup(col, cfg.Ports[col])
 		for _, f := range cfg.Files[col] {
@@ -63,9 +98,11 @@ func CollectFiles(cfg *config.Config, env map[string]string) (*Bundle, error) {
 			c.problems = append(c.problems, err.Error())
 		}
 		c.b.EnvFile = rel
-	} else if st, err := os.Stat(filepath.Join(c.root, ".env")); err == nil && st.Mode().IsRegular() {
+	} else if st, err := os.Lstat(filepath.Join(c.root, ".env")); err == nil && st.Mode().Type()&fs.ModeDir == 0 {
 		// compose reads .env of the working directory by default.
-		_, _ = c.add(filepath.Join(c.root, ".env"), "default env file")
+		if _, err := c.add(filepath.Join(c.root, ".env"), "default env file"); err != nil {
+			c.problems = append(c.problems, err.Error())
+		}
 	}
 	if len(c.problems) > 0 {
 		sort.Strings(c.problems)
@@ -76,10 +113,14 @@ func CollectFiles(cfg *config.Config, env map[string]string) (*Bundle, error) {
 }
 
 type collector struct {
-	root     string
-	env      map[string]string
-	seen     map[string]bool
-	b        *Bundle
+	root string // working-directory, as given
+	real string // working-directory with every link resolved
+	env  map[string]string
+	seen map[string]bool
+	b    *Bundle
+	// walking holds the real directories being walked, against links
+	// that loop.
+	walking  map[string]bool
 	problems []string
 }
 
@@ -97,13 +138,27 @@ func (c *collector) lookup(col color.Color, port int) template.Mapping {
 	}
 }
 
-// inside returns p relative to the working directory, or false.
+// inside returns p relative to the working directory, or false. It reads
+// the path's text only: resolve says where it leads.
 func (c *collector) inside(p string) (string, bool) {
 	rel, err := filepath.Rel(c.root, filepath.Clean(p))
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
 		return "", false
 	}
 	return filepath.ToSlash(rel), true
+}
+
+// resolve returns where p leads, every symbolic link followed, and
+// refuses a path that leads out of the working directory.
+func (c *collector) resolve(p, what string) (string, error) {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("%s %s cannot be read: %w", what, p, err)
+	}
+	if rel, err := filepath.Rel(c.real, real); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%s %s is a symbolic link (or passes through one) to %s, outside working-directory %s: refusing to ship it, since it would send that file to every host; copy the file into working-directory instead", what, p, real, c.root)
+	}
+	return real, nil
 }
 
 // add ships the file or directory at p (absolute) and returns its path
@@ -116,208 +171,96 @@ func (c *collector) add(p, what string) (string, error) {
 	if c.seen[rel] {
 		return rel, nil
 	}
-	st, err := os.Stat(p)
+	real, err := c.resolve(p, what)
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Lstat(real)
 	if err != nil {
 		return "", fmt.Errorf("%s %s cannot be read: %w", what, p, err)
 	}
 	if st.IsDir() {
-		err := filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if d.Name() == ".git" {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if _, err := c.addFile(q); err != nil {
-				return err
-			}
-			return nil
-		})
-		if err != nil {
+		c.walking = map[string]bool{}
+		if err := c.walk(real, rel, what); err != nil {
 			return "", fmt.Errorf("%s %s: %w", what, p, err)
 		}
 		c.seen[rel] = true
 		return rel, nil
 	}
-	return c.addFile(p)
+	return rel, c.addFile(real, rel, what)
 }
 
-func (c *collector) addFile(p string) (string, error) {
-	rel, ok := c.inside(p)
-	if !ok {
-		return "", fmt.Errorf("%s is outside working-directory %s", p, c.root)
+// walk ships the files of the real directory dir as rel/...; a link in it
+// is followed when it stays inside the working directory.
+func (c *collector) walk(dir, rel, what string) error {
+	if c.walking[dir] {
+		return fmt.Errorf("%s is reached again through a symbolic link that loops", rel)
 	}
+	c.walking[dir] = true
+	defer delete(c.walking, dir)
+	return filepath.WalkDir(dir, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		sub, _ := filepath.Rel(dir, q)
+		name := path.Join(rel, filepath.ToSlash(sub))
+		switch {
+		case d.IsDir() && d.Name() == ".git":
+			return filepath.SkipDir
+		case d.IsDir():
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			real, err := c.resolve(q, what)
+			if err != nil {
+				return err
+			}
+			if st, err := os.Lstat(real); err == nil && st.IsDir() {
+				return c.walk(real, name, what)
+			}
+			return c.addFile(real, name, what)
+		}
+		return c.addFile(q, name, what)
+	})
+}
+
+// addFile ships the file at real (no link in its path) as rel.
+func (c *collector) addFile(real, rel, what string) error {
 	if c.seen[rel] {
-		return rel, nil
+		return nil
 	}
-	st, err := os.Stat(p)
+	st, err := os.Lstat(real)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", p)
+		return fmt.Errorf("%s is not a regular file", rel)
 	}
 	if len(c.b.Files) >= MaxBundleFiles {
-		return "", fmt.Errorf("more than %d files to ship: a fleet deploy ships the compose files and what they mount from working-directory; mount fewer files, or bake them into the image", MaxBundleFiles)
+		return fmt.Errorf("more than %d files to ship: a fleet deploy ships the compose files and what they mount from working-directory; mount fewer files, or bake them into the image", MaxBundleFiles)
 	}
 	if c.b.Size+int(st.Size()) > hosthelper.MaxFiles {
-		return "", fmt.Errorf("more than %d MiB of files to ship: bake large files into the image instead of mounting them", hosthelper.MaxFiles>>20)
+		return fmt.Errorf("more than %d MiB of files to ship: bake large files into the image instead of mounting them", hosthelper.MaxFiles>>20)
 	}
-	data, err := os.ReadFile(p)
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return "", err
+		return err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(hosthelper.MaxFiles-c.b.Size)+1))
+	if err != nil {
+		return err
+	}
+	if c.b.Size+len(data) > hosthelper.MaxFiles {
+		return fmt.Errorf("more than %d MiB of files to ship: bake large files into the image instead of mounting them", hosthelper.MaxFiles>>20)
+	}
+	mode := uint32(0o600)
+	if kindOf(what) == containerFile {
+		mode = uint32(st.Mode().Perm() &^ 0o022)
+	} else {
+		c.addVars(string(data), strings.Contains(what, "env"))
 	}
 	c.seen[rel] = true
 	c.b.Size += len(data)
-	c.b.Files = append(c.b.Files, hosthelper.File{Path: rel, Mode: uint32(st.Mode().Perm()), Data: data})
-	return rel, nil
-}
-
-// compose reads the compose file at p and ships the files it names.
-// base is the directory its relative paths are read from.
-func (c *collector) compose(p, base string, lookup template.Mapping) {
-	if st, err := os.Stat(p); err != nil || st.Size() > compose.MaxFileSize {
-		return // the deploy's own checks report it
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return // the deploy reports a file that is not YAML
-	}
-	name := func(raw any) (string, bool) {
-		s, ok := raw.(string)
-		if !ok || s == "" {
-			return "", false
-		}
-		if v, err := template.Substitute(s, lookup); err == nil {
-			s = v
-		}
-		return s, true
-	}
-	resolve := func(s string, dir string) string {
-		if strings.HasPrefix(s, "~") {
-			return ""
-		}
-		if !filepath.IsAbs(s) {
-			s = filepath.Join(dir, s)
-		}
-		return filepath.Clean(s)
-	}
-	// ship adds a referenced path: shipped when inside working-directory,
-	// left to the host when absolute, refused when relative and outside.
-	ship := func(raw any, dir, what string) string {
-		s, ok := name(raw)
-		if !ok {
-			return ""
-		}
-		abs := resolve(s, dir)
-		if abs == "" {
-			return ""
-		}
-		if _, inside := c.inside(abs); !inside {
-			if !filepath.IsAbs(s) {
-				c.problems = append(c.problems, fmt.Sprintf("%s names %s %s, outside working-directory %s: a fleet deploy ships working-directory's files only; move it inside, or give an absolute path that exists on every host", p, what, s, c.root))
-			}
-			return ""
-		}
-		if _, err := os.Stat(abs); err != nil {
-			return "" // the deploy reports a missing file; a bind source may be made by Docker
-		}
-		if _, err := c.add(abs, what); err != nil {
-			c.problems = append(c.problems, err.Error())
-			return ""
-		}
-		return abs
-	}
-
-	// include: a path, a list of paths, or {path, env_file, project_directory}.
-	for _, inc := range list(doc["include"]) {
-		switch v := inc.(type) {
-		case string:
-			if f := ship(v, base, "included compose file"); f != "" {
-				c.compose(f, filepath.Dir(f), lookup)
-			}
-		case map[string]any:
-			incBase := base
-			if pd, ok := name(v["project_directory"]); ok {
-				incBase = resolve(pd, base)
-			}
-			for _, ip := range list(v["path"]) {
-				if f := ship(ip, base, "included compose file"); f != "" {
-					dir := incBase
-					if _, ok := v["project_directory"]; !ok {
-						dir = filepath.Dir(f)
-					}
-					c.compose(f, dir, lookup)
-				}
-			}
-			for _, ef := range list(v["env_file"]) {
-				ship(ef, base, "env file")
-			}
-		}
-	}
-	services, _ := doc["services"].(map[string]any)
-	for _, raw := range services {
-		svc, _ := raw.(map[string]any)
-		for _, ef := range list(svc["env_file"]) {
-			if m, ok := ef.(map[string]any); ok {
-				ef = m["path"]
-			}
-			ship(ef, base, "env_file")
-		}
-		for _, vol := range list(svc["volumes"]) {
-			switch v := vol.(type) {
-			case string:
-				src, _, found := strings.Cut(v, ":")
-				if found && (strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/") || strings.HasPrefix(src, "$")) {
-					ship(src, base, "bind mount source")
-				}
-			case map[string]any:
-				if t, _ := v["type"].(string); t == "bind" {
-					ship(v["source"], base, "bind mount source")
-				}
-			}
-		}
-		if ext, ok := svc["extends"].(map[string]any); ok {
-			if f := ship(ext["file"], base, "extended compose file"); f != "" {
-				c.compose(f, filepath.Dir(f), lookup)
-			}
-		}
-	}
-	for _, top := range []string{"configs", "secrets"} {
-		entries, _ := doc[top].(map[string]any)
-		for _, raw := range entries {
-			if e, ok := raw.(map[string]any); ok {
-				ship(e["file"], base, top+" file")
-			}
-		}
-	}
-}
-
-// list reads a YAML value that may be one item or a list of them.
-func list(v any) []any {
-	switch t := v.(type) {
-	case nil:
-		return nil
-	case []any:
-		return t
-	default:
-		return []any{t}
-	}
-}
-
-func dedupe(in []string) []string {
-	var out []string
-	for i, s := range in {
-		if i == 0 || s != in[i-1] {
-			out = append(out, s)
-		}
-	}
-	return out
+	c.b.Files = append(c.b.Files, hosthelper.File{Path: rel, Mode: mode, Data: data})
+	return nil
 }

@@ -10,7 +10,10 @@
 // The rolling loop (Rollout) talks to hosts through the small Driver
 // interface, so its order of events (preflight, fleet lock, skip, roll,
 // stop, roll back) is tested with a fake in milliseconds; Docker is the
-// real Driver (docker.go), reached over SSH or TCP+TLS (dial.go).
+// real Driver (docker.go), reached over SSH or TCP+TLS (dial.go). What a
+// host may go through is one table (status.go): every change of a host's
+// status goes through it. The rollout reports through the Reporter
+// interface it defines here.
 //
 // It is a rolling loop over a static list, not an orchestrator: dozens of
 // hosts, autoscaling or many services belong to Swarm or Kubernetes (see
@@ -19,6 +22,7 @@ package fleet
 
 import (
 	"context"
+	"sync"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
 )
@@ -41,6 +45,18 @@ func HostsOf(f config.Fleet) []Host {
 	return out
 }
 
+// Reporter is what a rollout says to the runner through
+// (*report.Reporter implements it). Every argument may hold a host's
+// words: an implementation cleans what it prints. Its methods are called
+// from several goroutines at once.
+type Reporter interface {
+	// Phase opens a group of lines (a step of the rollout, or one host's
+	// deploy); end closes it.
+	Phase(name string) (end func())
+	Infof(format string, args ...any)
+	Warnf(format string, args ...any)
+}
+
 // Driver runs things on the fleet's hosts. Its methods may be called for
 // several hosts at once.
 type Driver interface {
@@ -51,13 +67,54 @@ type Driver interface {
 	Connect(ctx context.Context, h Host) (daemonID string, err error)
 	// Lock takes h's fleet lock for the project: with wait, waiting up
 	// to lock-timeout while another rollout holds it; without, failing at
-	// once. release gives it back; the lock also ends when the runner or
-	// its connection goes away.
-	Lock(ctx context.Context, h Host, wait bool) (release func(), err error)
+	// once (ErrLockBusy). The Lease says when the lock ends before it is
+	// given back (its helper exited: the host's daemon restarted, the
+	// connection dropped); the lock also ends when the runner or its
+	// connection goes away.
+	Lock(ctx context.Context, h Host, wait bool) (*Lease, error)
 	// Run runs one deploy in mode on h (deploy, rollback or status) and
 	// returns its result. Cancelling ctx tells the deploy to stop; it then
 	// leaves h on the color it served (the result says what it did). An
 	// error means no result came back: the helper could not be started,
-	// or h went away during the deploy.
+	// or h went away during the deploy; a *TransientError when the
+	// connection to h's daemon failed or dropped. A rollback, once
+	// started, finishes on h even when the runner goes away.
 	Run(ctx context.Context, h Host, mode config.Mode) (HostResult, error)
+}
+
+// Lease is a fleet lock held on one host.
+type Lease struct {
+	release  func()
+	released sync.Once
+	lost     chan struct{}
+	loseOnce sync.Once
+	cause    error
+}
+
+// NewLease returns a held lock that release gives back, and the function
+// that says it was lost (once; later calls do nothing).
+func NewLease(release func()) (*Lease, func(cause error)) {
+	l := &Lease{release: release, lost: make(chan struct{})}
+	return l, func(cause error) {
+		l.loseOnce.Do(func() {
+			l.cause = cause
+			close(l.lost)
+		})
+	}
+}
+
+// Release gives the lock back; it may be called more than once.
+func (l *Lease) Release() { l.released.Do(l.release) }
+
+// Lost is closed when the lock ended before Release.
+func (l *Lease) Lost() <-chan struct{} { return l.lost }
+
+// Cause says why the lock was lost, once Lost is closed.
+func (l *Lease) Cause() error {
+	select {
+	case <-l.lost:
+		return l.cause
+	default:
+		return nil
+	}
 }

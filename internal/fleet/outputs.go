@@ -73,6 +73,8 @@ func (o *Outcome) Reports() []HostReport {
 			if f.Phase != "" {
 				r.Error = f.Phase + ": " + f.Cause
 			}
+			// A host's words: plain text only (see safeText).
+			r.Error = safeText(r.Error)
 		}
 		out = append(out, r)
 	}
@@ -81,11 +83,18 @@ func (o *Outcome) Reports() []HostReport {
 
 // Outputs returns the step outputs of a rollout: each of the deploy's
 // outputs when every host that has a result agrees on it (empty when they
-// differ), and hosts-result.
+// differ), and hosts-result. Every value comes from a checked result
+// (HostResult.Check); an output with no check is left empty: history,
+// which is each host's own record (read it with mode history on one
+// host), and any output the deploy sets that the fleet does not know.
 func (o *Outcome) Outputs() [][2]string {
 	var out [][2]string
 	for _, name := range OutputNames() {
 		if name == HostsResultOutput {
+			continue
+		}
+		if _, checked := outputChecks[name]; !checked {
+			out = append(out, [2]string{name, ""})
 			continue
 		}
 		value, agreed := "", true

@@ -37,7 +37,7 @@ func TestRollout(t *testing.T) {
 		opts    Options
 		want    map[string]Status
 		runs    []string // deploy and rollback runs, in order (rollbacks sorted among themselves)
-		stage   Stage    // of the error; "" for success
+		step    Step     // of the error; "" for success
 		errHost string
 		invalid bool
 		locked  bool // the failed preflight came after the locks were taken
@@ -52,7 +52,7 @@ func TestRollout(t *testing.T) {
 			hosts:   func(h map[string]*fakeHost) { h["h3"].failDeploy = true },
 			want:    map[string]Status{"h1": StatusRolledBack, "h2": StatusRolledBack, "h3": StatusFailed},
 			runs:    []string{"deploy h1", "deploy h2", "deploy h3", "rollback h1", "rollback h2"},
-			stage:   StageDeploy,
+			step:    StepDeploy,
 			errHost: "h3",
 		},
 		{
@@ -61,20 +61,20 @@ func TestRollout(t *testing.T) {
 			opts:    Options{Failure: config.FleetStop},
 			want:    map[string]Status{"h1": StatusDeployed, "h2": StatusFailed, "h3": StatusNotStarted},
 			runs:    []string{"deploy h1", "deploy h2"},
-			stage:   StageDeploy,
+			step:    StepDeploy,
 			errHost: "h2",
 		},
 		{
 			name:  "an unreachable host fails the preflight: nothing is locked or touched",
 			hosts: func(h map[string]*fakeHost) { h["h2"].unreachable = true },
 			want:  map[string]Status{"h1": StatusNotStarted, "h2": StatusNotStarted, "h3": StatusNotStarted},
-			stage: StagePreflight,
+			step:  StepPreflight,
 		},
 		{
 			name:    "an invalid input on a host fails the preflight as invalid",
 			hosts:   func(h map[string]*fakeHost) { h["h1"].invalid = true },
 			want:    map[string]Status{"h1": StatusNotStarted, "h2": StatusNotStarted, "h3": StatusNotStarted},
-			stage:   StagePreflight,
+			step:    StepPreflight,
 			invalid: true,
 			locked:  true,
 		},
@@ -82,7 +82,7 @@ func TestRollout(t *testing.T) {
 			name:    "a lock that cannot be taken: nothing is touched",
 			hosts:   func(h map[string]*fakeHost) { h["h2"].lockErr = errors.New("timed out waiting for the fleet lock") },
 			want:    map[string]Status{"h1": StatusNotStarted, "h2": StatusNotStarted, "h3": StatusNotStarted},
-			stage:   StageLock,
+			step:    StepLock,
 			errHost: "h2",
 		},
 		{
@@ -101,7 +101,7 @@ func TestRollout(t *testing.T) {
 			},
 			want:    map[string]Status{"h1": StatusSkipped, "h2": StatusRolledBack, "h3": StatusFailed},
 			runs:    []string{"deploy h2", "deploy h3", "rollback h2"},
-			stage:   StageDeploy,
+			step:    StepDeploy,
 			errHost: "h3",
 		},
 		{
@@ -114,7 +114,7 @@ func TestRollout(t *testing.T) {
 			},
 			want:    map[string]Status{"h1": StatusDeployed, "h2": StatusFailed, "h3": StatusNotStarted},
 			runs:    []string{"deploy h1", "deploy h2"},
-			stage:   StageDeploy,
+			step:    StepDeploy,
 			errHost: "h2",
 		},
 		{
@@ -124,7 +124,7 @@ func TestRollout(t *testing.T) {
 			},
 			want:    map[string]Status{"h1": StatusRolledBack, "h2": StatusRolledBack, "h3": StatusNotStarted},
 			runs:    []string{"deploy h1", "deploy h2", "rollback h1", "rollback h2"},
-			stage:   StageDeploy,
+			step:    StepDeploy,
 			errHost: "h2",
 		},
 		{
@@ -135,7 +135,7 @@ func TestRollout(t *testing.T) {
 			},
 			want:    map[string]Status{"h1": StatusUndoFailed, "h2": StatusFailed, "h3": StatusNotStarted},
 			runs:    []string{"deploy h1", "deploy h2", "rollback h1"},
-			stage:   StageDeploy,
+			step:    StepDeploy,
 			errHost: "h2",
 		},
 		{
@@ -144,7 +144,7 @@ func TestRollout(t *testing.T) {
 			opts:  Options{Mode: config.ModeRollback},
 			want:  map[string]Status{"h1": StatusDeployed, "h2": StatusFailed, "h3": StatusNotStarted},
 			runs:  []string{"rollback h1", "rollback h2"},
-			stage: StageDeploy, errHost: "h2",
+			step:  StepDeploy, errHost: "h2",
 		},
 		{
 			name: "mode status touches nothing and takes no lock",
@@ -178,22 +178,22 @@ func TestRollout(t *testing.T) {
 				}
 			}
 			require.Equal(t, c.runs, append(deploys, sorted(rollbacks)...))
-			if c.stage == "" {
+			if c.step == "" {
 				require.NoError(t, out.Err)
 			} else {
 				var fe *Error
 				require.ErrorAs(t, out.Err, &fe)
-				require.Equal(t, c.stage, fe.Stage, out.Err.Error())
+				require.Equal(t, c.step, fe.Step, out.Err.Error())
 				require.Equal(t, c.errHost, fe.Host)
 				require.Equal(t, c.invalid, fe.Invalid)
 			}
-			switch c.stage {
-			case StagePreflight:
+			switch c.step {
+			case StepPreflight:
 				require.Empty(t, drv.Events("deploy", "rollback"), "nothing is run after a failed preflight")
 				if !c.locked {
 					require.Empty(t, drv.Events("lock", "trylock"), "an unreachable host fails the fleet before any lock")
 				}
-			case StageLock:
+			case StepLock:
 				require.Empty(t, drv.Events("deploy", "rollback", "status"))
 			}
 			if opts.Mode == config.ModeStatus {
@@ -255,7 +255,7 @@ func TestSameDaemonTwice(t *testing.T) {
 	out := Rollout(context.Background(), hostsOf("h1", "h2", "h3"), drv, Options{Report: quiet()})
 	var fe *Error
 	require.ErrorAs(t, out.Err, &fe)
-	require.Equal(t, StagePreflight, fe.Stage)
+	require.Equal(t, StepPreflight, fe.Step)
 	require.Contains(t, fe.Error(), "h1 and h2 are the same Docker daemon")
 	require.Empty(t, drv.Events("lock", "trylock"))
 }
@@ -278,7 +278,7 @@ func TestCancel(t *testing.T) {
 		require.Equal(t, map[string]Status{"h1": StatusRolledBack, "h2": StatusStopped, "h3": StatusNotStarted}, statuses(out), policy)
 		var fe *Error
 		require.ErrorAs(t, out.Err, &fe)
-		require.Equal(t, StageCancel, fe.Stage)
+		require.Equal(t, StepCancel, fe.Step)
 		require.Equal(t, []string{"deploy h1", "deploy h2", "rollback h1"}, drv.Events("deploy", "rollback"))
 		require.Equal(t, "blue", hosts["h1"].active)
 		require.Len(t, drv.Events("release"), 3, "the locks are given back after the rollback")

@@ -11,6 +11,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/bluegreen-action/bluegreen/internal/dockerdiag"
 )
 
 // stopGrace is how long the helper gets, after the launcher forwards a
@@ -54,7 +56,8 @@ type Helper struct {
 	HoldStdin bool
 	Release   <-chan struct{}
 
-	id string
+	id      string
+	started bool
 }
 
 // Config returns the helper's container configuration.
@@ -96,6 +99,11 @@ func (h *Helper) Config() (*container.Config, *container.HostConfig) {
 // ID returns the helper container's id once it is created.
 func (h *Helper) ID() string { return h.id }
 
+// Started reports, once Run has returned, whether the helper got its
+// handover, and so may have begun its work: an error of Run before that
+// means nothing ran.
+func (h *Helper) Started() bool { return h.started }
+
 // Run creates, starts and waits for the helper, hands it over its
 // environment, streams its output to Out, forwards a cancellation of ctx
 // (SIGTERM, then a kill after stopGrace) and removes it whatever happens.
@@ -107,6 +115,9 @@ func (h *Helper) Run(ctx context.Context) (int, error) {
 	bg := context.WithoutCancel(ctx)
 	cfg, hostCfg := h.Config()
 	resp, err := h.Docker.ContainerCreate(bg, cfg, hostCfg, nil, nil, h.Name)
+	if err != nil && dockerdiag.Unanswered(err) {
+		return 0, fmt.Errorf("failed to create the helper container %s: the Docker daemon did not answer: %w", h.Name, err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("failed to create the helper container %s (--pid host --network host -v /:/host from image %s): %w. The Docker daemon must allow host namespaces and bind mounts of / (rootless Docker and userns-remap do not)", h.Name, shortID(h.Image), err)
 	}
@@ -137,6 +148,7 @@ func (h *Helper) Run(ctx context.Context) (int, error) {
 		_ = h.Docker.ContainerKill(bg, h.id, "KILL")
 		return 0, err
 	}
+	h.started = true
 	done := make(chan struct{})
 	defer close(done)
 	if h.HoldStdin {
@@ -213,7 +225,9 @@ func (h *Helper) remove() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := h.Docker.ContainerRemove(ctx, h.id, container.RemoveOptions{Force: true})
-	if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "is already in progress") {
+	// A daemon that does not answer (it is restarting) cannot be asked
+	// now; AutoRemove removes the helper once it has exited.
+	if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "is already in progress") && !dockerdiag.Unanswered(err) {
 		fmt.Fprintf(h.Out, "bluegreen: failed to remove the helper container %s: %v; remove it with: docker rm -f %s\n", shortID(h.id), err, shortID(h.id))
 	}
 }

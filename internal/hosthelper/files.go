@@ -46,10 +46,16 @@ const keepDirs = 3
 const pruneAge = time.Hour
 
 // writeFiles writes a rollout's files into dir, a DeployDir under root
-// (FilesRoot), on the host (after the chroot). root is created private to
-// the running user (root) and checked; below it only that user can create
-// anything, so the files are written with plain calls, each through a
-// temp file renamed into place.
+// (FilesRoot), on the host (after the chroot). root, the project's
+// directory and dir are created private to the running user (root),
+// repaired when an older bluegreen left them readable by others, and
+// checked; below them only that user can create anything, so the files
+// are written with plain calls, each through a temp file renamed into
+// place. A file keeps the mode the runner gave it (0600 for what only the
+// deploy reads) less group and other write; a directory inside dir is
+// 0700, or 0755 when it holds a file others may read (a file mounted into
+// a container whose app runs as another user), which dir itself keeps
+// from the host's other users.
 func writeFiles(root, dir string, files []File) error {
 	rel, ok := strings.CutPrefix(path.Clean(dir), root+"/")
 	project, id, ok2 := strings.Cut(rel, "/")
@@ -58,15 +64,12 @@ func writeFiles(root, dir string, files []File) error {
 	}
 	// The parent is checked too: a user who could write it could swap
 	// the root for a link after its own check.
-	for _, p := range []string{path.Dir(root), root} {
+	for _, p := range []string{path.Dir(root), root, path.Join(root, project), dir} {
 		d, err := privdir.Open(p, true, "deploy files directory")
 		if err != nil {
 			return err
 		}
 		d.Close()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("failed to create the deploy directory %s: %w", dir, err)
 	}
 	total := 0
 	for _, f := range files {
@@ -79,15 +82,23 @@ func writeFiles(root, dir string, files []File) error {
 			return err
 		}
 		full := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
 			return fmt.Errorf("failed to create the directory of %s: %w", full, err)
+		}
+		mode := os.FileMode(f.Mode & 0o755)
+		if mode&0o044 != 0 {
+			for d := filepath.Dir(full); d != dir; d = filepath.Dir(d) {
+				if err := os.Chmod(d, 0o755); err != nil {
+					return fmt.Errorf("failed to open the directory %s to the files mounted from it: %w", d, err)
+				}
+			}
 		}
 		tmp := filepath.Join(filepath.Dir(full), ".bluegreen-tmp-"+filepath.Base(full))
 		_ = os.Remove(tmp)
-		if err := os.WriteFile(tmp, f.Data, os.FileMode(f.Mode&0o777)); err != nil {
+		if err := os.WriteFile(tmp, f.Data, mode); err != nil {
 			return fmt.Errorf("failed to write %s: %w", full, err)
 		}
-		if err := os.Chmod(tmp, os.FileMode(f.Mode&0o777)); err != nil {
+		if err := os.Chmod(tmp, mode); err != nil {
 			return fmt.Errorf("failed to write %s: %w", full, err)
 		}
 		if err := os.Rename(tmp, full); err != nil {

@@ -61,3 +61,42 @@ func TestWriteFilesRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteFilesIsPrivate: a rollout's directory and everything above it
+// is root's alone (0700), an existing one left readable by an older
+// bluegreen included; a file keeps the mode the runner gave it less
+// group and other write, and a directory inside is opened (0755) only
+// when it holds a file others may read through a container's mount.
+func TestWriteFilesIsPrivate(t *testing.T) {
+	t.Parallel()
+	base := filepath.Join(t.TempDir(), "bluegreen")
+	root := filepath.Join(base, "_deploys")
+	dir := filepath.Join(root, "app", "20260101T000000Z-abcdef")
+	for _, d := range []string{base, root, filepath.Join(root, "app")} {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		require.NoError(t, os.Chmod(d, 0o755))
+	}
+	files := []File{
+		{Path: "docker-compose.yml", Mode: 0o600, Data: []byte("services: {}\n")},
+		{Path: "env/app.env", Mode: 0o600, Data: []byte("A=1\n")},
+		{Path: "conf/nginx/site.conf", Mode: 0o666, Data: []byte("server {}\n")},
+	}
+	require.NoError(t, writeFiles(root, dir, files))
+	modes := map[string]os.FileMode{}
+	for _, p := range []string{base, root, filepath.Join(root, "app"), dir, filepath.Join(dir, "env"), filepath.Join(dir, "conf"), filepath.Join(dir, "conf", "nginx"),
+		filepath.Join(dir, "docker-compose.yml"), filepath.Join(dir, "env", "app.env"), filepath.Join(dir, "conf", "nginx", "site.conf")} {
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		rel, _ := filepath.Rel(base, p)
+		modes[rel] = st.Mode().Perm()
+	}
+	require.Equal(t, map[string]os.FileMode{
+		".": 0o700, "_deploys": 0o700, "_deploys/app": 0o700, "_deploys/app/20260101T000000Z-abcdef": 0o700,
+		"_deploys/app/20260101T000000Z-abcdef/env":                  0o700,
+		"_deploys/app/20260101T000000Z-abcdef/conf":                 0o755,
+		"_deploys/app/20260101T000000Z-abcdef/conf/nginx":           0o755,
+		"_deploys/app/20260101T000000Z-abcdef/docker-compose.yml":   0o600,
+		"_deploys/app/20260101T000000Z-abcdef/env/app.env":          0o600,
+		"_deploys/app/20260101T000000Z-abcdef/conf/nginx/site.conf": 0o644,
+	}, modes)
+}

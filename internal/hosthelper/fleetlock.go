@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/bluegreen-action/bluegreen/internal/lock"
 )
@@ -17,15 +18,18 @@ import (
 var DefaultFleetLockDir = path.Join(lock.DefaultDir, "fleet")
 
 // ErrFleetLockBusy means another rollout holds the host's fleet lock and
-// this one may not wait: the runner, told "busy", says what happens next.
+// this one may not wait: the runner, told "busy <holder>", says what
+// happens next.
 var ErrFleetLockBusy = errors.New("another rollout holds this host's fleet lock")
 
 // HoldFleetLock follows EnterHost for a helper whose handover asks for the
 // host's fleet lock (Handover.Lock): it takes the lock, says so on out with
-// a TokenLine ("locked", or "busy" when it may not wait and another
-// rollout holds it), and holds it until ctx ends: the runner closes this
+// a TokenLine, and holds it until ctx ends: the runner closes this
 // helper's stdin (or goes away) when its rollout is over. flock(2) dies
-// with this process, so the lock can never outlive it.
+// with this process, so the lock can never outlive it. The line is
+// "locked"; or "busy <holder>" when it may not wait and another rollout
+// holds it; or "failed <why>", which names the holder when the wait timed
+// out. The holder is its lock record's, printed safe (lock.Holder.String).
 func (a *Arrival) HoldFleetLock(ctx context.Context) error {
 	l, token, out, rep := a.Handover.Lock, a.Handover.ResultToken, a.out, a.rep
 	dir := l.Dir
@@ -41,12 +45,18 @@ func (a *Arrival) HoldFleetLock(ctx context.Context) error {
 	}
 	held, err := lock.Acquire(ctx, dir, l.Project, me, l.Timeout, onWait)
 	if err != nil {
-		if l.Timeout <= 0 {
+		holder, _ := lock.ReadHolder(dir, l.Project)
+		switch {
+		case l.Timeout <= 0 && errors.Is(err, lock.ErrTimeout):
 			// A try without waiting: the runner says what it does next.
-			fmt.Fprintln(out, TokenLine(token, "busy"))
+			fmt.Fprintln(out, TokenLine(token, "busy "+holder.String()))
 			return ErrFleetLockBusy
+		case errors.Is(err, lock.ErrTimeout):
+			fmt.Fprintln(out, TokenLine(token, fmt.Sprintf("failed timed out after %s (lock-timeout) waiting for the fleet lock of %s: another rollout holds it: %s; wait for it to finish, or raise lock-timeout", l.Timeout, l.Project, holder)))
+		default:
+			fmt.Fprintln(out, TokenLine(token, "failed "+oneLine(err.Error())))
 		}
-		rep.Errorf("Fleet lock", "%v", err)
+		// The runner reads the failure from the line above and says it.
 		return err
 	}
 	fmt.Fprintln(out, TokenLine(token, "locked"))
@@ -56,3 +66,7 @@ func (a *Arrival) HoldFleetLock(ctx context.Context) error {
 	}
 	return nil
 }
+
+// oneLine keeps a message on one line, so that it travels as one
+// TokenLine.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,11 +1,14 @@
 // Package privdir keeps files in directories only the running user can
-// write. bluegreen runs as root on the host; a file it writes in a
-// directory another user can write could be a planted symbolic link or
-// hard link, and root's write would then land on whatever it points at.
-// So a directory is opened once and checked (owned by us, not writable by
-// group or others, not a link), files are opened relative to it without
-// following links and checked again on the open file, and whole-file
-// writes go through a temp file renamed into place.
+// write or read. bluegreen runs as root on the host; a file it writes in
+// a directory another user can write could be a planted symbolic link or
+// hard link, and root's write would then land on whatever it points at;
+// and what it keeps there (deploy histories, a rollout's env files) is
+// for root's eyes. So a directory is opened once and checked (owned by
+// us, not writable by group or others, not a link), made private when it
+// is readable by others (an older bluegreen made /var/lib/bluegreen
+// 0755), files are opened relative to it without following links and
+// checked again on the open file, and whole-file writes go through a temp
+// file renamed into place.
 package privdir
 
 import (
@@ -44,10 +47,12 @@ func (d *Dir) Path() string { return d.path }
 func (d *Dir) Close() error { return d.f.Close() }
 
 // Open opens path after checking that only the running user can write
-// it. With create, a missing directory is made with mode 0700 (its parents
-// 0755); mkdir(2) never follows a symbolic link at the last component.
-// Without create, a missing directory gives (nil, nil). noun names the
-// directory in errors ("lock directory").
+// it, and makes it private (mode 0700) when group or others may read or
+// enter it; one it cannot make private is refused. With create, a missing
+// directory is made with mode 0700 (its parents 0755); mkdir(2) never
+// follows a symbolic link at the last component. Without create, a
+// missing directory gives (nil, nil). noun names the directory in errors
+// ("lock directory").
 func Open(path string, create bool, noun string) (*Dir, error) {
 	if path == "" {
 		return nil, fmt.Errorf("failed to open the %s: its path is empty", noun)
@@ -84,6 +89,13 @@ func Open(path string, create bool, noun string) (*Dir, error) {
 	case st.Mode&0o022 != 0:
 		syscall.Close(fd)
 		return nil, &UnsafeError{noun, path, fmt.Sprintf("is writable by group or others (mode %04o), so another user could plant a link there that the deploy would write through, or files it would trust", st.Mode&0o7777)}
+	case st.Mode&0o055 != 0:
+		// Ours and written by us alone, but others can look in: repair it
+		// through the open descriptor, which no link can redirect.
+		if err := syscall.Fchmod(fd, st.Mode&0o700); err != nil {
+			syscall.Close(fd)
+			return nil, &UnsafeError{noun, path, fmt.Sprintf("is readable by group or others (mode %04o) and could not be made private (%v): chmod 700 it", st.Mode&0o7777, err)}
+		}
 	}
 	return &Dir{f: os.NewFile(uintptr(fd), path), path: path, noun: noun}, nil
 }

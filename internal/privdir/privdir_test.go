@@ -81,3 +81,24 @@ func TestOpenFileRefusesHardLinks(t *testing.T) {
 	require.ErrorAs(t, err, &u)
 	require.Contains(t, err.Error(), "has 2 links")
 }
+
+// TestOpenMakesReadableDirsPrivate: a directory of ours that group or
+// others may read or enter (an older bluegreen made /var/lib/bluegreen
+// 0755) is made 0700 as it is opened, created or not.
+func TestOpenMakesReadableDirsPrivate(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []os.FileMode{0o755, 0o750, 0o701, 0o744} {
+		dir := filepath.Join(t.TempDir(), "state")
+		require.NoError(t, os.Mkdir(dir, 0o700))
+		require.NoError(t, os.Chmod(dir, mode))
+		for _, create := range []bool{true, false} {
+			require.NoError(t, os.Chmod(dir, mode))
+			d, err := Open(dir, create, "state directory")
+			require.NoError(t, err, "%04o", mode)
+			d.Close()
+			fi, err := os.Stat(dir)
+			require.NoError(t, err)
+			require.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), "%04o, create %v", mode, create)
+		}
+	}
+}
