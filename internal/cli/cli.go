@@ -84,9 +84,12 @@ func Main(ctx context.Context, opts Options) int {
 	for _, s := range config.Secrets(getenv) {
 		rep.Mask(s)
 	}
-	cfg, err := config.Parse(getenv, opts.Cwd)
+	cfg, err := config.ParseEnviron(env, opts.Cwd)
 	if cfg != nil {
 		rep.MaskBasicAuth(cfg.Registry.Username, cfg.Registry.Password)
+		for _, w := range cfg.Warnings {
+			rep.Warnf("%s", w)
+		}
 	}
 	if err == nil && cfg.Fleet.Enabled() {
 		return runFleet(ctx, cfg, env, opts, rep)
