@@ -198,10 +198,15 @@ func (c *Checker) failure(url string, res Result) error {
 }
 
 // fastPeriod is how long probes go out every StartInterval before they
-// back off toward Interval: most apps answer within it, and an app that
-// takes longer (a JVM on a small host) is not probed ten times a second
-// for a minute.
+// back off: most apps answer within it, and an app that takes longer (a
+// JVM on a small host) is not probed ten times a second for a minute.
 const fastPeriod = 5 * time.Second
+
+// slowestStart is the sparsest probing before the first healthy answer,
+// however long Interval is: kamal-proxy probes a starting target once a
+// second (its DefaultHealthCheckInterval), and a deploy here is not to
+// notice a ready app later than kamal-proxy would.
+const slowestStart = time.Second
 
 // fast reports whether probes go out every StartInterval.
 func (c *Checker) fast() bool { return c.StartInterval > 0 && c.StartInterval < c.Interval }
@@ -213,9 +218,10 @@ func (c *Checker) nextWait(a Attempt, elapsed time.Duration) time.Duration {
 	if c.fast() {
 		interval = c.StartInterval
 		if over := elapsed - c.StartupDelay - fastPeriod; over > 0 {
-			// Back off by half the time past the fast period: 2 s after it
-			// the interval is 1 s longer, capped at Interval.
-			interval = min(c.Interval, c.StartInterval+over/2)
+			// Back off by half the time past the fast period: 1 s after it
+			// the interval is 500 ms longer, capped at slowestStart and at
+			// Interval.
+			interval = max(c.StartInterval, min(c.Interval, slowestStart, c.StartInterval+over/2))
 		}
 	}
 	return max(interval-a.Elapsed, 0)

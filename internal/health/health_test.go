@@ -328,14 +328,20 @@ func TestWaitStartIntervalDeadline(t *testing.T) {
 }
 
 // TestNextWaitBacksOff: probes every StartInterval for the fast period,
-// then ever further apart, never further than Interval.
+// then ever further apart, never further than a second (kamal-proxy's
+// interval) nor than Interval.
 func TestNextWaitBacksOff(t *testing.T) {
 	t.Parallel()
 	c := &Checker{Interval: 2 * time.Second, StartInterval: 100 * time.Millisecond}
 	require.Equal(t, 100*time.Millisecond, c.nextWait(Attempt{}, time.Second))
 	require.Equal(t, 100*time.Millisecond, c.nextWait(Attempt{}, fastPeriod))
 	require.Equal(t, 600*time.Millisecond, c.nextWait(Attempt{}, fastPeriod+time.Second))
-	require.Equal(t, 2*time.Second, c.nextWait(Attempt{}, fastPeriod+time.Minute))
+	require.Equal(t, time.Second, c.nextWait(Attempt{}, fastPeriod+2*time.Second))
+	require.Equal(t, time.Second, c.nextWait(Attempt{}, fastPeriod+time.Minute), "never sparser than kamal-proxy's one probe a second")
+	short := &Checker{Interval: 700 * time.Millisecond, StartInterval: 100 * time.Millisecond}
+	require.Equal(t, 700*time.Millisecond, short.nextWait(Attempt{}, fastPeriod+time.Minute), "nor than Interval")
+	long := &Checker{Interval: 5 * time.Second, StartInterval: 1500 * time.Millisecond}
+	require.Equal(t, 1500*time.Millisecond, long.nextWait(Attempt{}, fastPeriod+time.Minute), "nor denser than StartInterval")
 	require.Equal(t, 60*time.Millisecond, c.nextWait(Attempt{Elapsed: 40 * time.Millisecond}, 0), "the next probe starts an interval after this one started")
 	require.Equal(t, time.Duration(0), c.nextWait(Attempt{Elapsed: time.Second}, 0), "a probe slower than the interval is followed at once")
 
