@@ -15,13 +15,13 @@ func Folded(every time.Duration, logf func(format string, args ...any)) func(Att
 	hidden := 0
 	return func(a Attempt) {
 		same := a.Status == last.Status && (a.Status != 0 || a.Detail == last.Detail)
-		switch {
-		case last.N > 0 && same && a.At-last.At < every:
+		if last.N > 0 && same && a.At-last.At < every {
 			hidden++
 			return
-		case same && hidden > 0:
+		}
+		if same && hidden > 0 {
 			logf("    probe %s (and %d more alike since #%d)", a, hidden, last.N)
-		default:
+		} else {
 			if hidden > 0 {
 				logf("    (%d more probe(s) with the same answer)", hidden)
 			}

@@ -222,6 +222,23 @@ func TestWaitWatchKeepsWatching(t *testing.T) {
 	require.Equal(t, 60*time.Millisecond, o.res.Elapsed)
 }
 
+// TestWaitWatchEvery100msByDefault: without WatchEvery the container is
+// looked at every 100 ms, not in a busy loop and not never.
+func TestWaitWatchEvery100msByDefault(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer srv.Close()
+	died := errors.New("container exited")
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 100, Interval: time.Second, Timeout: time.Second, Clock: clk}
+	done := start(context.Background(), c, func(context.Context) error { return died }, nil)
+	clk.awaitTimer(t, 100*time.Millisecond)
+	clk.Advance(100 * time.Millisecond)
+	o := recv(t, done, "the end of the wait")
+	require.ErrorIs(t, o.err, died)
+	require.Equal(t, 100*time.Millisecond, o.res.Elapsed)
+}
+
 // TestWaitLastLookAtContainer: when the budget is spent, a container that
 // died is the error, not the failed probes.
 func TestWaitLastLookAtContainer(t *testing.T) {

@@ -80,14 +80,13 @@ func (c *Checker) newClient() *http.Client {
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     time.Minute,
 		DisableCompression:  true,
-	}
-	if c.InsecureTLS || c.Host != "" || c.RootCAs != nil {
-		tr.TLSClientConfig = &tls.Config{
+		// An empty ServerName is the URL's host, as by default.
+		TLSClientConfig: &tls.Config{
 			ServerName:         serverName(c.Host),
 			RootCAs:            c.RootCAs,
 			InsecureSkipVerify: c.InsecureTLS, //nolint:gosec // health-insecure-tls: the user's choice for a self-signed certificate
 			MinVersion:         tls.VersionTLS12,
-		}
+		},
 	}
 	return &http.Client{
 		Transport: tr,

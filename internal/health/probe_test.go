@@ -1,6 +1,7 @@
 package health
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"log"
@@ -233,6 +234,39 @@ func TestProbeBody(t *testing.T) {
 	require.Equal(t, 503, a.Status)
 	require.Equal(t, `"::error::pwned\n`+strings.Repeat("x", 65)+`…"`, a.Detail)
 	require.NotContains(t, err.Error(), "\n")
+}
+
+// TestProbeBodyOf80 shows a body of 80 characters whole.
+func TestProbeBodyOf80(t *testing.T) {
+	t.Parallel()
+	body := strings.Repeat("b", 80)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 1, Interval: time.Millisecond, Timeout: time.Second}
+	res, _ := wait(t, c, nil)
+	require.Equal(t, `"`+body+`"`, res.Last().Detail)
+}
+
+// TestWaitHostIsServerName: over https the Host header is also the name
+// the probe asks the server's certificate for (SNI), trusted or not.
+func TestWaitHostIsServerName(t *testing.T) {
+	t.Parallel()
+	names := make(chan string, 10)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.TLS = &tls.Config{GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		names <- hello.ServerName
+		return nil, nil
+	}}
+	srv.StartTLS()
+	defer srv.Close()
+	c := &Checker{URL: srv.URL, Scheme: "https", Host: "app.example.com:8443", Accept: accept(t, "200"), Retries: 1, Interval: time.Millisecond, Timeout: time.Second}
+	_, err := wait(t, c, nil)
+	require.ErrorIs(t, err, ErrUnhealthy, "httptest's certificate is not trusted")
+	require.Equal(t, "app.example.com", recv(t, names, "the TLS handshake"))
 }
 
 func TestServerName(t *testing.T) {
