@@ -43,7 +43,7 @@ func UnknownInputs(env map[string]string) []string {
 		}
 	}
 	slices.Sort(unknown)
-	warnings := make([]string, 0, min(len(unknown), maxUnknownWarned+1))
+	var warnings []string
 	for i, name := range unknown {
 		if i == maxUnknownWarned {
 			warnings = append(warnings, fmt.Sprintf("%d more INPUT_* variables name no input of this action and are ignored", len(unknown)-i))
