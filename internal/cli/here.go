@@ -39,9 +39,12 @@ func newSession(opts Options, env map[string]string, cwd string) *session {
 	for _, secret := range config.Secrets(getenv) {
 		rep.Mask(secret)
 	}
-	s.cfg, s.parseErr = config.Parse(getenv, cwd)
+	s.cfg, s.parseErr = config.ParseEnviron(env, cwd)
 	if s.cfg != nil {
 		rep.MaskBasicAuth(s.cfg.Registry.Username, s.cfg.Registry.Password)
+		for _, w := range s.cfg.Warnings {
+			rep.Warnf("%s", w)
+		}
 	}
 	return s
 }

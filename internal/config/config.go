@@ -8,12 +8,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/build"
 	"github.com/bluegreen-action/bluegreen/internal/color"
-	"github.com/bluegreen-action/bluegreen/internal/health"
+	"github.com/bluegreen-action/bluegreen/internal/httpstatus"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
@@ -79,12 +80,17 @@ type Config struct {
 
 	// Run identifies the workflow run, for the lock record and summary.
 	Run RunInfo
+
+	// Warnings are problems that do not stop the run but that the user
+	// should read: an INPUT_* variable no input has (a misspelt input is
+	// otherwise ignored in silence), an option that has no effect.
+	Warnings []string
 }
 
 // Health is how the new color is proven healthy.
 type Health struct {
 	Path     string
-	Accept   health.StatusSet
+	Accept   httpstatus.Set
 	Retries  int
 	Interval time.Duration
 	// StartInterval is the probe interval until the first healthy answer
@@ -92,6 +98,17 @@ type Health struct {
 	StartInterval time.Duration
 	Timeout       time.Duration
 	StartupDelay  time.Duration
+	// Scheme is "http" or "https" (health-scheme).
+	Scheme string
+	// Host is the Host header of every probe (health-host); empty sends
+	// the address probed.
+	Host string
+	// Headers are sent with every probe (health-headers). Their values
+	// are secrets: masked in the log and never printed.
+	Headers http.Header
+	// InsecureTLS accepts a self-signed certificate over https
+	// (health-insecure-tls).
+	InsecureTLS bool
 }
 
 // Nginx is how the switch is made.

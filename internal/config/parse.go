@@ -14,7 +14,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/build"
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/execx"
-	"github.com/bluegreen-action/bluegreen/internal/health"
+	"github.com/bluegreen-action/bluegreen/internal/httpstatus"
 	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
@@ -25,12 +25,17 @@ import (
 type parser struct {
 	in       reader
 	problems []string
+	warnings []string
 	// mode is the mode read so far, for checks that depend on it.
 	mode Mode
 }
 
 func (p *parser) addf(format string, args ...any) {
 	p.problems = append(p.problems, fmt.Sprintf(format, args...))
+}
+
+func (p *parser) warnf(format string, args ...any) {
+	p.warnings = append(p.warnings, fmt.Sprintf(format, args...))
 }
 
 // Parse reads every input from getenv and checks it. cwd is the process's
@@ -90,27 +95,12 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	cfg.KeepPrevious = p.boolean("keep-previous")
 	cfg.Observe = p.duration("observe-seconds", false)
 	cfg.Operate = p.operate(cfg)
+	cfg.Warnings = p.warnings
 
 	if len(p.problems) > 0 {
 		return cfg, &ValidationError{Problems: p.problems}
 	}
 	return cfg, nil
-}
-
-func (p *parser) health() Health {
-	h := Health{
-		Path:         p.str("health-path"),
-		Accept:       p.statuses("health-status"),
-		Retries:      p.positiveInt("health-retries"),
-		Interval:     p.duration("health-interval", true),
-		Timeout:      p.duration("health-timeout", true),
-		StartupDelay: p.duration("startup-delay", false),
-	}
-	h.StartInterval = p.startInterval(h.Interval)
-	if !strings.HasPrefix(h.Path, "/") {
-		p.addf("health-path %q must start with / (for example /api/health)", h.Path)
-	}
-	return h
 }
 
 func (p *parser) nginx(cfg *Config) Nginx {
@@ -275,12 +265,12 @@ func (p *parser) containerCommands(n Nginx) {
 	}
 }
 
-func (p *parser) statuses(name string) health.StatusSet {
+func (p *parser) statuses(name string) httpstatus.Set {
 	v := p.str(name)
-	s, err := health.ParseStatusSet(v)
+	s, err := httpstatus.ParseSet(v)
 	if err != nil {
 		p.addf("%s %q: %v", name, v, err)
-		s, _ = health.ParseStatusSet(declared(name).Default)
+		s, _ = httpstatus.ParseSet(declared(name).Default)
 	}
 	return s
 }

@@ -6,7 +6,8 @@ import "encoding/base64"
 // the registry password, and user:password in base64 as a registry's
 // Basic authorization header and Docker's config.json carry it, in case an
 // answer or an error message echoes that form; a fleet's SSH private key
-// and TLS client key. It reads the inputs as Parse does, so a caller can
+// and TLS client key; the values of health-headers (a token the health
+// endpoint wants). It reads the inputs as Parse does, so a caller can
 // mask them before Parse runs or when it fails.
 func Secrets(getenv Getenv) []string {
 	in := reader{getenv: getenv}
@@ -22,5 +23,6 @@ func Secrets(getenv Getenv) []string {
 			secrets = append(secrets, v)
 		}
 	}
+	secrets = append(secrets, headerSecrets(in.get("health-headers"))...)
 	return secrets
 }

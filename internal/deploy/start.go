@@ -204,7 +204,9 @@ func (r *run) waitDockerHealthy(ctx context.Context, c compose.Container) error 
 	}
 }
 
-// checker is the configured health check of a color.
+// checker is the configured health check of a color. Every probe the
+// deploy makes (start, stage, observe, the live-color check) is made
+// through it, so the Host header, headers and scheme apply to all of them.
 func (r *run) checker(p *plan) *health.Checker {
 	h := r.cfg.Health
 	return &health.Checker{
@@ -215,29 +217,18 @@ func (r *run) checker(p *plan) *health.Checker {
 		StartInterval: h.StartInterval,
 		Timeout:       h.Timeout,
 		StartupDelay:  h.StartupDelay,
+		Scheme:        h.Scheme,
+		Host:          h.Host,
+		Header:        h.Headers,
+		InsecureTLS:   h.InsecureTLS,
 	}
 }
 
 // probeLogger logs health probes without flooding the log while they go
-// out every health-start-interval: a probe is shown when its answer
-// differs from the last one shown, or an interval after it; the count of
-// probes in between is given.
+// out every health-start-interval (see health.Folded): a line when the
+// answer changes, else one an interval.
 func (r *run) probeLogger(every time.Duration) func(health.Attempt) {
-	var last health.Attempt
-	hidden := 0
-	return func(a health.Attempt) {
-		same := a.Status == last.Status && a.Detail == last.Detail
-		if last.N > 0 && same && a.At-last.At < every {
-			hidden++
-			return
-		}
-		if hidden > 0 {
-			r.d.Report.Infof("    (%d more probe(s) with the same answer)", hidden)
-			hidden = 0
-		}
-		r.d.Report.Infof("    probe %s", a)
-		last = a
-	}
+	return health.Folded(every, r.d.Report.Infof)
 }
 
 // probeOnce sends one health probe to a color, at once.

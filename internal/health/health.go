@@ -7,19 +7,18 @@ package health
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
 // ErrUnhealthy means the app never gave an accepted answer in time.
 var ErrUnhealthy = errors.New("health check failed")
 
-// Accepter decides which HTTP statuses count as healthy.
+// Accepter decides which HTTP statuses count as healthy
+// (httpstatus.Set is the one the action's health-status configures).
 type Accepter interface {
 	Contains(code int) bool
 	String() string
@@ -42,9 +41,31 @@ type Checker struct {
 	StartInterval time.Duration
 	// WatchEvery is how often Watch is called between probes (default 100ms).
 	WatchEvery time.Duration
-	// Client is the HTTP client; nil makes one that opens a new connection
-	// per probe and does not follow redirects, so a 301 is reported as such.
+
+	// Scheme, when set ("http" or "https"), replaces URL's scheme: the
+	// deploy builds its URLs from published ports as http://host:port,
+	// and an app that serves only TLS is probed over https instead.
+	Scheme string
+	// Host is the Host header of every probe; empty sends the URL's host.
+	// Apps that check it (Django's ALLOWED_HOSTS, a virtual host) answer
+	// 400 to 127.0.0.1. Over https it is also the name the certificate is
+	// checked against (SNI).
+	Host string
+	// Header holds extra request headers (a token, say). Their values are
+	// never put into an Attempt or an error.
+	Header http.Header
+	// InsecureTLS accepts any certificate over https (a self-signed one).
+	InsecureTLS bool
+	// RootCAs are the certificate authorities trusted over https; nil
+	// means the system's.
+	RootCAs *x509.CertPool
+
+	// Client is the HTTP client; nil makes one per Wait that keeps its
+	// connection alive between probes and does not follow redirects, so a
+	// 301 is reported as such.
 	Client *http.Client
+	// Clock schedules the probes; nil is the system's clock.
+	Clock Clock
 }
 
 // Watch reports a problem with the container behind the URL (it exited or
@@ -85,20 +106,32 @@ func (r Result) Last() Attempt {
 // reports a problem or ctx ends. onAttempt, when not nil, sees each probe as
 // it finishes (for live logs).
 func (c *Checker) Wait(ctx context.Context, watch Watch, onAttempt func(Attempt)) (Result, error) {
-	start := time.Now()
-	var res Result
-	client := c.Client
-	if client == nil {
-		client = newClient()
+	clock := c.Clock
+	if clock == nil {
+		clock = realClock{}
 	}
+	start := clock.Now()
+	since := func() time.Duration { return clock.Now().Sub(start) }
+	var res Result
+	pr, err := c.prober(clock)
+	if err != nil {
+		return res, err
+	}
+	defer pr.close()
+
+	// The container is watched only when there is a watch to call.
+	var watchTimer Timer
+	var watchC <-chan time.Time
 	watchEvery := c.WatchEvery
 	if watchEvery <= 0 {
 		watchEvery = 100 * time.Millisecond
 	}
-	ticker := time.NewTicker(watchEvery)
-	defer ticker.Stop()
-
-	next := time.NewTimer(c.StartupDelay)
+	if watch != nil {
+		watchTimer = clock.NewTimer(watchEvery)
+		defer watchTimer.Stop()
+		watchC = watchTimer.C()
+	}
+	next := clock.NewTimer(c.StartupDelay)
 	defer next.Stop()
 	done := make(chan Attempt, 1)
 	probeCtx, cancelProbe := context.WithCancel(ctx)
@@ -107,50 +140,73 @@ func (c *Checker) Wait(ctx context.Context, watch Watch, onAttempt func(Attempt)
 	for {
 		select {
 		case <-ctx.Done():
-			res.Elapsed = time.Since(start)
-			return res, fmt.Errorf("health check of %s interrupted after %d attempt(s): %w", c.URL, len(res.Attempts), context.Cause(ctx))
-		case <-ticker.C:
-			if watch == nil {
-				continue
-			}
+			res.Elapsed = since()
+			return res, fmt.Errorf("health check of %s interrupted after %d attempt(s): %w", pr.url, len(res.Attempts), context.Cause(ctx))
+		case <-watchC:
 			if err := watch(ctx); err != nil {
-				res.Elapsed = time.Since(start)
+				res.Elapsed = since()
 				return res, err
 			}
-		case <-next.C:
+			watchTimer.Reset(watchEvery)
+		case <-next.C():
 			n := len(res.Attempts) + 1
-			go func() { done <- c.probe(probeCtx, client, n, start) }()
+			at := since()
+			go func() { done <- pr.probe(probeCtx, n, at) }()
 		case a := <-done:
 			res.Attempts = append(res.Attempts, a)
 			if onAttempt != nil {
 				onAttempt(a)
 			}
 			if a.Status != 0 && c.Accept.Contains(a.Status) {
-				res.Elapsed = time.Since(start)
+				res.Elapsed = since()
 				return res, nil
 			}
-			wait := c.nextWait(a, time.Since(start))
-			if c.spent(len(res.Attempts), time.Since(start)+wait) {
-				res.Elapsed = time.Since(start)
+			wait := c.nextWait(a, since())
+			if c.spent(len(res.Attempts), since()+wait) {
+				res.Elapsed = since()
 				// A last look at the container: if it died, that is the cause.
 				if watch != nil {
 					if err := watch(ctx); err != nil {
 						return res, err
 					}
 				}
-				return res, fmt.Errorf("%w: %s did not answer with status %s after %d attempts over %s (last: %s)",
-					ErrUnhealthy, c.URL, c.Accept, len(res.Attempts), res.Elapsed.Round(time.Millisecond), describe(a))
+				return res, c.failure(pr.url, res)
 			}
 			next.Reset(wait)
 		}
 	}
 }
 
+// failure is the error of a wait whose budget is spent. An app that
+// answers 404 to the end most likely has no route at the probed path, so
+// the error says so and names the path, rather than leave the user to
+// tell a wrong health-path from a slow start.
+func (c *Checker) failure(url string, res Result) error {
+	last := res.Last()
+	err := fmt.Errorf("%w: %s did not answer with status %s after %d attempts over %s (last: %s)",
+		ErrUnhealthy, url, c.Accept, len(res.Attempts), res.Elapsed.Round(time.Millisecond), describe(last))
+	if last.Status != http.StatusNotFound {
+		return err
+	}
+	notFound := 0
+	for _, a := range res.Attempts {
+		if a.Status == http.StatusNotFound {
+			notFound++
+		}
+	}
+	return fmt.Errorf("%w; it answered 404 Not Found %d time(s), so the path %q is probably wrong: check health-path", err, notFound, pathOf(url))
+}
+
 // fastPeriod is how long probes go out every StartInterval before they
-// back off toward Interval: most apps answer within it, and an app that
-// takes longer (a JVM on a small host) is not probed ten times a second
-// for a minute.
+// back off: most apps answer within it, and an app that takes longer (a
+// JVM on a small host) is not probed ten times a second for a minute.
 const fastPeriod = 5 * time.Second
+
+// slowestStart is the sparsest probing before the first healthy answer,
+// however long Interval is: kamal-proxy probes a starting target once a
+// second (its DefaultHealthCheckInterval), and a deploy here is not to
+// notice a ready app later than kamal-proxy would.
+const slowestStart = time.Second
 
 // fast reports whether probes go out every StartInterval.
 func (c *Checker) fast() bool { return c.StartInterval > 0 && c.StartInterval < c.Interval }
@@ -162,9 +218,10 @@ func (c *Checker) nextWait(a Attempt, elapsed time.Duration) time.Duration {
 	if c.fast() {
 		interval = c.StartInterval
 		if over := elapsed - c.StartupDelay - fastPeriod; over > 0 {
-			// Back off by half the time past the fast period: 2 s after it
-			// the interval is 1 s longer, capped at Interval.
-			interval = min(c.Interval, c.StartInterval+over/2)
+			// Back off by half the time past the fast period: 1 s after it
+			// the interval is 500 ms longer, capped at slowestStart and at
+			// Interval.
+			interval = max(c.StartInterval, min(c.Interval, slowestStart, c.StartInterval+over/2))
 		}
 	}
 	return max(interval-a.Elapsed, 0)
@@ -188,60 +245,4 @@ func describe(a Attempt) string {
 		return fmt.Sprintf("HTTP %d", a.Status)
 	}
 	return fmt.Sprintf("HTTP %d %s", a.Status, a.Detail)
-}
-
-func (c *Checker) probe(ctx context.Context, client *http.Client, n int, start time.Time) Attempt {
-	began := time.Now()
-	a := Attempt{N: n, At: began.Sub(start)}
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
-	if err != nil {
-		a.Detail = err.Error()
-		a.Elapsed = time.Since(began)
-		return a
-	}
-	req.Header.Set("User-Agent", "bluegreen-health-check")
-	resp, err := client.Do(req)
-	a.Elapsed = time.Since(began)
-	if err != nil {
-		a.Detail = shortError(err, c.Timeout)
-		return a
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-	a.Status = resp.StatusCode
-	// The body is the app's text, not ours: quoted, so that nothing in it
-	// can start a line of the job log or pass for a workflow command.
-	detail := strings.TrimSpace(string(body))
-	if len(detail) > 80 {
-		detail = strings.ToValidUTF8(detail[:80], "") + "…"
-	}
-	if detail != "" {
-		a.Detail = strconv.Quote(detail)
-	}
-	return a
-}
-
-// shortError turns a transport error into what a user can act on.
-func shortError(err error, timeout time.Duration) string {
-	msg := err.Error()
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "Client.Timeout"):
-		return fmt.Sprintf("no answer within health-timeout %s", timeout)
-	case strings.Contains(msg, "connection refused"):
-		return "connection refused (nothing listens on the port yet)"
-	case strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF"):
-		return "connection closed without an HTTP answer (the app does not listen yet)"
-	}
-	return msg
-}
-
-func newClient() *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
 }

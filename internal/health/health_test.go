@@ -5,19 +5,64 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bluegreen-action/bluegreen/internal/httpstatus"
 )
 
-func accept(t *testing.T, s string) StatusSet {
+var _ Accepter = httpstatus.Set{}
+
+func accept(t *testing.T, s string) httpstatus.Set {
 	t.Helper()
-	set, err := ParseStatusSet(s)
+	set, err := httpstatus.ParseSet(s)
 	require.NoError(t, err)
 	return set
+}
+
+// outcome is what Wait returned.
+type outcome struct {
+	res Result
+	err error
+}
+
+// start runs c.Wait in the background; its outcome arrives on the channel.
+func start(ctx context.Context, c *Checker, watch Watch, onAttempt func(Attempt)) <-chan outcome {
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := c.Wait(ctx, watch, onAttempt)
+		done <- outcome{res, err}
+	}()
+	return done
+}
+
+// wait runs c.Wait on the real clock and fails the test if it does not
+// return within testTimeout.
+func wait(t *testing.T, c *Checker, watch Watch) (Result, error) {
+	t.Helper()
+	select {
+	case o := <-start(context.Background(), c, watch, nil):
+		return o.res, o.err
+	case <-time.After(testTimeout):
+		t.Fatalf("Wait did not return within %s", testTimeout)
+		return Result{}, nil
+	}
+}
+
+// recv receives one value or fails the test after testTimeout.
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(testTimeout):
+		t.Fatalf("%s did not happen within %s", what, testTimeout)
+		var zero T
+		return zero
+	}
 }
 
 func TestWait(t *testing.T) {
@@ -49,8 +94,8 @@ func TestWait(t *testing.T) {
 				w.WriteHeader(code)
 			}))
 			defer srv.Close()
-			c := &Checker{URL: srv.URL + "/health", Accept: accept(t, tt.accept), Retries: tt.retries, Interval: 10 * time.Millisecond, Timeout: time.Second}
-			res, err := c.Wait(context.Background(), nil, nil)
+			c := &Checker{URL: srv.URL + "/health", Accept: accept(t, tt.accept), Retries: tt.retries, Interval: time.Millisecond, Timeout: time.Second}
+			res, err := wait(t, c, nil)
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)
 			} else {
@@ -61,57 +106,153 @@ func TestWait(t *testing.T) {
 	}
 }
 
+// TestWaitFirstProbeAtOnceThenInterval: the first probe goes out at once,
+// and each next one an interval after the last one started, so a probe
+// that took 50 ms is followed 150 ms after it ended.
 func TestWaitFirstProbeAtOnceThenInterval(t *testing.T) {
 	t.Parallel()
-	var times []time.Time
+	clk := newFakeClock()
+	t0 := clk.Now()
+	probes := make(chan time.Duration, 10)
+	var n atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		times = append(times, time.Now())
-		if len(times) < 3 {
+		probes <- clk.Now().Sub(t0)
+		switch n.Add(1) {
+		case 1:
+			clk.Advance(50 * time.Millisecond) // a slow answer
+			w.WriteHeader(503)
+		case 2:
 			w.WriteHeader(503)
 		}
 	}))
 	defer srv.Close()
-	start := time.Now()
-	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 5, Interval: 200 * time.Millisecond, Timeout: time.Second}
-	_, err := c.Wait(context.Background(), nil, nil)
-	require.NoError(t, err)
-	require.Len(t, times, 3)
-	require.Less(t, times[0].Sub(start), 100*time.Millisecond, "first probe goes out at once")
-	gap := times[2].Sub(times[1])
-	require.InDelta(t, 200*time.Millisecond, gap, float64(80*time.Millisecond), "probes are an interval apart")
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 5, Interval: 200 * time.Millisecond, Timeout: time.Second, Clock: clk}
+	done := start(context.Background(), c, nil, nil)
+
+	require.Equal(t, time.Duration(0), recv(t, probes, "the first probe"), "the first probe goes out at once")
+	clk.awaitTimer(t, 150*time.Millisecond)
+	clk.Advance(150 * time.Millisecond)
+	require.Equal(t, 200*time.Millisecond, recv(t, probes, "the second probe"))
+	clk.awaitTimer(t, 200*time.Millisecond)
+	clk.Advance(200 * time.Millisecond)
+	require.Equal(t, 400*time.Millisecond, recv(t, probes, "the third probe"))
+
+	o := recv(t, done, "the end of the wait")
+	require.NoError(t, o.err)
+	require.Len(t, o.res.Attempts, 3)
+	for i, want := range []time.Duration{0, 200 * time.Millisecond, 400 * time.Millisecond} {
+		require.Equal(t, i+1, o.res.Attempts[i].N)
+		require.Equal(t, want, o.res.Attempts[i].At)
+	}
+	require.Equal(t, 50*time.Millisecond, o.res.Attempts[0].Elapsed)
+	require.Equal(t, 400*time.Millisecond, o.res.Elapsed)
 }
 
 func TestWaitStartupDelay(t *testing.T) {
 	t.Parallel()
-	var first time.Time
+	clk := newFakeClock()
+	t0 := clk.Now()
+	probes := make(chan time.Duration, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if first.IsZero() {
-			first = time.Now()
-		}
+		probes <- clk.Now().Sub(t0)
 	}))
 	defer srv.Close()
-	start := time.Now()
-	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 1, Interval: time.Second, Timeout: time.Second, StartupDelay: 150 * time.Millisecond}
-	_, err := c.Wait(context.Background(), nil, nil)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, first.Sub(start), 150*time.Millisecond)
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 1, Interval: time.Second, Timeout: time.Second, StartupDelay: 150 * time.Millisecond, Clock: clk}
+	done := start(context.Background(), c, nil, nil)
+	clk.awaitTimer(t, 150*time.Millisecond)
+	require.Empty(t, probes, "no probe before the startup delay")
+	clk.Advance(150 * time.Millisecond)
+	require.Equal(t, 150*time.Millisecond, recv(t, probes, "the first probe"))
+	require.NoError(t, recv(t, done, "the end of the wait").err)
 }
 
+// TestWaitWatchEndsAtOnce: a container that dies ends the wait at the
+// next watch, not at the next probe.
 func TestWaitWatchEndsAtOnce(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	clk := newFakeClock()
+	probes := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		probes <- struct{}{}
+		w.WriteHeader(503)
+	}))
 	defer srv.Close()
 	died := errors.New("container exited with code 3")
-	start := time.Now()
-	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 100, Interval: time.Second, Timeout: time.Second, WatchEvery: 20 * time.Millisecond}
-	_, err := c.Wait(context.Background(), func(context.Context) error {
-		if time.Since(start) > 100*time.Millisecond {
+	var watched atomic.Int64
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 100, Interval: time.Second, Timeout: time.Second, WatchEvery: 20 * time.Millisecond, Clock: clk}
+	done := start(context.Background(), c, func(context.Context) error {
+		watched.Add(1)
+		return died
+	}, nil)
+	recv(t, probes, "the first probe")
+	clk.awaitTimer(t, time.Second) // the next probe is set
+	require.Zero(t, watched.Load(), "not watched before WatchEvery")
+	clk.Advance(20 * time.Millisecond)
+	o := recv(t, done, "the end of the wait")
+	require.ErrorIs(t, o.err, died)
+	require.Len(t, o.res.Attempts, 1)
+	require.Equal(t, 20*time.Millisecond, o.res.Elapsed)
+}
+
+// TestWaitWatchKeepsWatching: a healthy watch is asked again every
+// WatchEvery, and a later failure still ends the wait.
+func TestWaitWatchKeepsWatching(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer srv.Close()
+	died := errors.New("container restarting")
+	var watched atomic.Int64
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 100, Interval: time.Second, Timeout: time.Second, WatchEvery: 20 * time.Millisecond, Clock: clk}
+	done := start(context.Background(), c, func(context.Context) error {
+		if watched.Add(1) == 3 {
 			return died
 		}
 		return nil
 	}, nil)
+	for range 2 {
+		clk.awaitTimer(t, 20*time.Millisecond)
+		clk.Advance(20 * time.Millisecond)
+	}
+	clk.awaitTimer(t, 20*time.Millisecond)
+	clk.Advance(20 * time.Millisecond)
+	o := recv(t, done, "the end of the wait")
+	require.ErrorIs(t, o.err, died)
+	require.Equal(t, int64(3), watched.Load())
+	require.Equal(t, 60*time.Millisecond, o.res.Elapsed)
+}
+
+// TestWaitWatchEvery100msByDefault: without WatchEvery the container is
+// looked at every 100 ms, not in a busy loop and not never.
+func TestWaitWatchEvery100msByDefault(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer srv.Close()
+	died := errors.New("container exited")
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 100, Interval: time.Second, Timeout: time.Second, Clock: clk}
+	done := start(context.Background(), c, func(context.Context) error { return died }, nil)
+	clk.awaitTimer(t, 100*time.Millisecond)
+	clk.Advance(100 * time.Millisecond)
+	o := recv(t, done, "the end of the wait")
+	require.ErrorIs(t, o.err, died)
+	require.Equal(t, 100*time.Millisecond, o.res.Elapsed)
+}
+
+// TestWaitLastLookAtContainer: when the budget is spent, a container that
+// died is the error, not the failed probes.
+func TestWaitLastLookAtContainer(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer srv.Close()
+	died := errors.New("container exited with code 1")
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 1, Interval: time.Hour, Timeout: time.Second, WatchEvery: time.Hour}
+	_, err := wait(t, c, func(context.Context) error { return died })
 	require.ErrorIs(t, err, died)
-	require.Less(t, time.Since(start), 500*time.Millisecond)
+	require.NotErrorIs(t, err, ErrUnhealthy)
+
+	_, err = wait(t, c, func(context.Context) error { return nil })
+	require.ErrorIs(t, err, ErrUnhealthy, "a live container leaves the probes' verdict")
 }
 
 func TestWaitProbeTimeout(t *testing.T) {
@@ -126,7 +267,7 @@ func TestWaitProbeTimeout(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 2, Interval: 10 * time.Millisecond, Timeout: 100 * time.Millisecond}
-	res, err := c.Wait(context.Background(), nil, nil)
+	res, err := wait(t, c, nil)
 	require.ErrorIs(t, err, ErrUnhealthy)
 	require.Contains(t, err.Error(), "no answer within health-timeout 100ms")
 	require.Len(t, res.Attempts, 2)
@@ -138,63 +279,95 @@ func TestWaitConnectionRefused(t *testing.T) {
 	url := srv.URL
 	srv.Close()
 	c := &Checker{URL: url, Accept: accept(t, "200"), Retries: 2, Interval: 10 * time.Millisecond, Timeout: time.Second}
-	_, err := c.Wait(context.Background(), nil, nil)
+	_, err := wait(t, c, nil)
 	require.ErrorIs(t, err, ErrUnhealthy)
-	require.True(t, strings.Contains(err.Error(), "connection refused"), err.Error())
+	require.Contains(t, err.Error(), "connection refused (nothing listens on the port yet)")
 }
 
+// TestWaitCancelled: a cancel ends the wait with the cause, however much
+// budget is left.
 func TestWaitCancelled(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	clk := newFakeClock()
+	probes := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		probes <- struct{}{}
+		w.WriteHeader(503)
+	}))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 100, Interval: 20 * time.Millisecond, Timeout: time.Second}
-	_, err := c.Wait(ctx, nil, nil)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 100, Interval: 20 * time.Millisecond, Timeout: time.Second, Clock: clk}
+	done := start(ctx, c, nil, nil)
+	recv(t, probes, "the first probe")
+	clk.awaitTimer(t, 20*time.Millisecond)
+	stop := errors.New("the run was cancelled")
+	cancel(stop)
+	o := recv(t, done, "the end of the wait")
+	require.ErrorIs(t, o.err, stop)
+	require.Contains(t, o.err.Error(), "interrupted after 1 attempt(s)")
+	require.Len(t, o.res.Attempts, 1)
 }
 
 // TestWaitStartInterval: until the first healthy answer, probes go out
-// every StartInterval, so an app ready after 350 ms is seen within about
-// one start interval of it, not at the next 2 s probe.
+// every StartInterval, so an app ready after 350 ms is seen at 350 ms,
+// not at the next 2 s probe, and the budget is a deadline, not a count.
 func TestWaitStartInterval(t *testing.T) {
 	t.Parallel()
-	ready := time.Now().Add(350 * time.Millisecond)
+	clk := newFakeClock()
+	t0 := clk.Now()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if time.Now().Before(ready) {
+		if clk.Now().Sub(t0) < 350*time.Millisecond {
 			w.WriteHeader(503)
 		}
 	}))
 	defer srv.Close()
-	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 3, Interval: 2 * time.Second, StartInterval: 50 * time.Millisecond, Timeout: time.Second}
-	res, err := c.Wait(context.Background(), nil, nil)
-	require.NoError(t, err)
-	require.Less(t, res.Elapsed, 600*time.Millisecond)
-	require.Greater(t, len(res.Attempts), 3, "more probes than retries: the budget is a deadline")
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 3, Interval: 2 * time.Second, StartInterval: 50 * time.Millisecond, Timeout: time.Second, Clock: clk}
+	o := drive(t, clk, start(context.Background(), c, nil, nil))
+	require.NoError(t, o.err)
+	require.Equal(t, 350*time.Millisecond, o.res.Elapsed)
+	require.Len(t, o.res.Attempts, 8, "a probe every 50 ms from 0 to 350 ms: more probes than retries")
 }
 
 // TestWaitStartIntervalDeadline: with StartInterval the budget is
-// Retries × Interval of time, not a count of probes.
+// Retries × Interval of time: the last probe starts at the deadline.
 func TestWaitStartIntervalDeadline(t *testing.T) {
 	t.Parallel()
+	clk := newFakeClock()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
 	defer srv.Close()
-	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 3, Interval: 100 * time.Millisecond, StartInterval: 20 * time.Millisecond, Timeout: time.Second}
-	start := time.Now()
-	res, err := c.Wait(context.Background(), nil, nil)
-	require.ErrorIs(t, err, ErrUnhealthy)
-	require.InDelta(t, 300, float64(time.Since(start).Milliseconds()), 120)
-	require.Greater(t, len(res.Attempts), 5)
+	c := &Checker{URL: srv.URL, Accept: accept(t, "200"), Retries: 3, Interval: 100 * time.Millisecond, StartInterval: 20 * time.Millisecond, Timeout: time.Second, Clock: clk}
+	o := drive(t, clk, start(context.Background(), c, nil, nil))
+	require.ErrorIs(t, o.err, ErrUnhealthy)
+	require.Equal(t, 300*time.Millisecond, o.res.Elapsed)
+	require.Len(t, o.res.Attempts, 16, "probes at 0, 20, ... 300 ms")
+	require.Equal(t, 300*time.Millisecond, o.res.Last().At)
+	require.Contains(t, o.err.Error(), "after 16 attempts over 300ms (last: HTTP 500)")
 }
 
 // TestNextWaitBacksOff: probes every StartInterval for the fast period,
-// then ever further apart, never further than Interval.
+// then ever further apart, never further than a second (kamal-proxy's
+// interval) nor than Interval.
 func TestNextWaitBacksOff(t *testing.T) {
 	t.Parallel()
 	c := &Checker{Interval: 2 * time.Second, StartInterval: 100 * time.Millisecond}
 	require.Equal(t, 100*time.Millisecond, c.nextWait(Attempt{}, time.Second))
 	require.Equal(t, 100*time.Millisecond, c.nextWait(Attempt{}, fastPeriod))
 	require.Equal(t, 600*time.Millisecond, c.nextWait(Attempt{}, fastPeriod+time.Second))
-	require.Equal(t, 2*time.Second, c.nextWait(Attempt{}, fastPeriod+time.Minute))
+	require.Equal(t, time.Second, c.nextWait(Attempt{}, fastPeriod+2*time.Second))
+	require.Equal(t, time.Second, c.nextWait(Attempt{}, fastPeriod+time.Minute), "never sparser than kamal-proxy's one probe a second")
+	short := &Checker{Interval: 700 * time.Millisecond, StartInterval: 100 * time.Millisecond}
+	require.Equal(t, 700*time.Millisecond, short.nextWait(Attempt{}, fastPeriod+time.Minute), "nor than Interval")
+	long := &Checker{Interval: 5 * time.Second, StartInterval: 1500 * time.Millisecond}
+	require.Equal(t, 1500*time.Millisecond, long.nextWait(Attempt{}, fastPeriod+time.Minute), "nor denser than StartInterval")
 	require.Equal(t, 60*time.Millisecond, c.nextWait(Attempt{Elapsed: 40 * time.Millisecond}, 0), "the next probe starts an interval after this one started")
+	require.Equal(t, time.Duration(0), c.nextWait(Attempt{Elapsed: time.Second}, 0), "a probe slower than the interval is followed at once")
+
+	c.StartupDelay = time.Second
+	require.Equal(t, 100*time.Millisecond, c.nextWait(Attempt{}, fastPeriod+time.Second), "the fast period starts after the startup delay")
+
+	slow := &Checker{Interval: 2 * time.Second, StartInterval: 2 * time.Second, Retries: 3}
+	require.False(t, slow.fast(), "a start interval as long as the interval is no fast start")
+	require.Equal(t, 2*time.Second, slow.nextWait(Attempt{}, 0))
+	require.False(t, slow.spent(2, time.Hour), "without a fast start the budget is a count of probes")
+	require.True(t, slow.spent(3, 0))
 }

@@ -14,6 +14,9 @@
 //	GRACEFUL       "1": on SIGTERM finish in-flight requests; otherwise exit at once,
 //	               as many frameworks do by default
 //	MODE           "worker": no HTTP, just log and wait (for depends_on tests)
+//	ALLOWED_HOST   answer 400 to a request whose Host header names another
+//	               host, as Django's ALLOWED_HOSTS does
+//	TLS            "1": serve HTTPS only, with a self-signed certificate made at start
 //
 // Endpoints: / (version), /slow?ms=N (sleeps), POST /echo (returns the body's
 // length), and the health path.
@@ -25,8 +28,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -110,9 +121,33 @@ func main() {
 		fmt.Fprintf(w, "version=%s color=%s\n", version, color)
 	})
 
-	srv := &http.Server{Addr: ":" + env("PORT", "8080"), Handler: mux}
+	var handler http.Handler = mux
+	if allowed := env("ALLOWED_HOST", ""); allowed != "" {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host := r.Host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			if host != allowed {
+				http.Error(w, "Bad Request (400): invalid host", http.StatusBadRequest)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		})
+	}
+	srv := &http.Server{Addr: ":" + env("PORT", "8080"), Handler: handler}
+	serve := srv.ListenAndServe
+	if env("TLS", "") == "1" {
+		cert, err := selfSigned()
+		if err != nil {
+			fmt.Println("tls:", err)
+			os.Exit(1)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		serve = func() error { return srv.ListenAndServeTLS("", "") }
+	}
 	go func() {
-		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		if err := serve(); err != nil && err != http.ErrServerClosed {
 			fmt.Println("listen:", err)
 			os.Exit(1)
 		}
@@ -149,6 +184,30 @@ func healthcheck(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// selfSigned makes a certificate for localhost and 127.0.0.1 that nobody
+// signed, as an app's development certificate is.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 func env(k, def string) string {

@@ -1,4 +1,8 @@
-package health
+// Package httpstatus is the vocabulary of HTTP status sets: what the
+// action's health-status input accepts. It is its own small package so
+// that config can parse the input without depending on the prober in
+// package health, and health can take a set without knowing the inputs.
+package httpstatus
 
 import (
 	"errors"
@@ -8,17 +12,15 @@ import (
 	"strings"
 )
 
-// StatusSet is the set of HTTP statuses a health check accepts; it is the
-// Accepter the action's health-status input configures.
-type StatusSet struct {
+// Set is a set of HTTP statuses, such as the ones a health check accepts.
+// The zero Set contains nothing.
+type Set struct {
 	ranges [][2]int
 }
 
-var _ Accepter = StatusSet{}
-
-// ParseStatusSet reads "200", "200,204", "200-299" or "2xx".
-func ParseStatusSet(s string) (StatusSet, error) {
-	var set StatusSet
+// ParseSet reads "200", "200,204", "200-299" or "2xx", and lists of them.
+func ParseSet(s string) (Set, error) {
+	var set Set
 	for _, part := range strings.FieldsFunc(s, isListSep) {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -26,12 +28,12 @@ func ParseStatusSet(s string) (StatusSet, error) {
 		}
 		lo, hi, err := parseStatusRange(part)
 		if err != nil {
-			return StatusSet{}, err
+			return Set{}, err
 		}
 		set.ranges = append(set.ranges, [2]int{lo, hi})
 	}
 	if len(set.ranges) == 0 {
-		return StatusSet{}, errors.New("no status given: use a code (200), a list (200,204) or a range (200-299)")
+		return Set{}, errors.New("no status given: use a code (200), a list (200,204) or a range (200-299)")
 	}
 	sort.Slice(set.ranges, func(i, j int) bool { return set.ranges[i][0] < set.ranges[j][0] })
 	return set, nil
@@ -66,7 +68,7 @@ func parseStatusRange(part string) (int, int, error) {
 }
 
 // Contains reports whether code is accepted.
-func (s StatusSet) Contains(code int) bool {
+func (s Set) Contains(code int) bool {
 	for _, r := range s.ranges {
 		if code >= r[0] && code <= r[1] {
 			return true
@@ -76,7 +78,7 @@ func (s StatusSet) Contains(code int) bool {
 }
 
 // String renders the set the way a user would write it.
-func (s StatusSet) String() string {
+func (s Set) String() string {
 	parts := make([]string, 0, len(s.ranges))
 	for _, r := range s.ranges {
 		if r[0] == r[1] {

@@ -1,4 +1,4 @@
-package health
+package httpstatus
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestParseStatusSet(t *testing.T) {
+func TestParseSet(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in      string
@@ -23,7 +23,7 @@ func TestParseStatusSet(t *testing.T) {
 		{in: "6xx", err: true},
 	}
 	for _, tt := range tests {
-		s, err := ParseStatusSet(tt.in)
+		s, err := ParseSet(tt.in)
 		if tt.err {
 			require.Error(t, err, tt.in)
 			continue
