@@ -22,8 +22,11 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
-// pollInterval is how often Up re-inspects a dependency it waits for.
-const pollInterval = 250 * time.Millisecond
+// pollInterval is how often Up re-inspects a dependency it waits for. An
+// inspect costs the daemon about a millisecond; a dependent starts at most
+// this long after its dependency became healthy or completed (docker
+// compose v2 polls every 500 ms).
+const pollInterval = 100 * time.Millisecond
 
 // Up creates the project's networks and volumes, creates every service's
 // containers (scale or deploy.replicas of them, one by default), and
@@ -80,11 +83,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		if err := e.waitDependencies(ctx, p, p.Services[name], ids); err != nil {
 			return err
 		}
-		var errs []error
-		for i, id := range ids[name] {
-			errs = append(errs, e.startContainer(ctx, p.Services[name], specs[name][i], id, &rangeMu))
-		}
-		return errors.Join(errs...)
+		list := ids[name]
+		return eachAtOnce(len(list), func(i int) error {
+			return e.startContainer(ctx, p.Services[name], specs[name][i], list[i], &rangeMu)
+		})
 	})
 	containers := e.inspectAll(ctx, names, ids)
 	if err != nil {
@@ -95,8 +97,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 
 // startContainer starts one created container. Containers that take a
 // host port from a range start one at a time, so that two of them never
-// race for the same free port. Every other start runs in parallel: on a
-// loaded host one start takes a second or more.
+// race for the same free port (docker/compose#7188: replicas of a service
+// published on a range fail with "port is already allocated" when they
+// start together). Every other start runs in parallel, the replicas of a
+// service too: on a loaded host one start takes a second or more.
 func (e *Engine) startContainer(ctx context.Context, s types.ServiceConfig, spec createSpec, id string, rangeMu *sync.Mutex) error {
 	if publishesHostRange(s) {
 		rangeMu.Lock()
