@@ -165,4 +165,3 @@ func parseHexAddr(s string) (net.TCPAddr, error) {
 	}
 	return net.TCPAddr{IP: ip, Port: int(p)}, nil
 }
-
