@@ -196,10 +196,11 @@ func (e *Engine) inspectAll(ctx context.Context, names []string, ids map[string]
 // secret file fails before anything is created.
 func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string][]createSpec, error) {
 	specs := map[string][]createSpec{}
+	imageIDs := map[string]string{} // services of one image inspect it once
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		s.Image = imageOf(p, s)
-		img, err := e.Docker.ImageInspect(ctx, s.Image)
+		id, err := e.imageID(ctx, s.Image, imageIDs)
 		if err != nil {
 			if cerrdefs.IsNotFound(err) {
 				return nil, fmt.Errorf("failed to create service %s: %w: image %s is not present locally; pull or build it first (EnsureImages)", name, ErrImageMissing, s.Image)
@@ -210,7 +211,7 @@ func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string]
 			return nil, err
 		}
 		for n := 1; n <= replicas(s); n++ {
-			spec, err := buildCreateSpec(p, s, n, img.ID, e.Docker.ClientVersion())
+			spec, err := buildCreateSpec(p, s, n, id, e.Docker.ClientVersion())
 			if err != nil {
 				return nil, err
 			}
@@ -218,6 +219,20 @@ func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string]
 		}
 	}
 	return specs, nil
+}
+
+// imageID returns the id of image ref, inspecting it only when seen does
+// not hold it yet.
+func (e *Engine) imageID(ctx context.Context, ref string, seen map[string]string) (string, error) {
+	if id, ok := seen[ref]; ok {
+		return id, nil
+	}
+	img, err := e.Docker.ImageInspect(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	seen[ref] = img.ID
+	return img.ID, nil
 }
 
 // createContainer creates one container, connects its extra networks and
