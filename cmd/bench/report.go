@@ -46,10 +46,10 @@ type row struct {
 // action's binary and image size, then for apps of 1, 3 and 6 services
 // and a traffic service of 3 replicas, idle and under load, the time to
 // the new version and the wall time of n deploys with the action's
-// default inputs beside the floor's (measured between the idle deploys,
-// on the same machine), the phases, the requests that failed, and the
-// action's peak RSS (of rssRuns more deploys each, by the built binary in
-// a process of its own).
+// default inputs beside the floor's (each idle deploy right after a floor
+// run on the same site, the shapes taking turns), the phases, the
+// requests that failed, and the action's peak RSS (of rssRuns more
+// deploys each, by the built binary in a process of its own).
 func report(ctx context.Context, n int, only string) error {
 	chosen, err := pickShapes(only)
 	if err != nil {
@@ -68,17 +68,46 @@ func report(ctx context.Context, n int, only string) error {
 	if err := printSizes(ctx, bin); err != nil {
 		return err
 	}
-	var rows []*row
-	for _, sh := range chosen {
-		idle, loaded, err := measureShape(ctx, sh, n, bin)
+	// Every shape's site at once, so that the idle deploys can take turns:
+	// each round runs every shape's floor and deploy, and a change in the
+	// machine's load (other work on it) falls on every shape alike.
+	var runs []*shapeRun
+	defer func() {
+		for _, sr := range runs {
+			sr.s.Close()
+		}
+	}()
+	for i, sh := range chosen {
+		sr, err := newShapeRun(ctx, sh, i)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sh, err)
 		}
-		rows = append(rows, idle, loaded)
-		printRow(idle)
-		printRow(loaded)
+		runs = append(runs, sr)
+	}
+	for i := 0; i < n; i++ {
+		for _, sr := range runs {
+			if err := sr.idleOnce(ctx); err != nil {
+				return fmt.Errorf("%s: %w", sr.idle.shape, err)
+			}
+		}
+	}
+	var rows []*row
+	for _, sr := range runs {
+		if err := processDeploys(ctx, sr.s, bin, sr.idle, sr.next); err != nil {
+			return fmt.Errorf("%s: %w", sr.idle.shape, err)
+		}
+		printRow(sr.idle)
+		rows = append(rows, sr.idle)
+	}
+	for _, sr := range runs {
+		if err := sr.underLoad(ctx, n, bin); err != nil {
+			return fmt.Errorf("%s: %w", sr.loaded.shape, err)
+		}
+		printRow(sr.loaded)
+		rows = append(rows, sr.loaded)
 	}
 	printTable(rows)
+	printTargets(rows)
 	var bad []string
 	for _, r := range rows {
 		for _, p := range r.problems {
@@ -91,58 +120,73 @@ func report(ctx context.Context, n int, only string) error {
 	return nil
 }
 
-// measureShape deploys one app shape: idle (each deploy after a floor
-// run), then under load.
-func measureShape(ctx context.Context, sh demosite.Shape, n int, bin string) (*row, *row, error) {
-	s, err := demosite.NewShaped(ctx, fmt.Sprintf("bgbench-%d", os.Getpid()), sh)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer s.Close()
-	floorPort, err := throwaway.FreePort()
-	if err != nil {
-		return nil, nil, err
-	}
-	version := 0
-	next := func() map[string]string {
-		version++
-		return map[string]string{"VERSION": "v" + strconv.Itoa(version), "READY_AFTER": "1s"}
-	}
-	// The first deploy has no old color to drain and stop.
-	if res, code := s.Deploy(ctx, defaultInputs, next(), io.Discard); code != 0 {
-		return nil, nil, fmt.Errorf("first deploy exited %d: %v", code, res.Err)
-	}
+// shapeRun is the site of one app shape and its two rows.
+type shapeRun struct {
+	s            *demosite.Site
+	floorPort    int
+	version      int
+	idle, loaded *row
+}
 
-	idle := &row{shape: sh, phases: map[deploy.PhaseKind][]time.Duration{}}
-	for i := 0; i < n; i++ {
-		toNew, wall, err := floorRun(ctx, s, floorPort)
-		if err != nil {
-			return nil, nil, err
-		}
-		idle.floorToNew = append(idle.floorToNew, toNew)
-		idle.floorWall = append(idle.floorWall, wall)
-		res, code := s.Deploy(ctx, defaultInputs, next(), io.Discard)
-		if code != 0 {
-			return nil, nil, fmt.Errorf("deploy exited %d: %v", code, res.Err)
-		}
-		idle.add(res)
+// newShapeRun makes the site of sh and deploys its first version, which
+// has no old color to drain and stop.
+func newShapeRun(ctx context.Context, sh demosite.Shape, i int) (*shapeRun, error) {
+	s, err := demosite.NewShaped(ctx, fmt.Sprintf("bgbench-%d-%d", os.Getpid(), i), sh)
+	if err != nil {
+		return nil, err
 	}
-	if err := processDeploys(ctx, s, bin, idle, next); err != nil {
-		return nil, nil, err
+	sr := &shapeRun{s: s,
+		idle:   &row{shape: sh, phases: map[deploy.PhaseKind][]time.Duration{}},
+		loaded: &row{shape: sh, load: true, phases: map[deploy.PhaseKind][]time.Duration{}},
 	}
+	if sr.floorPort, err = throwaway.FreePort(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if res, code := s.Deploy(ctx, defaultInputs, sr.next(), io.Discard); code != 0 {
+		s.Close()
+		return nil, fmt.Errorf("first deploy exited %d: %v", code, res.Err)
+	}
+	return sr, nil
+}
 
-	loaded := &row{shape: sh, load: true, phases: map[deploy.PhaseKind][]time.Duration{}}
+// next is the app's environment for the next version.
+func (sr *shapeRun) next() map[string]string {
+	sr.version++
+	return map[string]string{"VERSION": "v" + strconv.Itoa(sr.version), "READY_AFTER": "1s"}
+}
+
+// idleOnce runs the floor, then one deploy.
+func (sr *shapeRun) idleOnce(ctx context.Context) error {
+	toNew, wall, err := floorRun(ctx, sr.s, sr.floorPort)
+	if err != nil {
+		return err
+	}
+	sr.idle.floorToNew = append(sr.idle.floorToNew, toNew)
+	sr.idle.floorWall = append(sr.idle.floorWall, wall)
+	res, code := sr.s.Deploy(ctx, defaultInputs, sr.next(), io.Discard)
+	if code != 0 {
+		return fmt.Errorf("deploy exited %d: %v", code, res.Err)
+	}
+	sr.idle.add(res)
+	return nil
+}
+
+// underLoad runs n deploys under load, then rssRuns by the binary under
+// the same load.
+func (sr *shapeRun) underLoad(ctx context.Context, n int, bin string) error {
+	s, loaded := sr.s, sr.loaded
 	gen := loadgen.Start(ctx, loadgen.Config{BaseURL: s.Nginx.URL(""), MaxRequests: 200_000})
 	time.Sleep(500 * time.Millisecond)
 	// The version deployed last (by a process) serves until the first
 	// switch of this session.
-	switches := []loadgen.Switch{{Version: "v" + strconv.Itoa(version), Began: time.Now().Add(-time.Hour)}}
+	switches := []loadgen.Switch{{Version: "v" + strconv.Itoa(sr.version), Began: time.Now().Add(-time.Hour)}}
 	for i := 0; i < n; i++ {
-		env := next()
+		env := sr.next()
 		res, code := s.Deploy(ctx, defaultInputs, env, io.Discard)
 		if code != 0 {
 			gen.Stop()
-			return nil, nil, fmt.Errorf("deploy under load exited %d: %v", code, res.Err)
+			return fmt.Errorf("deploy under load exited %d: %v", code, res.Err)
 		}
 		loaded.add(res)
 		switches = append(switches, marks(env["VERSION"], res))
@@ -156,11 +200,11 @@ func measureShape(ctx context.Context, sh demosite.Shape, n int, bin string) (*r
 	// switches are not known here, so only failures are checked.
 	gen = loadgen.Start(ctx, loadgen.Config{BaseURL: s.Nginx.URL(""), MaxRequests: 200_000})
 	time.Sleep(500 * time.Millisecond)
-	err = processDeploys(ctx, s, bin, loaded, next)
+	err := processDeploys(ctx, s, bin, loaded, sr.next)
 	time.Sleep(500 * time.Millisecond)
 	more := gen.Stop()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	for k, c := range loadgen.Summary(more) {
 		t := loaded.sum[k]
@@ -171,7 +215,7 @@ func measureShape(ctx context.Context, sh demosite.Shape, n int, bin string) (*r
 		t.IdleResets += c.IdleResets
 	}
 	loaded.problems = append(loaded.problems, loadgen.Check(more, nil)...)
-	return idle, loaded, nil
+	return nil
 }
 
 // processDeploys runs rssRuns deploys by the action's binary and keeps
@@ -254,25 +298,54 @@ func printRow(r *row) {
 func printTable(rows []*row) {
 	fmt.Println("\n| app | load | time to new version | floor | ratio | wall | floor wall | ratio | failed GET / slow / POST | peak RSS |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
-	var floorNew, floorWall time.Duration
+	floorNew, floorWall := map[demosite.Shape]time.Duration{}, map[demosite.Shape]time.Duration{}
 	for _, r := range rows {
 		if len(r.floorWall) > 0 {
-			floorNew, floorWall = median(r.floorToNew), median(r.floorWall)
+			floorNew[r.shape], floorWall[r.shape] = median(r.floorToNew), median(r.floorWall)
 		}
-		failed := "-"
-		if r.sum != nil {
-			get := r.sum[loadgen.KeepAliveGET].Sent - r.sum[loadgen.KeepAliveGET].OK + r.sum[loadgen.NewConnGET].Sent - r.sum[loadgen.NewConnGET].OK
-			slow := r.sum[loadgen.Slow].Sent - r.sum[loadgen.Slow].OK
-			post := r.sum[loadgen.POST].Sent - r.sum[loadgen.POST].OK
-			sent := 0
-			for _, c := range r.sum {
-				sent += c.Sent
+	}
+	for _, sh := range shapes {
+		for _, r := range rows {
+			if r.shape == sh {
+				printTableRow(r, floorNew[sh], floorWall[sh])
 			}
-			failed = fmt.Sprintf("%d / %d / %d of %d", get, slow, post, sent)
 		}
-		tn, w := median(r.toNew), median(r.wall)
-		fmt.Printf("| %s | %s | %s | %s | %.2f× | %s | %s | %.2f× | %s | %.1f MB |\n", r.shape, loadWord(r.load),
-			secs(tn), secs(floorNew), float64(tn)/float64(floorNew), secs(w), secs(floorWall), float64(w)/float64(floorWall), failed, float64(r.peakRSS)/1e6)
+	}
+}
+
+func printTableRow(r *row, floorNew, floorWall time.Duration) {
+	failed := "-"
+	if r.sum != nil {
+		get := r.sum[loadgen.KeepAliveGET].Sent - r.sum[loadgen.KeepAliveGET].OK + r.sum[loadgen.NewConnGET].Sent - r.sum[loadgen.NewConnGET].OK
+		slow := r.sum[loadgen.Slow].Sent - r.sum[loadgen.Slow].OK
+		post := r.sum[loadgen.POST].Sent - r.sum[loadgen.POST].OK
+		sent := 0
+		for _, c := range r.sum {
+			sent += c.Sent
+		}
+		failed = fmt.Sprintf("%d / %d / %d of %d", get, slow, post, sent)
+	}
+	tn, w := median(r.toNew), median(r.wall)
+	fmt.Printf("| %s | %s | %s | %s | %.2f× | %s | %s | %.2f× | %s | %.1f MB |\n", r.shape, loadWord(r.load),
+		secs(tn), secs(floorNew), float64(tn)/float64(floorNew), secs(w), secs(floorWall), float64(w)/float64(floorWall), failed, float64(r.peakRSS)/1e6)
+}
+
+// printTargets prints issue 21's ratios: idle, one service, time to new
+// version over the floor's; six services over one, idle.
+func printTargets(rows []*row) {
+	idle := map[demosite.Shape]*row{}
+	for _, r := range rows {
+		if !r.load {
+			idle[r.shape] = r
+		}
+	}
+	one, six := idle[shapes[0]], idle[shapes[2]]
+	if one != nil {
+		fmt.Printf("\nidle, 1 service: time to new version / the floor's = %.2f× (target 1.0×)\n", float64(median(one.toNew))/float64(median(one.floorToNew)))
+	}
+	if one != nil && six != nil {
+		fmt.Printf("idle, 6 services / 1 service: time to new version %.2f×, wall %.2f× (target 1.3×)\n",
+			float64(median(six.toNew))/float64(median(one.toNew)), float64(median(six.wall))/float64(median(one.wall)))
 	}
 }
 
