@@ -30,13 +30,15 @@ type Engine struct {
 	Hook   Hook
 	// images are the images present, by reference and by id.
 	images map[string]compose.ImageInfo
+	// aside holds each project's set-aside containers (engine_aside.go).
+	aside map[string][]compose.Container
 }
 
 var _ deploy.Engine = (*Engine)(nil)
 
 // NewEngine returns an engine with no projects.
 func NewEngine() *Engine {
-	return &Engine{containers: map[string][]compose.Container{}}
+	return &Engine{containers: map[string][]compose.Container{}, aside: map[string][]compose.Container{}}
 }
 
 // enter records a call (failed ones too) and runs the Hook.
@@ -180,9 +182,14 @@ func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container,
 				c.ID = fmt.Sprintf("%s_%s_%d", p.Name, name, n)
 				c.Name = fmt.Sprintf("%s-%s-%d", p.Name, name, n)
 			}
+			// A new container never shares an id with a set-aside one.
+			for f.asideID(p.Name, c.ID) {
+				c.ID += "+"
+			}
 			c.TCPPorts = replicaPorts(svc, n)
 			c.Health = f.Health
 			c.DeployID = svc.Labels[compose.LabelDeployID]
+			c.Staged = svc.CustomLabels[compose.LabelStaged] == "true"
 			if info, ok := f.images[svc.Image]; ok {
 				c.ImageID = info.ID
 			}
@@ -236,10 +243,12 @@ func (f *Engine) Inspect(ctx context.Context, id string) (compose.Container, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, cs := range f.containers {
-		for _, c := range cs {
-			if c.ID == id {
-				return c, nil
+	for _, all := range []map[string][]compose.Container{f.containers, f.aside} {
+		for _, cs := range all {
+			for _, c := range cs {
+				if c.ID == id {
+					return c, nil
+				}
 			}
 		}
 	}
@@ -284,9 +293,16 @@ func (f *Engine) Stop(ctx context.Context, project string, _ *time.Duration) err
 	return nil
 }
 
-// Down removes a project's containers.
+// Down removes a project's containers, set-aside ones included, as
+// compose.Engine.Down does.
 func (f *Engine) Down(ctx context.Context, project string, _ *time.Duration) error {
-	return f.remove(ctx, "Down", project)
+	if err := f.remove(ctx, "Down", project); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.aside, project)
+	return nil
 }
 
 // Remove removes a project's containers (a fake has no networks to keep).
@@ -364,10 +380,12 @@ func (f *Engine) RemoveImage(ctx context.Context, ref string) error {
 	if !ok {
 		return fmt.Errorf("failed to remove image %s: no such image", ref)
 	}
-	for _, cs := range f.containers {
-		for _, c := range cs {
-			if c.ImageID == info.ID {
-				return fmt.Errorf("failed to remove image %s: conflict: container %s uses it", ref, c.Name)
+	for _, all := range []map[string][]compose.Container{f.containers, f.aside} {
+		for _, cs := range all {
+			for _, c := range cs {
+				if c.ImageID == info.ID {
+					return fmt.Errorf("failed to remove image %s: conflict: container %s uses it", ref, c.Name)
+				}
 			}
 		}
 	}
