@@ -117,9 +117,11 @@ func TestDeployPhases(t *testing.T) {
 			setup:    func(h *harness) { h.live(color.Green) },
 			inputs:   map[string]string{"mode": "rollback"},
 			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrNoRollback, deploy.ErrStart},
-			wantHint:   "keep-previous: true",
-			wantActive: color.None, wantPrevious: color.Green,
-			wantEngine: calls("Start app-blue"),
+			wantHint: "keep-previous: true",
+			// The history is empty too: the message says so.
+			wantErrText: "app-blue has no containers (no kept previous color), and the history",
+			wantActive:  color.None, wantPrevious: color.Green,
+			wantEngine: calls(),
 			wantSwitch: calls("RemoveStaleTemps "),
 		},
 		{

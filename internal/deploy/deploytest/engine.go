@@ -28,6 +28,9 @@ type Engine struct {
 	// starting, healthy, unhealthy).
 	Health string
 	Hook   Hook
+	// PullDigests gives each image EnsureImages brings a repo digest
+	// (repo@id), as a pull from a registry does.
+	PullDigests bool
 	// images are the images present, by reference and by id.
 	images map[string]compose.ImageInfo
 	// aside holds each project's set-aside containers (engine_aside.go).
@@ -141,10 +144,28 @@ func (f *Engine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Poli
 	for _, name := range p.ServiceNames() {
 		ref := p.Services[name].Image
 		if !f.HasImage(ref) {
-			f.SetImage(ref, ImageID(ref), "")
+			// With PullDigests, a pulled image has a repo digest to pull
+			// it again by, as one from a registry; else it is like a
+			// local build.
+			digest := ""
+			if f.PullDigests && !strings.HasPrefix(ref, "sha256:") {
+				digest = repoOf(ref) + "@" + ImageID(ref)
+			}
+			f.SetImage(ref, ImageID(ref), digest)
 		}
 	}
 	return nil
+}
+
+// repoOf is ref without its tag or digest.
+func repoOf(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		return ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref[:i]
+	}
+	return ref
 }
 
 // ImageID is the id Engine gives an image it pulls.
