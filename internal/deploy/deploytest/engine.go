@@ -70,7 +70,11 @@ func (f *Engine) Calls() []Call {
 func (f *Engine) Run(project, service, image string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.containers[project] = append(f.containers[project], fakeContainer(project, service, image))
+	c := fakeContainer(project, service, image)
+	for f.asideID(project, c.ID) {
+		c.ID += "+"
+	}
+	f.containers[project] = append(f.containers[project], c)
 }
 
 // Label marks project's containers as made by deploy id.
