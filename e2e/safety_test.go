@@ -192,3 +192,46 @@ func (f *fixture) containerIDs(color string) []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// TestAKilledDeployLeavesTheRollbackCopyForTheNextRun: a deploy SIGKILLed
+// after it set the kept copy aside leaves it renamed; the next run puts it
+// back when the new color never served (and a rollback starts it), and
+// removes it when the switch happened.
+func TestAKilledDeployLeavesTheRollbackCopyForTheNextRun(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	keep := map[string]string{"keep-previous": "true"}
+
+	t.Run("before the switch", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		require.Equal(t, 0, f.deploy(keep, "VERSION=v1").code)
+		require.Equal(t, 0, f.deploy(keep, "VERSION=v2").code)
+		kept := f.containerIDs("blue")
+		f.killAt(bin, "Health check", "VERSION=v3", "INPUT_KEEP-PREVIOUS=true", "READY_AFTER=30s")
+		require.Len(t, f.containerIDs("blue"), 2, "the kept blue set aside beside the new one: %v", f.all("blue"))
+		f.requireServes("v2", "green")
+
+		back := f.deploy(map[string]string{"mode": "rollback"})
+		require.Equal(t, 0, back.code, back.out)
+		require.Contains(t, back.out, "set aside by a run that did not finish, was put back")
+		f.requireServes("v1", "blue")
+		require.Equal(t, kept, f.containerIDs("blue"), "the kept copy itself serves again")
+	})
+
+	t.Run("after the switch", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		require.Equal(t, 0, f.deploy(keep, "VERSION=v1").code)
+		require.Equal(t, 0, f.deploy(keep, "VERSION=v2").code)
+		f.killAt(bin, "Drain", "VERSION=v3", "INPUT_KEEP-PREVIOUS=true")
+		f.requireServes("v3", "blue")
+		require.Len(t, f.containerIDs("blue"), 2, "the replaced copy is still set aside: %v", f.all("blue"))
+
+		r := f.deploy(keep, "VERSION=v4")
+		require.Equal(t, 0, r.code, r.out)
+		require.Contains(t, r.out, "the kept copy is replaced and was removed")
+		f.requireServes("v4", "green")
+		require.Len(t, f.containerIDs("blue"), 1, "blue holds v3 only, kept: %v", f.all("blue"))
+	})
+}
