@@ -222,6 +222,8 @@ func (r *run) do(ctx context.Context) (err error) {
 		return newPhaseError(PhaseFind, find, err)
 	}
 	r.res.Previous = r.live.Color
+	// Runs before the record: the history keeps the color that serves.
+	defer func() { r.settle(ctx, err) }()
 	switch r.cfg.Mode {
 	case config.ModeStatus:
 		r.res.Active = r.live.Color

@@ -118,7 +118,7 @@ func TestDeployPhases(t *testing.T) {
 			inputs:   map[string]string{"mode": "rollback"},
 			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrNoRollback, deploy.ErrStart},
 			wantHint:   "keep-previous: true",
-			wantActive: color.None, wantPrevious: color.Green,
+			wantActive: color.Green, wantPrevious: color.Green, // green still serves
 			wantEngine: calls("Start app-blue"),
 			wantSwitch: calls("RemoveStaleTemps "),
 		},

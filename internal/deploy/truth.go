@@ -1,0 +1,194 @@
+package deploy
+
+// The outputs say what serves, checked once the run is over: the color
+// nginx serves, the image its traffic container runs (as the user wrote
+// it, never a bare image id), that image's digest, and the deploy that
+// made it, in every mode and after a failure too.
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
+)
+
+// settleTimeout bounds the Docker calls that read what serves: a daemon
+// that stopped answering must not hold the run's end.
+const settleTimeout = 10 * time.Second
+
+// settle fills the Result's view of what serves after the run ends with
+// err: the active color (the live one when the run failed before nginx
+// served anything new), the image and digest of its traffic container,
+// and the serving deploy's id; in mode stage also the staged image.
+func (r *run) settle(ctx context.Context, err error) {
+	res := r.res
+	if res.Active == color.None && err != nil && r.live.Color != color.None && !r.switched() {
+		// Nothing of this run ever served: the live color still does.
+		res.Active = r.live.Color
+	}
+	if res.Active != color.None && res.ActiveURL == "" {
+		r.fillActive(res.Active)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	res.servingSet = true
+	if res.Active == color.None {
+		res.Image, res.ImageDigest, res.ServingDeployID = "", "", ""
+		return
+	}
+	traffic, ok := r.runningTraffic(ctx, res.Active)
+	if ok {
+		res.Image, res.ImageDigest = r.imageOf(ctx, traffic)
+	} else if res.Active != r.target || err != nil {
+		// Docker could not be asked: the compose files' image is the best
+		// word there is, never the image of a color that does not serve.
+		res.Image = r.plans[res.Active].Image
+	}
+	res.ServingDeployID = r.servingDeploy(err, traffic)
+	if r.cfg.Mode == config.ModeStage && res.Staged != color.None {
+		if staged, ok := r.runningTraffic(ctx, res.Staged); ok {
+			res.StagedImage, _ = r.imageOf(ctx, staged)
+		}
+	}
+}
+
+// switched reports whether this run's switch to its new color succeeded.
+func (r *run) switched() bool {
+	for _, p := range r.res.Phases {
+		if p.Kind == PhaseSwitch && p.Err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// runningTraffic is c's running container of the traffic service.
+func (r *run) runningTraffic(ctx context.Context, c color.Color) (compose.Container, bool) {
+	p := r.plans[c]
+	if p == nil || r.d.Engine == nil {
+		return compose.Container{}, false
+	}
+	cs, err := r.d.Engine.List(ctx, r.cfg.ProjectFor(c))
+	if err != nil {
+		return compose.Container{}, false
+	}
+	for _, ct := range cs {
+		if ct.Service == p.Service && ct.Running {
+			return ct, true
+		}
+	}
+	return compose.Container{}, false
+}
+
+// imageOf is the reference a container runs as the user wrote it, and
+// its digest (repo@sha256:…, else the image id). A container created from
+// an image id (a rollback to a deploy redeploys by id) gets back the
+// reference that the deploy recorded for that id.
+func (r *run) imageOf(ctx context.Context, ct compose.Container) (ref, digest string) {
+	ref = ct.Image
+	id := ct.ImageID
+	info, err := r.d.Engine.ImageInfo(ctx, firstNonEmpty(id, ref))
+	if err == nil && id == "" {
+		id = info.ID
+	}
+	if isImageID(ref) {
+		ref = r.recordedRef(ct.Service, firstNonEmpty(id, ref))
+	}
+	if err == nil {
+		digest = pickDigest(info.RepoDigests, ref)
+	}
+	if digest == "" {
+		digest = id
+	}
+	if ref == "" || isImageID(ref) {
+		// No reference was ever recorded: the digest names the image.
+		ref = digest
+	}
+	return ref, digest
+}
+
+// recordedRef finds the reference this run or the history recorded for
+// image id (as the service's image, else any), "" when none.
+func (r *run) recordedRef(service, id string) string {
+	if img, ok := r.res.Images[service]; ok && img.ID == id && img.Ref != "" && !isImageID(img.Ref) {
+		return img.Ref
+	}
+	if r.d.History == nil {
+		return ""
+	}
+	entries, _, err := r.d.History.Entries()
+	if err != nil {
+		return ""
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if img, ok := entries[i].Images[service]; ok && img.ID == id && img.Ref != "" && !isImageID(img.Ref) {
+			return img.Ref
+		}
+	}
+	return ""
+}
+
+// servingDeploy is the id of the deploy whose color serves: this run's
+// when its switch stands, else the include's marker, the history's last
+// successful deploy of that color, or the traffic container's label.
+func (r *run) servingDeploy(err error, traffic compose.Container) string {
+	res := r.res
+	if r.cfg.Mode != config.ModeStatus && res.Active == r.target && r.switched() {
+		return res.DeployID
+	}
+	if res.Active == r.live.Color && r.live.IncludeExists {
+		if m, found, merr := nginx.ReadMarker(r.live.Include); merr == nil && found && m.Color == res.Active && m.Canary == color.None && config.ValidDeployID(m.DeployID) {
+			return m.DeployID
+		}
+	}
+	if r.d.History != nil {
+		if entries, _, herr := r.d.History.Entries(); herr == nil {
+			for i := len(entries) - 1; i >= 0; i-- {
+				e := entries[i]
+				if e.Result == ledger.Succeeded && e.Active == res.Active.String() && config.ValidDeployID(e.DeployID) {
+					return e.DeployID
+				}
+			}
+		}
+	}
+	if config.ValidDeployID(traffic.DeployID) {
+		return traffic.DeployID
+	}
+	return ""
+}
+
+// isImageID reports whether ref is an image id rather than a reference.
+func isImageID(ref string) bool {
+	return strings.HasPrefix(ref, "sha256:") || (len(ref) == 64 && strings.Trim(ref, "0123456789abcdef") == "")
+}
+
+// pickDigest picks the repo digest of ref's repository, else the first.
+func pickDigest(digests []string, ref string) string {
+	if len(digests) == 0 {
+		return ""
+	}
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		for _, d := range digests {
+			if dn, err := reference.ParseNormalizedNamed(d); err == nil && dn.Name() == named.Name() {
+				return d
+			}
+		}
+	}
+	return digests[0]
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
