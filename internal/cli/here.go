@@ -125,6 +125,7 @@ func (d *here) run(ctx context.Context) error {
 			Nginx:         sw,
 			Drain:         nginx.Drain,
 			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
+			NginxLock:     deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
 			History:       history,
 			NginxNetworks: nginxNetworks,
 			MarkerAllow:   nginx.MarkerSources(ctx, cfg.Nginx.VerifyURL),

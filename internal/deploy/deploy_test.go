@@ -262,7 +262,7 @@ func TestDeployPhases(t *testing.T) {
 			},
 			wantKind: deploy.PhaseSwitch, wantIs: []error{deploy.ErrSwitch, deploy.ErrNotConfirmed},
 			wantErrText: "the previous include was put back",
-			wantUndone:  "Removed the new color app-blue. nginx's include was left as it was.",
+			wantUndone:  "Removed the new color app-blue. Checked after the failed switch: there is no include; nginx runs.",
 			wantActive:  color.None, wantPrevious: color.None,
 			wantEngine: calls("EnsureImages app-blue", "Up app-blue", "Down app-blue"),
 			wantSwitch: calls("RemoveStaleTemps ", "Switch blue", "Restore none"),

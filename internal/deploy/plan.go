@@ -73,6 +73,9 @@ func (r *run) preflight(ctx context.Context) error {
 	if err := r.checkFiles(); err != nil {
 		return err
 	}
+	if err := r.checkNginx(ctx); err != nil {
+		return err
+	}
 	return r.hostChecks(ctx)
 }
 
