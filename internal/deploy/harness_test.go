@@ -214,7 +214,7 @@ func (h *harness) frontDoor(showNew bool) string {
 		if !showNew {
 			cur = before
 		}
-		_, _ = w.Write(cur)
+		_, _ = w.Write(markerAnswer(cur))
 	}))
 	h.t.Cleanup(srv.Close)
 	return srv.URL
