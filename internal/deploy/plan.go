@@ -112,9 +112,13 @@ func (r *run) checkFiles() error {
 	if len(problems) > 0 {
 		return &config.ValidationError{Problems: dedupe(problems)}
 	}
+	said := map[string]bool{}
 	for _, c := range color.All {
 		for _, w := range append(compose.Warnings(r.plans[c].Project), r.plans[c].Roles.Warnings()...) {
-			if c == color.Blue || !r.cfg.SingleFile {
+			// Both colors' files often share an env_file or a setting:
+			// each finding is said once.
+			if (c == color.Blue || !r.cfg.SingleFile) && !said[w] {
+				said[w] = true
 				r.d.Report.Warnf("%s", w)
 			}
 		}
