@@ -216,6 +216,7 @@ func (r *run) do(ctx context.Context) (err error) {
 		return r.history()
 	}
 	if err := r.phase(PhasePreflight, "Preflight", func() error { return r.preflight(ctx) }); err != nil {
+		r.settleUnfound(ctx, err)
 		return newPhaseError(PhasePreflight, "Preflight", err)
 	}
 

@@ -30,17 +30,19 @@ func TestPreflightStopsOnABrokenOrStoppedNginx(t *testing.T) {
 	}
 	stopped := fmt.Errorf("%w: no nginx master process is visible in /proc", nginx.ErrNotRunning)
 	for _, tt := range []struct {
-		name     string
-		err      error
-		wantText string
+		name       string
+		err        error
+		wantText   string
+		wantActive string // nginx still serves the include it loaded, unless it is stopped
 	}{
-		{"config broken by another server block", broken, "/etc/nginx/sites-enabled/other:7"},
-		{"nginx not running", stopped, "nginx is not running"},
+		{"config broken by another server block", broken, "/etc/nginx/sites-enabled/other:7", "blue"},
+		{"nginx not running", stopped, "nginx is not running", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			h.live(color.Blue)
+			h.withMarker(color.Blue)
 			h.sw.PreflightErr = tt.err
 			res, err := h.run(context.Background(), nil)
 			var pe *deploy.PhaseError
@@ -51,7 +53,12 @@ func TestPreflightStopsOnABrokenOrStoppedNginx(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.wantText)
 			assert.Empty(t, h.eng.Calls(), "no container was touched")
 			assert.Empty(t, h.sw.Calls(), "the include was not touched")
-			assert.NotContains(t, res.Summary("app"), "still serves")
+			assert.Equal(t, tt.wantActive, output(res, "active-color"))
+			if tt.wantActive == "" {
+				assert.NotContains(t, res.Summary("app"), "still serves", "a stopped nginx serves nothing")
+			} else {
+				assert.Equal(t, "app:v0", output(res, "image"), "what blue runs")
+			}
 
 			h.rec = &deploytest.Reporter{}
 			h.must(map[string]string{"mode": "status"})

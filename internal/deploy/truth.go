@@ -7,6 +7,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -57,6 +58,27 @@ func (r *run) settle(ctx context.Context, err error) {
 			res.StagedImage, _ = r.imageOf(ctx, staged)
 		}
 	}
+}
+
+// settleUnfound fills what serves after a preflight that stopped on an
+// nginx that runs but whose config already fails nginx -t: nginx still
+// serves what its include's marker names, and the outputs say so. A
+// stopped nginx serves nothing; other failures leave the outputs empty.
+func (r *run) settleUnfound(ctx context.Context, err error) {
+	if !errors.Is(err, nginx.ErrConfigBroken) || errors.Is(err, nginx.ErrNotRunning) || r.plans == nil || r.d.Nginx == nil {
+		return
+	}
+	data, exists, rerr := r.d.Nginx.Read()
+	if rerr != nil || !exists {
+		return
+	}
+	m, found, merr := nginx.ReadMarker(data)
+	if merr != nil || !found || m.Color == color.None || m.Canary != color.None || r.plans[m.Color] == nil {
+		return
+	}
+	r.live = Live{Color: m.Color, Include: data, IncludeExists: true}
+	r.res.Previous = m.Color
+	r.settle(ctx, err)
 }
 
 // switched reports whether this run's switch to its new color succeeded.
