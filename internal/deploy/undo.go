@@ -37,7 +37,14 @@ func (r *run) switchBack(ctx context.Context, pe *PhaseError, traffic compose.Co
 		})
 	})
 	if err != nil {
-		undone = append(undone, fmt.Sprintf("Switching nginx back to %s FAILED: %v; nginx still points at %s.", r.live.Color, err, r.target))
+		// A failed switch's error ends with what nginx serves, checked;
+		// without one nothing was written, and the include still names
+		// the new color.
+		where := fmt.Sprintf("; nginx still points at %s.", r.target)
+		if _, ok := checkedServing(err); ok {
+			where = "."
+		}
+		undone = append(undone, fmt.Sprintf("Switching nginx back to %s FAILED: %v%s", r.live.Color, err, where))
 		r.res.Undone = strings.Join(undone, " ")
 		pe.Undone = r.res.Undone
 		return pe
