@@ -44,17 +44,19 @@ func (r *run) settle(ctx context.Context, err error) {
 		res.Image, res.ImageDigest, res.ServingDeployID = "", "", ""
 		return
 	}
-	traffic, ok := r.runningTraffic(ctx, res.Active)
-	if ok {
+	traffic, found, lerr := r.runningTraffic(ctx, res.Active)
+	switch {
+	case found:
 		res.Image, res.ImageDigest = r.imageOf(ctx, traffic)
-	} else if res.Active != r.target || err != nil {
-		// Docker could not be asked: the compose files' image is the best
-		// word there is, never the image of a color that does not serve.
-		res.Image = r.plans[res.Active].Image
+	case lerr == nil || res.Active != r.target || !r.switched():
+		// Nothing of the traffic service runs (nothing is its image), or
+		// Docker could not be asked about a color this run did not just
+		// put in service: no image is named rather than a guess.
+		res.Image, res.ImageDigest = "", ""
 	}
 	res.ServingDeployID = r.servingDeploy(err, traffic)
 	if r.cfg.Mode == config.ModeStage && res.Staged != color.None {
-		if staged, ok := r.runningTraffic(ctx, res.Staged); ok {
+		if staged, ok, _ := r.runningTraffic(ctx, res.Staged); ok {
 			res.StagedImage, _ = r.imageOf(ctx, staged)
 		}
 	}
@@ -91,22 +93,23 @@ func (r *run) switched() bool {
 	return false
 }
 
-// runningTraffic is c's running container of the traffic service.
-func (r *run) runningTraffic(ctx context.Context, c color.Color) (compose.Container, bool) {
+// runningTraffic is c's running container of the traffic service; err
+// is set when Docker could not be asked.
+func (r *run) runningTraffic(ctx context.Context, c color.Color) (compose.Container, bool, error) {
 	p := r.plans[c]
 	if p == nil || r.d.Engine == nil {
-		return compose.Container{}, false
+		return compose.Container{}, false, errors.New("no engine")
 	}
 	cs, err := r.d.Engine.List(ctx, r.cfg.ProjectFor(c))
 	if err != nil {
-		return compose.Container{}, false
+		return compose.Container{}, false, err
 	}
 	for _, ct := range cs {
 		if ct.Service == p.Service && ct.Running {
-			return ct, true
+			return ct, true, nil
 		}
 	}
-	return compose.Container{}, false
+	return compose.Container{}, false, nil
 }
 
 // imageOf is the reference a container runs as the user wrote it, and

@@ -65,3 +65,15 @@ func TestFailedRollbackOutputsWhatServes(t *testing.T) {
 	assert.Equal(t, "app:v0", output(res, "image"))
 	assert.NotContains(t, res.Summary("app"), "(none)")
 }
+
+// TestStatusNamesNoImageWhenNothingRuns: nginx points at blue but blue
+// runs nothing: status names no image rather than the compose file's tag.
+func TestStatusNamesNoImageWhenNothingRuns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.live(color.Blue)
+	h.eng.Exit("app-blue", 137)
+	res := h.must(map[string]string{"mode": "status"})
+	assert.Equal(t, "blue", output(res, "active-color"), "nginx still points at blue")
+	assert.Equal(t, "", output(res, "image"), "not app:v1 from the compose file: nothing runs")
+}
