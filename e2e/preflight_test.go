@@ -4,13 +4,17 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/cli"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
 )
 
@@ -51,4 +55,31 @@ func TestPreflightRefusesABrokenOrStoppedNginx(t *testing.T) {
 	require.Contains(t, r.out, "nginx is not running")
 	require.NotContains(t, r.out, "still serves")
 	require.Empty(t, f.all("green"), "nothing was started")
+}
+
+// TestFailedSwitchSaysWhatItChecked: a switch the nginx master rejects at
+// reload (a listen on a port another process holds, which nginx -t
+// passes) is undone, and the message says what nginx serves as checked
+// afterwards, asked through verify-url: blue, the deploy before, and the
+// outputs name blue and its image.
+func TestFailedSwitchSaysWhatItChecked(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	f.inputs["verify-url"] = f.nginx.URL("")
+	first := f.deploy(nil, "VERSION=v1")
+	require.Equal(t, 0, first.code, first.out)
+	holder, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer holder.Close()
+	port := holder.Addr().(*net.TCPAddr).Port
+	tmpl := nginx.DefaultTemplate + "listen 127.0.0.1:" + strconv.Itoa(port) + ";\n"
+	r := f.deploy(map[string]string{"nginx-include-template": tmpl}, "VERSION=v2")
+	r.requireFailedIn(t, deploy.PhaseSwitch)
+	require.Contains(t, r.out, "checked: the include holds blue (deploy "+first.outputs["deploy-id"]+")")
+	require.Contains(t, r.out, "nginx answers blue (deploy "+first.outputs["deploy-id"]+") at "+f.nginx.URL(nginx.MarkerPath))
+	require.NotContains(t, r.out, "failed too")
+	require.Equal(t, "blue", r.outputs["active-color"])
+	require.Equal(t, f.image, r.outputs["image"])
+	require.Equal(t, first.outputs["deploy-id"], r.outputs["deploy-id"], "the deploy still serving")
+	f.requireSound("blue")
 }
