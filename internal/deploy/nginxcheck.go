@@ -11,6 +11,19 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
+// preflight loads both colors' projects and checks everything that can be
+// checked before anything is touched: the files (all their problems at
+// once), nginx, then the host.
+func (r *run) preflight(ctx context.Context) error {
+	if err := r.checkFiles(); err != nil {
+		return err
+	}
+	if err := r.checkNginx(ctx); err != nil {
+		return err
+	}
+	return r.hostChecks(ctx)
+}
+
 // hostProblem is a problem of the host found before anything was touched
 // (nginx not running, its config already broken): like an invalid input
 // it stops the run with exit code 2, with nginx's own words.

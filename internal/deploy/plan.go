@@ -67,18 +67,6 @@ func (p *plan) StopGrace() time.Duration {
 	return longest
 }
 
-// preflight loads both colors' projects and checks everything that can be
-// checked before anything is touched. It lists every problem at once.
-func (r *run) preflight(ctx context.Context) error {
-	if err := r.checkFiles(); err != nil {
-		return err
-	}
-	if err := r.checkNginx(ctx); err != nil {
-		return err
-	}
-	return r.hostChecks(ctx)
-}
-
 // checkFiles loads both colors' projects and checks them and the include
 // template; it needs neither Docker nor nginx.
 func (r *run) checkFiles() error {
