@@ -93,6 +93,7 @@ func TestFailedSwitchSaysWhatWasChecked(t *testing.T) {
 	assert.Contains(t, pe.Undone, "Checked after the failed switch: the include holds blue (deploy old); nginx is not running.")
 	assert.NotContains(t, pe.Undone, "still serves")
 	assert.NotContains(t, res.Summary("app"), "nginx still serves blue")
+	assert.Contains(t, res.Summary("app"), "| Colors | **blue** stays the live color, but nginx was found not running |")
 }
 
 // TestSwitchIsPreparedWhileHealthIsProbed: the include is rendered and

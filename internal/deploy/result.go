@@ -264,6 +264,9 @@ func (r *Result) colorsCell() string {
 	case r.Active == color.None:
 		return fmt.Sprintf("%s → (none)", orNone(r.Previous))
 	case r.Active == r.Previous && r.Err != nil:
+		if v, ok := checkedServing(r.Err); ok && v.Observed && !v.Running {
+			return fmt.Sprintf("%s stays the live color, but nginx was found not running", orNone(r.Active))
+		}
 		return fmt.Sprintf("%s stays live (nginx still serves it)", orNone(r.Active))
 	case r.Active == r.Previous:
 		return fmt.Sprintf("%s stays live", orNone(r.Active))
