@@ -100,6 +100,10 @@ func (r *run) findLive(ctx context.Context) error {
 		}
 		live = r.live
 	}
+	// A run killed mid-deploy may have left the kept copy set aside.
+	if err := r.reconcileAside(ctx); err != nil {
+		return err
+	}
 	if live.Color == color.None {
 		r.d.Report.Infof("first deploy: nothing is live (%s; %s); deploying blue", live.How, state)
 	} else {
