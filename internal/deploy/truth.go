@@ -54,7 +54,7 @@ func (r *run) settle(ctx context.Context, err error) {
 		// put in service: no image is named rather than a guess.
 		res.Image, res.ImageDigest = "", ""
 	}
-	res.ServingDeployID = r.servingDeploy(err, traffic)
+	res.ServingDeployID = r.servingDeploy(traffic)
 	if r.cfg.Mode == config.ModeStage && res.Staged != color.None {
 		if staged, ok, _ := r.runningTraffic(ctx, res.Staged); ok {
 			res.StagedImage, _ = r.imageOf(ctx, staged)
@@ -163,7 +163,7 @@ func (r *run) recordedRef(service, id string) string {
 // servingDeploy is the id of the deploy whose color serves: this run's
 // when its switch stands, else the include's marker, the history's last
 // successful deploy of that color, or the traffic container's label.
-func (r *run) servingDeploy(err error, traffic compose.Container) string {
+func (r *run) servingDeploy(traffic compose.Container) string {
 	res := r.res
 	if r.cfg.Mode != config.ModeStatus && res.Active == r.target && r.switched() {
 		return res.DeployID
