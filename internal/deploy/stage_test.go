@@ -233,7 +233,9 @@ func TestRollbackToARecordedDeploy(t *testing.T) {
 	require.NoError(t, err)
 	web := serviceOf(cs, "web")
 	assert.Equal(t, deploytest.ImageID("app:v1"), web.Image, "v1's image, by id, without a pull")
-	assert.Equal(t, web.Image, res.Image, "the result names the image the traffic container runs")
+	assert.Equal(t, "app:v1", res.Image, "the result names the image the traffic container runs by the reference v1 recorded, never a bare id")
+	assert.Equal(t, web.Image, res.ImageDigest, "and its id as the digest (the fake image has no repo digest)")
+	assert.Equal(t, res.DeployID, output(res, "deploy-id"), "the rollback's own deploy serves")
 
 	// Going back to the kept previous one starts it again.
 	res = h.must(map[string]string{"mode": "rollback", "to": v3.DeployID})
@@ -278,6 +280,7 @@ func TestRollbackToRefuses(t *testing.T) {
 func TestRetainImagesRemovesOnlyOlderImagesThisActionPulled(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	h.eng.PullDigests = true                        // pulled from a registry: can be pulled again
 	h.eng.SetImage("worker:1", "sha256:worker", "") // on the host before any deploy
 	var removed []string
 	var last *deploy.Result
@@ -309,6 +312,7 @@ func TestRetainImagesRemovesOnlyOlderImagesThisActionPulled(t *testing.T) {
 func TestRetainImagesKeepsWhatIsInUse(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	h.eng.PullDigests = true
 	h.env["VERSION"] = "v1"
 	h.must(nil)
 	h.eng.Run("other", "x", "app:v1") // another project runs v1 too
