@@ -129,6 +129,13 @@ type Target struct {
 	// location answers (nginx.MarkerSources: the front-door check's own);
 	// empty means loopback only.
 	MarkerAllow []string
+	// Evidence is nginx's record of what each color answered, which a
+	// canary is judged on; nil when it cannot be read (canary-steps fails).
+	Evidence Evidence
+	// WritePage puts the maintenance page where the maintenance include
+	// serves it from and returns its path as nginx names it; nil serves
+	// the plain default.
+	WritePage func(page []byte) (string, error)
 }
 
 // Deployer holds what a deploy talks to. Everything from the outside world
@@ -222,11 +229,17 @@ func (r *run) do(ctx context.Context) (err error) {
 		return newPhaseError(PhaseFind, find, err)
 	}
 	r.res.Previous = r.live.Color
+	if err := r.refuseInMaintenance(); err != nil {
+		return err
+	}
 	switch r.cfg.Mode {
 	case config.ModeStatus:
 		r.res.Active = r.live.Color
 		r.fillActive(r.live.Color)
+		r.noteServing()
 		return nil
+	case config.ModeMaintenance, config.ModeLive:
+		return r.trafficMode(ctx)
 	case config.ModeStage:
 		return r.stage(ctx)
 	case config.ModeAbort:
@@ -267,6 +280,10 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 	check := fmt.Sprintf("Health check %s", plan.URL+r.cfg.Health.Path)
 	if err := r.phase(PhaseHealth, check, func() error { return r.waitHealthy(ctx, plan, traffic) }); err != nil {
 		return r.fail(ctx, newPhaseError(PhaseHealth, check, err), traffic, from)
+	}
+
+	if err := r.canaryPhase(ctx, plan, traffic, from); err != nil {
+		return err
 	}
 
 	sw := fmt.Sprintf("Switch nginx to %s", r.target)

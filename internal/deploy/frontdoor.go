@@ -31,11 +31,17 @@ var ErrNotConfirmed = errors.New("the front door did not show the new deploy")
 // fails the switch; a front door found by reading nginx's config only
 // warns, since it may be the wrong server.
 func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
+	return r.confirmMarker(ctx, include, "deploy="+r.res.DeployID, false)
+}
+
+// confirmMarker is confirmFrontDoor for an answer want: contained in the
+// marker location's answer, or with whole, the answer itself (a canary
+// step's answer holds the full switch's "deploy=X" too).
+func (r *run) confirmMarker(ctx context.Context, include []byte, want string, whole bool) error {
 	target, host, explicit, ok := r.frontDoor(ctx, include)
 	if !ok {
 		return nil
 	}
-	want := "deploy=" + r.res.DeployID
 	client := &http.Client{
 		Timeout: time.Second,
 		Transport: &http.Transport{
@@ -59,7 +65,7 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 		switch {
 		case err != nil:
 			agree, last = 0, err.Error()
-		case strings.Contains(got, want):
+		case whole && got == "HTTP 200 "+want, !whole && strings.Contains(got, want):
 			agree++
 			last = got
 		default:

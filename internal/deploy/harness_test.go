@@ -75,6 +75,10 @@ type harness struct {
 	// frontDoorTimeout is the Deployer's FrontDoorTimeout (150 ms unless
 	// set; a negative value leaves it unset).
 	frontDoorTimeout time.Duration
+	// evidence, when set, is nginx's evidence a canary reads.
+	evidence *deploytest.Evidence
+	// writePage, when set, is the Target's WritePage.
+	writePage func([]byte) (string, error)
 	// cleanup is the Deployer's CleanupTimeout (100 ms unless set; a
 	// negative value leaves it unset).
 	cleanup time.Duration
@@ -169,6 +173,10 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*deploy.Res
 	if h.preview != nil {
 		d.Preview = h.preview
 	}
+	if h.evidence != nil {
+		d.Evidence = h.evidence
+	}
+	d.WritePage = h.writePage
 	if h.rec != nil {
 		d.Report = h.rec
 	}

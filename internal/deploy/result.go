@@ -50,6 +50,11 @@ type Result struct {
 	// removed after a successful run.
 	RetainedImages []string
 	RemovedImages  []string
+	// Canary is each canary step this run made, in order.
+	Canary []CanaryStep
+	// Serving is what nginx serves, in words, when it is not a plain
+	// full switch (maintenance, a canary a killed deploy left).
+	Serving string
 }
 
 // Phase is one timed step.
@@ -140,6 +145,7 @@ func (r *Result) Summary(project string) string {
 	}
 	fmt.Fprintf(&b, "| Deploy id | `%s` |\n", r.DeployID)
 	fmt.Fprintf(&b, "| Total time | %s |\n\n", r.Elapsed.Round(time.Millisecond))
+	b.WriteString(r.trafficSummary())
 	b.WriteString("| Phase | Time | Result |\n|---|---:|---|\n")
 	for _, p := range r.Phases {
 		res := "ok"
