@@ -133,6 +133,7 @@ func (d *here) run(ctx context.Context) error {
 		Env:      env,
 		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
 	}
+	trafficTarget(ctx, docker, cfg, opts, sw, &dep.Target)
 	if path := cfg.Operate.PreviewIncludePath; path != "" {
 		dep.Preview = &nginx.Switcher{IncludePath: path, TestCmd: cfg.Nginx.TestCmd, ReloadCmd: cfg.Nginx.ReloadCmd, Procfs: opts.Procfs, Logf: d.rep.Infof, Warnf: d.rep.Warnf}
 	}
