@@ -17,6 +17,7 @@
 //	ALLOWED_HOST   answer 400 to a request whose Host header names another
 //	               host, as Django's ALLOWED_HOSTS does
 //	TLS            "1": serve HTTPS only, with a self-signed certificate made at start
+//	FAIL_EVERY     answer every n-th request of / with 500 (health passes)
 //
 // Endpoints: / (version), /slow?ms=N (sleeps), POST /echo (returns the body's
 // length), and the health path.
@@ -42,6 +43,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -116,8 +118,16 @@ func main() {
 		w.Header().Set("X-App-Version", version)
 		fmt.Fprintf(w, "version=%s color=%s bytes=%d\n", version, color, n)
 	})
+	// FAIL_EVERY=n answers every n-th request of "/" with 500 (a version
+	// whose errors only real traffic shows; its health check passes).
+	failEvery, _ := strconv.Atoi(env("FAIL_EVERY", "0"))
+	var served atomic.Int64
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-App-Version", version)
+		if failEvery > 0 && served.Add(1)%int64(failEvery) == 0 {
+			http.Error(w, "version="+version+" color="+color+" failed on purpose", http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "version=%s color=%s\n", version, color)
 	})
 
