@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,12 +36,26 @@ type app struct {
 	srv    *httptest.Server
 	status atomic.Int32
 	port   int
+	// seen are the requests the app answered, as "host token" (token is
+	// the X-Probe-Token header).
+	mu   sync.Mutex
+	seen []string
+}
+
+// requests returns what the app has seen.
+func (a *app) requests() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.seen...)
 }
 
 func newApp(t *testing.T) *app {
 	a := &app{}
 	a.status.Store(http.StatusOK)
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.seen = append(a.seen, r.Host+" "+r.Header.Get("X-Probe-Token"))
+		a.mu.Unlock()
 		w.WriteHeader(int(a.status.Load()))
 	}))
 	t.Cleanup(a.srv.Close)
