@@ -114,8 +114,11 @@ func TestCanaryPhases(t *testing.T) {
 			wantSwitch: calls("RemoveStaleTemps ", "Switch blue+green:10"),
 		},
 		{
-			name:     "the second step's switch fails: the include that served before comes back",
-			setup:    func(h *harness) { canaryHarness(h, window(90, 0, 10, 0)); h.sw.Hook = failOn("Switch", "blue+green:50") },
+			name: "the second step's switch fails: the include that served before comes back",
+			setup: func(h *harness) {
+				canaryHarness(h, window(90, 0, 10, 0))
+				h.sw.Hook = failOn("Switch", "blue+green:50")
+			},
 			inputs:   canaryInputs,
 			wantKind: deploy.PhaseCanary, wantIs: []error{deploy.ErrCanary},
 			wantActive: color.Blue, wantPrevious: color.Blue,
@@ -161,7 +164,7 @@ func TestCanaryPhases(t *testing.T) {
 			setup:    func(h *harness) { canaryHarness(h); h.evidence.PrepareErr = nginx.ErrNoHTTPInclude },
 			inputs:   canaryInputs,
 			wantKind: deploy.PhaseCanary, wantIs: []error{deploy.ErrCanary, nginx.ErrNoHTTPInclude},
-			wantHint: "the canary is judged on nginx's own access log",
+			wantHint:   "the canary is judged on nginx's own access log",
 			wantActive: color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
 			wantSwitch: calls("RemoveStaleTemps "),

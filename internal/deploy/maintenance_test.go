@@ -56,10 +56,14 @@ func TestMaintenancePhases(t *testing.T) {
 			wantLog:    "nginx is not in maintenance",
 		},
 		{
-			name:       "a maintenance switch nginx refuses leaves the include as it was",
-			setup:      func(h *harness) { h.live(color.Blue); h.withMarker(color.Blue); h.sw.Hook = failOn("Switch", "maintenance:blue") },
-			inputs:     maint,
-			wantKind:   deploy.PhaseSwitch, wantIs: []error{errInjected},
+			name: "a maintenance switch nginx refuses leaves the include as it was",
+			setup: func(h *harness) {
+				h.live(color.Blue)
+				h.withMarker(color.Blue)
+				h.sw.Hook = failOn("Switch", "maintenance:blue")
+			},
+			inputs:   maint,
+			wantKind: deploy.PhaseSwitch, wantIs: []error{errInjected},
 			wantActive: color.Blue, wantPrevious: color.Blue,
 			wantEngine: calls(),
 			wantSwitch: calls("RemoveStaleTemps ", "Switch maintenance:blue"),
