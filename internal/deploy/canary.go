@@ -266,3 +266,30 @@ func joinInts(ns []int, sep string) string {
 	}
 	return strings.Join(s, sep)
 }
+
+// refuseUncanaryable is the preflight's check of canary-steps: nginx's
+// evidence must be readable here, and the include template must render a
+// canary (in server context only `set` lines may differ between the
+// colors), found before any color is started.
+func (r *run) refuseUncanaryable(context.Context) error {
+	if !r.cfg.Canary.Enabled() || (r.cfg.Mode != config.ModeDeploy && r.cfg.Mode != config.ModePromote) {
+		return nil
+	}
+	var problems []string
+	if r.d.Evidence == nil {
+		problems = append(problems, "canary-steps: this target cannot read nginx's evidence, which the steps are judged on")
+	}
+	if r.tmpl != nil {
+		old := r.templateData(r.plans[color.Blue], compose.Container{})
+		next := r.templateData(r.plans[color.Green], compose.Container{})
+		old.DeployID, next.DeployID = "preflight-old", "preflight-new"
+		c := nginx.Canary{Old: old, New: next, Percent: r.cfg.Canary.Steps[0], Name: r.cfg.ProjectName, Evidence: &nginx.EvidenceLog{Path: "/preflight.evidence"}}
+		if _, err := r.tmpl.RenderCanary(c); err != nil {
+			problems = append(problems, fmt.Sprintf("canary-steps: nginx-include-template cannot send a share of requests to the new color: %v (see docs/nginx.md, Canary)", err))
+		}
+	}
+	if len(problems) > 0 {
+		return &config.ValidationError{Problems: problems}
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/deploy/deploytest"
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
@@ -170,13 +171,23 @@ func TestCanaryPhases(t *testing.T) {
 			wantSwitch: calls("RemoveStaleTemps "),
 		},
 		{
-			name:     "a target without evidence refuses canary-steps before any switch",
+			name:     "a target without evidence refuses canary-steps in preflight, before anything is touched",
 			setup:    func(h *harness) { h.live(color.Blue); h.withMarker(color.Blue) },
 			inputs:   canaryInputs,
-			wantKind: deploy.PhaseCanary, wantIs: []error{deploy.ErrCanary},
-			wantErrText: "canary-steps needs nginx's evidence",
-			wantActive:  color.Blue, wantPrevious: color.Blue,
-			wantSwitch: calls("RemoveStaleTemps "),
+			wantKind: deploy.PhasePreflight, wantIs: []error{deploy.ErrPreflight, config.ErrInvalid},
+			wantErrText: "canary-steps: this target cannot read nginx's evidence",
+			wantEngine:  calls(),
+			wantSwitch:  calls(),
+		},
+		{
+			name:  "a template that cannot choose per request refuses canary-steps in preflight, naming the directive",
+			setup: func(h *harness) { canaryHarness(h) },
+			inputs: map[string]string{"canary-steps": "10", "canary-interval": "30ms",
+				"nginx-include-template": "location / { proxy_pass {{.URL}}; }\n"},
+			wantKind: deploy.PhasePreflight, wantIs: []error{config.ErrInvalid},
+			wantErrText: "canary-steps: nginx-include-template cannot send a share of requests to the new color",
+			wantEngine:  calls(),
+			wantSwitch:  calls(),
 		},
 		{
 			name:       "a first deploy has no old color to compare with: it switches at once",
