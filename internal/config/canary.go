@@ -62,8 +62,8 @@ func (p *parser) canary(cfg *Config) Canary {
 			p.addf("fleet-canary %d must be fewer than the %d hosts listed in hosts, so that some hosts wait for the judgement (for example 1)", c.FleetHosts, len(cfg.Fleet.Hosts))
 		}
 	}
-	if c.Enabled() && cfg.Mode != ModeDeploy && cfg.Mode != ModePromote && cfg.Mode != ModeRollback {
-		p.warnf("canary-steps is read by mode: deploy, promote and rollback only; mode %s ignores it", cfg.Mode)
+	if c.Enabled() && cfg.Mode != ModeDeploy && cfg.Mode != ModePromote {
+		p.warnf("canary-steps is read by mode: deploy and promote only; mode %s switches at once", cfg.Mode)
 	}
 	return c
 }

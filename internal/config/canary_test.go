@@ -135,3 +135,13 @@ func TestParseMaintenancePage(t *testing.T) {
 	require.Empty(t, cfg.Maintenance.Page)
 	require.Contains(t, cfg.Warnings, "maintenance-page is read by mode: maintenance only; mode deploy ignores it")
 }
+
+func TestParseCanaryStepsOutsideDeployWarns(t *testing.T) {
+	t.Parallel()
+	cfg, got := problems(t, map[string]string{"mode": "rollback", "canary-steps": "10"})
+	require.Empty(t, got)
+	require.Equal(t, []string{"canary-steps is read by mode: deploy and promote only; mode rollback switches at once"}, cfg.Warnings)
+	cfg, got = problems(t, map[string]string{"mode": "promote", "canary-steps": "10"})
+	require.Empty(t, got)
+	require.Empty(t, cfg.Warnings)
+}

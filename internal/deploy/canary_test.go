@@ -2,6 +2,9 @@ package deploy_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -246,4 +249,44 @@ func TestCanarySummary(t *testing.T) {
 	assert.Contains(t, s, "| 50 % | 48 | 0 | 0 ms | 52 | 3 | 0 ms | failed |")
 	assert.Contains(t, s, "nginx answered 3 of green's 52 requests with 5xx")
 	assert.Less(t, strings.Index(s, "Canary steps"), strings.Index(s, "| Phase |"))
+}
+
+// readWindow is nginx's evidence from log lines as nginx writes them:
+// n requests of each color taking the given milliseconds, read by nginx's
+// own reader.
+func readWindow(t *testing.T, h *harness, n int, blueMS, greenMS int) nginx.Evidence {
+	t.Helper()
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "bg1 1765000000.%03d 200 0.%03d \"%s\" \"200\"\n", i, blueMS, h.upstream(color.Blue))
+		fmt.Fprintf(&b, "bg1 1765000000.%03d 200 0.%03d \"%s\" \"200\"\n", i, greenMS, h.upstream(color.Green))
+	}
+	path := filepath.Join(t.TempDir(), "log.evidence")
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	r := nginx.EvidenceReader{Path: path, Addrs: map[string]color.Color{h.upstream(color.Blue): color.Blue, h.upstream(color.Green): color.Green}}
+	ev, _, err := r.Since(0)
+	require.NoError(t, err)
+	return ev
+}
+
+// TestCanaryLatencyRatio: canary-max-latency-ratio fails a new color
+// whose p95 is above that many times the old color's, and only when set.
+func TestCanaryLatencyRatio(t *testing.T) {
+	t.Parallel()
+	slow := func(t *testing.T, extra map[string]string) error {
+		h := newHarness(t)
+		canaryHarness(h)
+		h.evidence.Windows = []nginx.Evidence{readWindow(t, h, 30, 20, 100)}
+		in := map[string]string{"canary-steps": "10", "canary-interval": "30ms"}
+		for k, v := range extra {
+			in[k] = v
+		}
+		_, err := h.run(context.Background(), in)
+		return err
+	}
+	err := slow(t, map[string]string{"canary-max-latency-ratio": "1.5"})
+	require.ErrorIs(t, err, nginx.ErrCanaryFailed)
+	require.ErrorContains(t, err, "green's p95 latency 100 ms is above 1.5 × blue's 20 ms")
+	require.NoError(t, slow(t, map[string]string{"canary-max-latency-ratio": "6"}), "5 × slower passes a limit of 6")
+	require.NoError(t, slow(t, nil), "no latency check by default")
 }
