@@ -293,3 +293,37 @@ func (r *run) refuseUncanaryable(context.Context) error {
 	}
 	return nil
 }
+
+// settleLeftoverCanary puts every request back on the old color when the
+// include is a canary step that a killed deploy left (a cancelled one puts
+// it back itself): whatever this run does next, it starts from a full
+// switch to the color that held the traffic, so that a failure of this
+// run leaves no share on a color it removes.
+func (r *run) settleLeftoverCanary(ctx context.Context) error {
+	if r.cfg.Mode.ReadOnly() {
+		return nil
+	}
+	m, found, err := nginx.ReadMarker(r.live.Include)
+	if err != nil || !found || m.Canary == color.None || m.Color == color.None {
+		return nil
+	}
+	p := r.plans[m.Color]
+	traffic := findService(r.live.Running[m.Color], p.Service)
+	data := r.templateData(p, traffic)
+	data.DeployID = m.DeployID
+	servers, err := r.servers(ctx, p, traffic)
+	if err != nil {
+		return err
+	}
+	data.Servers = r.serverData(p, servers)
+	next, err := r.tmpl.Render(data)
+	if err != nil {
+		return fmt.Errorf("failed to render %s's include: %w", m.Color, err)
+	}
+	r.d.Report.Warnf("nginx serves a canary step that an interrupted deploy left (%s); putting every request back on %s first", m, m.Color)
+	if _, err := r.d.Nginx.Switch(ctx, next); err != nil {
+		return fmt.Errorf("failed to put every request back on %s from the canary an interrupted deploy left: %w", m.Color, err)
+	}
+	r.live.Include, r.live.IncludeExists = next, true
+	return nil
+}

@@ -290,3 +290,35 @@ func TestCanaryLatencyRatio(t *testing.T) {
 	require.NoError(t, slow(t, map[string]string{"canary-max-latency-ratio": "6"}), "5 × slower passes a limit of 6")
 	require.NoError(t, slow(t, nil), "no latency check by default")
 }
+
+// TestLeftoverCanaryIsSettledFirst: a canary step an interrupted deploy
+// left (killed, so it could not put it back) is put back on the color
+// that held the traffic before this run changes anything else; status
+// only reports it.
+func TestLeftoverCanaryIsSettledFirst(t *testing.T) {
+	t.Parallel()
+	leftover := func(h *harness) {
+		canaryHarness(h)
+		blue := nginx.TemplateData{Color: "blue", Host: "127.0.0.1", Port: h.apps[color.Blue].port, URL: "http://" + h.upstream(color.Blue), DeployID: "old"}
+		green := nginx.TemplateData{Color: "green", Host: "127.0.0.1", Port: h.apps[color.Green].port, URL: "http://" + h.upstream(color.Green), DeployID: "killed"}
+		inc, err := nginx.MustParseTemplate(nginx.DefaultTemplate).RenderCanary(nginx.Canary{Old: blue, New: green, Percent: 10, Name: "app"})
+		require.NoError(t, err)
+		h.sw.SetInclude(inc)
+	}
+	h := newHarness(t)
+	leftover(h)
+	res := h.must(map[string]string{"mode": "status"})
+	assert.Contains(t, res.Serving, "blue (deploy old) with 10 % of requests on green (deploy killed)")
+	assert.Empty(t, callStrings(h.sw.Calls()), "status changes nothing")
+
+	h = newHarness(t)
+	leftover(h)
+	h.eng.Hook = failOn("Up", "app-green")
+	_, err := h.run(context.Background(), nil)
+	require.ErrorIs(t, err, errInjected)
+	assert.Equal(t, calls("RemoveStaleTemps ", "Switch blue"), callStrings(h.sw.Calls()), "every request back on blue before anything else")
+	inc, _ := h.sw.Include()
+	assert.Contains(t, string(inc), "color=blue deploy=old (managed")
+	assert.NotContains(t, string(inc), "canary=")
+	assert.Contains(t, h.log.String(), "nginx serves a canary step that an interrupted deploy left")
+}

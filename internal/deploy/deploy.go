@@ -229,7 +229,7 @@ func (r *run) do(ctx context.Context) (err error) {
 		return newPhaseError(PhaseFind, find, err)
 	}
 	r.res.Previous = r.live.Color
-	if err := r.refuseInMaintenance(); err != nil {
+	if err := r.settleTraffic(ctx); err != nil {
 		return err
 	}
 	switch r.cfg.Mode {

@@ -154,6 +154,20 @@ func (r *run) checkedSwitch(ctx context.Context, next []byte, want nginx.Marker)
 	return nil
 }
 
+// settleTraffic is what a run does, after finding the live color, about
+// an include that is not a full switch: a deploy during maintenance
+// refuses; a canary step an interrupted deploy left is put back on the
+// color that held the traffic.
+func (r *run) settleTraffic(ctx context.Context) error {
+	if err := r.refuseInMaintenance(); err != nil {
+		return err
+	}
+	if err := r.settleLeftoverCanary(ctx); err != nil {
+		return &PhaseError{Kind: PhaseFind, Phase: "Find the live color", Err: err, Undone: "No container was touched."}
+	}
+	return nil
+}
+
 // refuseInMaintenance stops a run that would replace a maintenance
 // include: a deploy would end the maintenance behind the operator's back.
 func (r *run) refuseInMaintenance() error {
