@@ -120,7 +120,8 @@ func TestCanaryStopsFailingVersion(t *testing.T) {
 
 // TestMaintenanceOnAndOff: during maintenance every request but the
 // health path is nginx's 503 with Retry-After and the page, no container
-// is touched; live puts back exactly what served, with no failed request.
+// is touched; live puts back exactly what served. Under load, only 503s
+// during maintenance and no failed request outside it.
 func TestMaintenanceOnAndOff(t *testing.T) {
 	f := newCanaryFixture(t)
 	r := f.deploy(nil, "VERSION=v0")
@@ -130,8 +131,12 @@ func TestMaintenanceOnAndOff(t *testing.T) {
 	blue := f.running("blue")
 	require.NoError(t, os.WriteFile(filepath.Join(f.dir, "down.html"), []byte("<h1>back soon</h1>\n"), 0o644))
 
+	gen := startLoad(t, loadgen.Config{BaseURL: f.nginx.URL(""), MaxRequests: 100_000})
+	time.Sleep(300 * time.Millisecond)
 	r = f.deploy(map[string]string{"mode": "maintenance", "maintenance-page": "down.html"})
 	require.Equal(t, 0, r.code, r.out)
+	maintOn := time.Now()
+	time.Sleep(time.Second)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for _, path := range []string{"/", "/slow?ms=1", "/anything"} {
 		for i := 0; i < 20; i++ {
@@ -153,8 +158,36 @@ func TestMaintenanceOnAndOff(t *testing.T) {
 	require.Equal(t, 0, r.code, r.out)
 	require.Contains(t, r.result.Serving, "maintenance page in front of blue")
 
+	maintOff := time.Now()
 	r = f.deploy(map[string]string{"mode": "live"})
 	require.Equal(t, 0, r.code, r.out)
+	liveAgain := time.Now()
+	time.Sleep(time.Second)
+	records := gen.Stop()
+	// Under load: a request answered by nginx during maintenance is its
+	// 503; before and after it, none failed. A request begun while the
+	// include was being switched may get either answer; nginx's old
+	// workers finish what they had begun, so a margin of 300 ms follows
+	// each switch.
+	const margin = 300 * time.Millisecond
+	var nDuring, nAfter int
+	for _, rec := range records {
+		switch {
+		case rec.Status == 0:
+			require.True(t, rec.Kind == loadgen.POST && loadgen.IsIdleReset(rec), "a request failed outright: %+v", rec)
+		case rec.Start.After(maintOn.Add(margin)) && rec.End.Before(maintOff):
+			nDuring++
+			require.Equal(t, http.StatusServiceUnavailable, rec.Status, "during maintenance: %+v", rec)
+		case rec.Start.After(liveAgain.Add(margin)):
+			nAfter++
+			require.True(t, rec.OK(), "after live: %+v", rec)
+		default:
+			require.True(t, rec.OK() || rec.Status == http.StatusServiceUnavailable, "around a switch: %+v", rec)
+		}
+	}
+	require.Positive(t, nDuring, "no request measured during maintenance")
+	require.Positive(t, nAfter, "no request measured after live")
+	t.Logf("under load: %d requests answered 503 during maintenance, %d OK after live", nDuring, nAfter)
 	after, err := os.ReadFile(f.nginx.IncludePath)
 	require.NoError(t, err)
 	require.Equal(t, string(before), string(after), "live puts back exactly what served")
