@@ -8,6 +8,7 @@ package deploy
 // include.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -142,7 +143,11 @@ func (r *run) checkedSwitch(ctx context.Context, next []byte, want nginx.Marker)
 	if _, err := r.d.Nginx.Switch(ctx, next); err != nil {
 		return err
 	}
-	if want.Color == color.None {
+	// verify-url is always asked; otherwise only an include with the
+	// marker location answers the marker (the maintenance page's own URI
+	// starts like it).
+	located := bytes.Contains(next, []byte("location = "+nginx.MarkerPath+" "))
+	if want.Color == color.None || (r.cfg.Nginx.VerifyURL == "" && !located) {
 		return nil
 	}
 	if err := r.confirmMarker(ctx, next, want.Answer(), true); err != nil {

@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -129,4 +131,43 @@ func TestMaintenancePage(t *testing.T) {
 	prev, err := nginx.PreviousInclude(inc)
 	require.NoError(t, err)
 	assert.Contains(t, string(prev), "color=blue deploy=old")
+}
+
+// TestMaintenanceConfirmsAtTheFrontDoor: with verify-url, maintenance and
+// live are each confirmed by the marker's whole answer; a front door that
+// never shows maintenance puts the include back and fails.
+func TestMaintenanceConfirmsAtTheFrontDoor(t *testing.T) {
+	t.Parallel()
+	answer := func(h *harness, show bool) string {
+		before, _ := h.sw.Include()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			cur, _ := h.sw.Include()
+			if !show {
+				cur = before
+			}
+			m, _, _ := nginx.ReadMarker(cur)
+			_, _ = w.Write([]byte(m.Answer() + "\n"))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	h := newHarness(t)
+	h.live(color.Blue)
+	h.withMarker(color.Blue)
+	h.frontDoorTimeout = -1
+	h.inputs["verify-url"] = answer(h, true)
+	h.must(map[string]string{"mode": "maintenance"})
+	assert.Contains(t, h.log.String(), "front door")
+	h.must(map[string]string{"mode": "live"})
+
+	h = newHarness(t)
+	h.live(color.Blue)
+	h.withMarker(color.Blue)
+	before, _ := h.sw.Include()
+	h.inputs["verify-url"] = answer(h, false)
+	_, err := h.run(context.Background(), map[string]string{"mode": "maintenance"})
+	require.ErrorIs(t, err, deploy.ErrNotConfirmed)
+	require.ErrorContains(t, err, "the previous include was put back")
+	after, _ := h.sw.Include()
+	assert.Equal(t, string(before), string(after))
 }
