@@ -199,11 +199,16 @@ func (r *run) noteServing() {
 	}
 }
 
-// trafficSummary is the summary's part for maintenance and canary steps.
+// trafficSummary is the summary's part for what nginx serves, the
+// connections the old color's stop cut, and the canary's steps.
 func (r *Result) trafficSummary() string {
 	var b strings.Builder
 	if r.Serving != "" {
 		fmt.Fprintf(&b, "**nginx serves:** %s\n\n", report.TableCell(r.Serving))
+	}
+	if n := r.Drain.OldConnections; n > 0 && r.Err == nil {
+		fmt.Fprintf(&b, "**Cut when the old color stopped:** %d connection(s) nginx still held to %s at the end of the drain (long-lived: WebSockets, server-sent events); their clients reconnect to %s. See docs/zero-downtime.md.\n\n",
+			n, orNone(r.Previous), orNone(r.Active))
 	}
 	if len(r.Canary) == 0 {
 		return b.String()
