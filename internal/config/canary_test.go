@@ -44,6 +44,7 @@ func TestParseCanaryProblems(t *testing.T) {
 		{input: "canary-steps", value: "10,abc", want: []string{`"abc" is not a whole percentage`}},
 		{input: "canary-steps", value: "50,10", want: []string{`canary-steps "50,10" must rise step by step: 10 follows 50`}},
 		{input: "canary-steps", value: "10,10", want: []string{"10 follows 10"}},
+		{input: "canary-steps", value: "1,2,3,4,5,6,7,8,9,10"},
 		{input: "canary-steps", value: "1,2,3,4,5,6,7,8,9,10,11", want: []string{"has 11 steps: use at most 10"}},
 		{input: "canary-interval", value: "0", want: []string{`canary-interval "0" must be positive`}},
 		{input: "canary-interval", value: "soon", want: []string{`canary-interval "soon" is not a duration`}},
@@ -54,6 +55,8 @@ func TestParseCanaryProblems(t *testing.T) {
 		{input: "canary-max-error-rate", value: "1.5", want: []string{"is not a share"}},
 		{input: "canary-max-error-rate", value: "NaN", want: []string{"is not a share"}},
 		{input: "canary-max-latency-ratio", value: "1"},
+		{input: "canary-max-latency-ratio", value: "1000"},
+		{input: "canary-max-latency-ratio", value: "1000.5", want: []string{"is not a factor"}},
 		{input: "canary-max-latency-ratio", value: "0.5", want: []string{`canary-max-latency-ratio "0.5" is not a factor: give 0 to turn the latency check off, or a number from 1 to 1000`}},
 		{input: "canary-max-latency-ratio", value: "fast", want: []string{"is not a factor"}},
 		{input: "fleet-canary", value: "1", want: []string{"fleet-canary 1 is only read with hosts"}},
@@ -144,4 +147,19 @@ func TestParseCanaryStepsOutsideDeployWarns(t *testing.T) {
 	cfg, got = problems(t, map[string]string{"mode": "promote", "canary-steps": "10"})
 	require.Empty(t, got)
 	require.Empty(t, cfg.Warnings)
+}
+
+// TestParseMaintenancePageThroughALinkedWorkspace: a working directory
+// reached through a symbolic link still holds its page.
+func TestParseMaintenancePageThroughALinkedWorkspace(t *testing.T) {
+	t.Parallel()
+	dir := workspace(t, "docker-compose.yml")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "down.html"), []byte("x"), 0o644))
+	link := filepath.Join(t.TempDir(), "ws")
+	require.NoError(t, os.Symlink(dir, link))
+	cfg, err := Parse(env(map[string]string{"GITHUB_WORKSPACE": link, "INPUT_NGINX-INCLUDE-PATH": filepath.Join(dir, "x.inc"),
+		"INPUT_MODE": "maintenance", "INPUT_MAINTENANCE-PAGE": "down.html"}), link)
+	require.NoError(t, err)
+	real, _ := filepath.EvalSymlinks(filepath.Join(dir, "down.html"))
+	require.Equal(t, real, cfg.Maintenance.Page)
 }
