@@ -135,6 +135,7 @@ func TestMaintenanceOnAndOff(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	r = f.deploy(map[string]string{"mode": "maintenance", "maintenance-page": "down.html"})
 	require.Equal(t, 0, r.code, r.out)
+	require.Contains(t, r.out, "nginx answers 503 (maintenance) in front of blue; no container was touched")
 	maintOn := time.Now()
 	time.Sleep(time.Second)
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}

@@ -85,6 +85,7 @@ func TestMaintenanceThenLiveIsExact(t *testing.T) {
 	res := h.must(map[string]string{"mode": "maintenance"})
 	assert.Contains(t, res.Serving, "maintenance page in front of blue")
 	assert.Contains(t, res.Summary("app"), "**nginx serves:** the maintenance page in front of blue")
+	assert.Contains(t, res.Summary("app"), "### bluegreen app: 🚧 maintenance")
 	res = h.must(map[string]string{"mode": "maintenance"})
 	assert.Contains(t, res.Serving, "maintenance")
 
@@ -97,7 +98,8 @@ func TestMaintenanceThenLiveIsExact(t *testing.T) {
 	require.ErrorContains(t, err, "run mode: live first")
 	assert.False(t, h.eng.Exists("app-green"), "the refused deploy started nothing")
 
-	h.must(map[string]string{"mode": "live"})
+	res = h.must(map[string]string{"mode": "live"})
+	assert.Contains(t, res.Summary("app"), "### bluegreen app: ✅ live")
 	after, _ := h.sw.Include()
 	assert.Equal(t, string(before), string(after), "exactly what served before")
 

@@ -116,6 +116,10 @@ func (r *Result) Summary(project string) string {
 		status = "✅ promoted"
 	case r.Mode == config.ModeAbort:
 		status = "🗑️ aborted"
+	case r.Mode == config.ModeMaintenance:
+		status = "🚧 maintenance"
+	case r.Mode == config.ModeLive:
+		status = "✅ live"
 	case r.Mode == config.ModeHistory:
 		return r.historySummary(project)
 	}
