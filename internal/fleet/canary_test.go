@@ -89,3 +89,26 @@ func TestFleetCanaryCancelledDuringTheHold(t *testing.T) {
 	require.Equal(t, StepCancel, fe.Step)
 	require.Equal(t, map[string]Status{"h1": StatusRolledBack, "h2": StatusNotStarted, "h3": StatusNotStarted}, statuses(out))
 }
+
+// TestFleetCanaryEdges: a canary host that cannot be read after the hold
+// fails the rollout; fleet-canary as large as the fleet (which config
+// refuses) holds nothing.
+func TestFleetCanaryEdges(t *testing.T) {
+	t.Parallel()
+	hosts := threeOnBlue()
+	hosts["h1"].statusFailsLater = true
+	drv := newFake(newImage, hosts)
+	out := Rollout(context.Background(), hostsOf("h1", "h2", "h3"), drv, Options{Image: newImage, Report: quiet(), clock: fakeClock(),
+		Failure: config.FleetRollback, CanaryHosts: 1, CanaryHold: time.Minute, RetryWindow: time.Millisecond})
+	var fe *Error
+	require.ErrorAs(t, out.Err, &fe)
+	require.Equal(t, "h1", fe.Host)
+	require.Contains(t, fe.Cause, "could not be read after the fleet-canary hold")
+	require.Equal(t, StatusNotStarted, statuses(out)["h2"])
+
+	drv = newFake(newImage, threeOnBlue())
+	out = Rollout(context.Background(), hostsOf("h1", "h2", "h3"), drv, Options{Image: newImage, Report: quiet(), clock: fakeClock(), CanaryHosts: 3, CanaryHold: time.Minute})
+	require.NoError(t, out.Err)
+	events := drv.Events("deploy", "status")
+	require.Equal(t, []string{"deploy h1", "deploy h2", "deploy h3"}, events[len(events)-3:], "no hold when every host would be a canary")
+}
