@@ -68,7 +68,7 @@ func TestLongLivedConnectionsAcrossDeploys(t *testing.T) {
 		require.Contains(t, r.out, "drain-timeout 2s reached while still open", "the drain respects its bound and names what was open")
 		require.True(t, r.result.Drain.TimedOut)
 		require.GreaterOrEqual(t, r.result.Drain.OldConnections, 2, "the old color's connections are counted")
-		require.Contains(t, r.result.Summary(f.project), fmt.Sprintf("**Cut when the old color stopped:** %d connection(s)", r.result.Drain.OldConnections))
+		require.Contains(t, r.result.Summary(f.project), fmt.Sprintf("| Cut at the drain's end | %d connection(s) to the old color", r.result.Drain.OldConnections))
 		for kind, ch := range streams {
 			// Every message until the end is the old color's: a reload
 			// never moves an open connection.

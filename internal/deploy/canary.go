@@ -67,12 +67,9 @@ func (r *run) canaryWanted() bool {
 	return true
 }
 
-// canaryPhase is the canary as a phase of promote: nothing when this run
-// switches at once, else each step, failing through fail.
+// canaryPhase is the canary as a phase of promote (when canaryWanted):
+// each step, failing through fail.
 func (r *run) canaryPhase(ctx context.Context, p *plan, traffic compose.Container, from origin) error {
-	if !r.canaryWanted() {
-		return nil
-	}
 	name := fmt.Sprintf("Canary %s at %s %%", r.target, joinInts(r.cfg.Canary.Steps, ", "))
 	if err := r.phase(PhaseCanary, name, func() error { return r.canary(ctx, p, traffic) }); err != nil {
 		return r.fail(ctx, newPhaseError(PhaseCanary, name, err), traffic, from)
@@ -150,13 +147,20 @@ func (r *run) canaryStep(ctx context.Context, p *plan, traffic compose.Container
 		return nil, fmt.Errorf("%w: failed to render the canary include for %d %%: %w", ErrCanary, c.Percent, err)
 	}
 	r.d.Report.Infof("step %d %%: writing %s:\n%s", c.Percent, r.cfg.Nginx.IncludePath, indent(string(next)))
-	reload, err := r.d.Nginx.Switch(ctx, next)
+	var reload *nginx.Reload
+	switched := false
+	err = r.withNginx(ctx, func() (err error) {
+		if reload, err = r.d.Nginx.Switch(ctx, next); err != nil {
+			return err
+		}
+		switched = true
+		return r.confirmAnswer(ctx, next, c.Marker(), true)
+	})
 	if err != nil {
 		step.Result = "switch failed"
-		return nil, fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
-	}
-	if err := r.confirmMarker(ctx, next, c.Marker().Answer(), true); err != nil {
-		step.Result = "not confirmed"
+		if switched {
+			step.Result = "not confirmed"
+		}
 		return reload, fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
 	}
 	// Count from when nginx's workers of the step before have gone, so
@@ -230,11 +234,15 @@ func (r *run) hold(ctx context.Context, p *plan, traffic compose.Container) erro
 // step: the include that served before, then the new color drained. It
 // runs even when ctx was cancelled, bounded by the clean-up timeout.
 func (r *run) canaryBack(ctx context.Context, p *plan, traffic compose.Container, reload *nginx.Reload, cause error) error {
-	if reload == nil && !r.switched() {
+	if reload == nil && !r.includeChanged() {
 		return cause // nginx never left the include that served
 	}
 	cctx, cancel := r.cleanupContext(ctx, 0)
-	back, err := r.d.Nginx.Switch(cctx, r.live.Include)
+	var back *nginx.Reload
+	err := r.withNginx(cctx, func() (err error) {
+		back, err = r.d.Nginx.Switch(cctx, r.live.Include)
+		return err
+	})
 	cancel()
 	if err != nil {
 		return fmt.Errorf("%w; putting every request back on %s FAILED: %w", cause, r.live.Color, err)
@@ -252,9 +260,9 @@ func (r *run) canaryBack(ctx context.Context, p *plan, traffic compose.Container
 	return fmt.Errorf("%w; every request was put back on %s", cause, r.live.Color)
 }
 
-// switched reports whether the include on disk is not the one that
+// includeChanged reports whether the include on disk is not the one that
 // served before the canary.
-func (r *run) switched() bool {
+func (r *run) includeChanged() bool {
 	cur, exists, err := r.d.Nginx.Read()
 	return err != nil || exists != r.live.IncludeExists || string(cur) != string(r.live.Include)
 }
@@ -321,7 +329,7 @@ func (r *run) settleLeftoverCanary(ctx context.Context) error {
 		return fmt.Errorf("failed to render %s's include: %w", m.Color, err)
 	}
 	r.d.Report.Warnf("nginx serves a canary step that an interrupted deploy left (%s); putting every request back on %s first", m, m.Color)
-	if _, err := r.d.Nginx.Switch(ctx, next); err != nil {
+	if err := r.withNginx(ctx, func() error { _, err := r.d.Nginx.Switch(ctx, next); return err }); err != nil {
 		return fmt.Errorf("failed to put every request back on %s from the canary an interrupted deploy left: %w", m.Color, err)
 	}
 	r.live.Include, r.live.IncludeExists = next, true

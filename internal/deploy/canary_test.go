@@ -322,17 +322,3 @@ func TestLeftoverCanaryIsSettledFirst(t *testing.T) {
 	assert.NotContains(t, string(inc), "canary=")
 	assert.Contains(t, h.log.String(), "nginx serves a canary step that an interrupted deploy left")
 }
-
-// TestSummaryCountsCutConnections: the summary says how many connections
-// the old color still held when the drain ended and it was stopped.
-func TestSummaryCountsCutConnections(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	h.live(color.Blue)
-	h.drain.Result = nginx.DrainResult{TimedOut: true, OldConnections: 2, StillOpen: []string{"2 connections to " + h.upstream(color.Blue)}}
-	res := h.must(nil)
-	assert.Contains(t, res.Summary("app"), "**Cut when the old color stopped:** 2 connection(s) nginx still held to **blue** at the end of the drain")
-	h.drain.Result = nginx.DrainResult{}
-	res = h.must(nil)
-	assert.NotContains(t, res.Summary("app"), "Cut when")
-}

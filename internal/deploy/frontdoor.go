@@ -31,16 +31,28 @@ var ErrNotConfirmed = errors.New("the front door did not show the new deploy")
 // fails the switch; a front door found by reading nginx's config only
 // warns, since it may be the wrong server.
 func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
-	return r.confirmMarker(ctx, include, "deploy="+r.res.DeployID, false)
+	return r.confirmAnswer(ctx, include, nginx.Marker{Color: r.target, DeployID: r.res.DeployID}, false)
 }
 
-// confirmMarker is confirmFrontDoor for an answer want: contained in the
-// marker location's answer, or with whole, the answer itself (a canary
-// step's answer holds the full switch's "deploy=X" too).
-func (r *run) confirmMarker(ctx context.Context, include []byte, want string, whole bool) error {
+// confirmAnswer is confirmFrontDoor for the include's marker want: a
+// full switch's, a canary step's or the maintenance page's. With whole, a
+// front door polled as a plain URL must answer the marker whole too (a
+// canary's answer also carries "deploy=X").
+func (r *run) confirmAnswer(ctx context.Context, include []byte, want nginx.Marker, whole bool) error {
 	target, host, explicit, ok := r.frontDoor(ctx, include)
 	if !ok {
 		return nil
+	}
+	timeout := r.d.FrontDoorTimeout
+	if timeout <= 0 {
+		timeout = DefaultFrontDoorTimeout
+	}
+	if u, err := url.Parse(target); err == nil && u.Scheme == "http" && u.Path == nginx.MarkerPath {
+		return r.confirmMarker(ctx, nginx.FrontDoor{URL: u.Scheme + "://" + u.Host, Host: host}, want, explicit, timeout)
+	}
+	wantText := "deploy=" + want.DeployID
+	if whole {
+		wantText = want.Answer()
 	}
 	client := &http.Client{
 		Timeout: time.Second,
@@ -52,10 +64,6 @@ func (r *run) confirmMarker(ctx context.Context, include []byte, want string, wh
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	start := time.Now()
-	timeout := r.d.FrontDoorTimeout
-	if timeout <= 0 {
-		timeout = DefaultFrontDoorTimeout
-	}
 	deadline := start.Add(timeout)
 	agree, polls := 0, 0
 	last := ""
@@ -65,22 +73,55 @@ func (r *run) confirmMarker(ctx context.Context, include []byte, want string, wh
 		switch {
 		case err != nil:
 			agree, last = 0, err.Error()
-		case whole && got == "HTTP 200 "+want, !whole && strings.Contains(got, want):
+		case whole && got == "HTTP 200 "+wantText, !whole && strings.Contains(got, wantText):
 			agree++
 			last = got
 		default:
 			agree, last = 0, got
 		}
 		if agree >= frontDoorAgree {
-			r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", target, r.target, agree, time.Since(start).Round(time.Millisecond))
+			r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", target, answerFrom(want), agree, time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, want, frontDoorAgree, timeout, polls, last)
-	if strings.HasPrefix(last, "HTTP 403") {
+	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, wantText, frontDoorAgree, timeout, polls, last)
+	return r.notConfirmed(msg, strings.HasPrefix(last, "HTTP 403"), explicit)
+}
+
+// confirmMarker asks the default include's marker location through fd
+// until it answers the new include's marker whole (nginx.ConfirmMarker):
+// a canary's or a maintenance page's answer, which also carry a deploy
+// id, never pass for the full switch.
+func (r *run) confirmMarker(ctx context.Context, fd nginx.FrontDoor, want nginx.Marker, explicit bool, timeout time.Duration) error {
+	start := time.Now()
+	err := nginx.ConfirmMarker(ctx, fd, want, frontDoorAgree, timeout)
+	if err == nil {
+		r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", fd.URL+nginx.MarkerPath, answerFrom(want), frontDoorAgree, time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), nginx.ErrMarkerNotConfirmed.Error()+": ")
+	return r.notConfirmed(msg, strings.Contains(msg, "last answer: HTTP 403"), explicit)
+}
+
+// answerFrom says whom the front door answers from: "green", or the
+// marker in words for a canary step or the maintenance page.
+func answerFrom(m nginx.Marker) string {
+	if m.Mode() == "full" {
+		return m.Color.String()
+	}
+	return m.String()
+}
+
+// notConfirmed is the end of a confirmation that failed: an error with
+// verify-url, else a warning.
+func (r *run) notConfirmed(msg string, refused, explicit bool) error {
+	if refused {
 		msg += "; the default include's marker location answers only this host (loopback, its own addresses, verify-url's address), so a check through a proxy or load balancer in front of nginx is refused: point verify-url at nginx itself (for example http://127.0.0.1)"
 	}
 	if !explicit {

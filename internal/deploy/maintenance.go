@@ -140,6 +140,11 @@ func (r *run) goLive(ctx context.Context, m nginx.Marker, found bool) error {
 // front door; a front door that never shows it puts the include back.
 func (r *run) checkedSwitch(ctx context.Context, next []byte, want nginx.Marker) error {
 	r.d.Report.Infof("writing %s:\n%s", r.cfg.Nginx.IncludePath, indent(string(next)))
+	return r.withNginx(ctx, func() error { return r.switchAndConfirm(ctx, next, want) })
+}
+
+// switchAndConfirm is checkedSwitch under the host's nginx lock.
+func (r *run) switchAndConfirm(ctx context.Context, next []byte, want nginx.Marker) error {
 	if _, err := r.d.Nginx.Switch(ctx, next); err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func (r *run) checkedSwitch(ctx context.Context, next []byte, want nginx.Marker)
 	if want.Color == color.None || (r.cfg.Nginx.VerifyURL == "" && !located) {
 		return nil
 	}
-	if err := r.confirmMarker(ctx, next, want.Answer(), true); err != nil {
+	if err := r.confirmAnswer(ctx, next, want, true); err != nil {
 		if uerr := r.unswitch(ctx); uerr != nil {
 			return fmt.Errorf("%w; putting the previous include back ALSO failed: %w", err, uerr)
 		}
@@ -199,16 +204,12 @@ func (r *run) noteServing() {
 	}
 }
 
-// trafficSummary is the summary's part for what nginx serves, the
-// connections the old color's stop cut, and the canary's steps.
+// trafficSummary is the summary's part for what nginx serves and the
+// canary's steps.
 func (r *Result) trafficSummary() string {
 	var b strings.Builder
 	if r.Serving != "" {
 		fmt.Fprintf(&b, "**nginx serves:** %s\n\n", report.TableCell(r.Serving))
-	}
-	if n := r.Drain.OldConnections; n > 0 && r.Err == nil {
-		fmt.Fprintf(&b, "**Cut when the old color stopped:** %d connection(s) nginx still held to %s at the end of the drain (long-lived: WebSockets, server-sent events); their clients reconnect to %s. See docs/zero-downtime.md.\n\n",
-			n, orNone(r.Previous), orNone(r.Active))
 	}
 	if len(r.Canary) == 0 {
 		return b.String()
