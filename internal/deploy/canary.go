@@ -87,18 +87,21 @@ func (r *run) canary(ctx context.Context, p *plan, traffic compose.Container) (e
 	if err != nil {
 		return withHint(fmt.Errorf("%w: %w", ErrCanary, err), "the canary is judged on nginx's own access log; see docs/nginx.md (Evidence from nginx)")
 	}
-	defer r.d.Evidence.Remove()
+	var last *nginx.Reload
+	defer func() {
+		// On success the log goes after the full switch (afterCanary):
+		// until then the last step's include names it, and every nginx -t
+		// would create it again.
+		if err != nil {
+			err = r.canaryBack(ctx, p, traffic, last, err)
+			r.d.Evidence.Remove()
+		}
+	}()
 	oldData, newData, err := r.canaryData(ctx, p, traffic)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCanary, err)
 	}
 	addrs := nginx.EvidenceAddrs(ctx, oldData, newData)
-	var last *nginx.Reload
-	defer func() {
-		if err != nil {
-			err = r.canaryBack(ctx, p, traffic, last, err)
-		}
-	}()
 	for _, pct := range r.cfg.Canary.Steps {
 		c := nginx.Canary{Old: oldData, New: newData, Percent: pct, Name: r.cfg.ProjectName, Evidence: &log, Keep: keep}
 		step := CanaryStep{Percent: pct}
@@ -334,4 +337,20 @@ func (r *run) settleLeftoverCanary(ctx context.Context) error {
 	}
 	r.live.Include, r.live.IncludeExists = next, true
 	return nil
+}
+
+// afterCanary ends a canary at the full switch that follows it: err is
+// the switch's. A failed switch restores the include it replaced, which
+// is the last step's, so every request is then put back on the old color
+// before the new one is removed. Either way the evidence log goes. A run
+// without canary steps passes err on.
+func (r *run) afterCanary(ctx context.Context, p *plan, traffic compose.Container, err error) error {
+	if len(r.res.Canary) == 0 || r.d.Evidence == nil {
+		return err
+	}
+	if err != nil {
+		err = r.canaryBack(ctx, p, traffic, nil, err)
+	}
+	r.d.Evidence.Remove()
+	return err
 }

@@ -108,6 +108,23 @@ func TestCanaryPhases(t *testing.T) {
 			wantSwitch: calls("RemoveStaleTemps ", "Switch blue+green:10", "Switch blue"),
 		},
 		{
+			name:     "the full switch after the steps fails: its restore put the last step back, so every request goes back on blue",
+			setup:    func(h *harness) { canaryHarness(h, window(90, 0, 10, 0)); h.sw.Hook = failOn("Switch", "green") },
+			inputs:   canaryInputs,
+			wantKind: deploy.PhaseSwitch, wantIs: []error{deploy.ErrSwitch, errInjected},
+			wantErrText: "injected failure; every request was put back on blue",
+			wantActive:  color.Blue, wantPrevious: color.Blue,
+			wantEngine: calls("EnsureImages app-green", "Up app-green", "Down app-green"),
+			wantSwitch: calls("RemoveStaleTemps ", "Switch blue+green:10", "Switch blue+green:50", "Switch green", "Switch blue"),
+			after: func(t *testing.T, h *harness) {
+				inc, _ := h.sw.Include()
+				assert.Contains(t, string(inc), "color=blue deploy=old (managed")
+				assert.NotContains(t, string(inc), "canary=")
+				_, _, removed := h.evidence.Counts()
+				assert.Equal(t, 1, removed)
+			},
+		},
+		{
 			name:     "a step nginx refuses: the switch restored the include, and nothing more is switched",
 			setup:    func(h *harness) { canaryHarness(h); h.sw.Hook = failOn("Switch", "blue+green:10") },
 			inputs:   canaryInputs,

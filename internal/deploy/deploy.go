@@ -324,7 +324,10 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 
 	sw := fmt.Sprintf("Switch nginx to %s", r.target)
 	var reload *nginx.Reload
-	if err := r.phase(PhaseSwitch, sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic, pr); return err }); err != nil {
+	if err := r.phase(PhaseSwitch, sw, func() (err error) {
+		reload, err = r.switchNginx(ctx, plan, traffic, pr)
+		return r.afterCanary(ctx, plan, traffic, err)
+	}); err != nil {
 		// The new color was proven healthy: its logs would not explain this.
 		return r.fail(ctx, newPhaseError(PhaseSwitch, sw, err), compose.Container{}, from)
 	}
