@@ -4,34 +4,20 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-)
 
-// fleetCanaryCompose is fleetCompose without its per-host env file.
-const fleetCanaryCompose = `services:
-  web:
-    image: ${APP_IMAGE}
-    environment:
-      VERSION: ${VERSION}
-      BLUEGREEN_COLOR: ${BLUEGREEN_COLOR}
-    ports:
-      - "${BLUEGREEN_PORT}:8080"
-`
+	"github.com/bluegreen-action/bluegreen/internal/fleet"
+)
 
 // TestFleetCanary: fleet-canary 1 across three hosts deploys the first
 // host alone, holds it for canary-interval, judges it, then deploys the
-// other two. A version that stops serving on the canary host during the
-// hold is judged by the unit tests (TestFleetCanaryFailsTheRollout).
+// other two; a version that stops serving on the canary host during the
+// hold sends it back, and the other hosts are never started.
 func TestFleetCanary(t *testing.T) {
 	e := newFleetEnv(t)
-	// The same project without the per-host env file (kept outside the
-	// working directory, which the deploy now refuses).
-	require.NoError(t, os.WriteFile(filepath.Join(e.dir, "docker-compose.yml"), []byte(fleetCanaryCompose), 0o644))
 	ctx := context.Background()
 	r := e.deploy(ctx, t, "v1", e.version("v1", nil), map[string]string{"max-parallel": "3"}, nil)
 	require.Equal(t, 0, r.code, r.out)
@@ -52,5 +38,13 @@ func TestFleetCanary(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{e.names[0], "hold", e.names[1], e.names[2]}, order)
+
+	// v3 exits on the canary host 6 s after it starts: after its own
+	// deploy passed, inside the hold.
+	r = e.deploy(ctx, t, "v3", e.version("v3", map[int]string{0: "EXIT_AFTER=6s"}), map[string]string{"fleet-canary": "1", "canary-interval": "15s"}, nil)
+	require.Equal(t, 1, r.code, r.out)
+	require.Contains(t, r.out, "after the fleet-canary hold of 15s")
+	require.Equal(t, []fleet.Status{fleet.StatusRolledBack, fleet.StatusNotStarted, fleet.StatusNotStarted}, results(hostsResult(t, r)))
+	e.requireServes("v2")
 
 }
