@@ -1,0 +1,60 @@
+package nginx
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestConfigErrorKeepsTenLines: of nginx -t's output, the first ten
+// lines are kept (the "test failed" line aside).
+func TestConfigErrorKeepsTenLines(t *testing.T) {
+	t.Parallel()
+	var out []string
+	for i := 1; i <= 12; i++ {
+		out = append(out, fmt.Sprintf("nginx: [warn] line %d", i))
+	}
+	out = append(out, "nginx: configuration file /srv/a/nginx.conf test failed")
+	s := &Switcher{IncludePath: "/srv/a/x.inc"}
+	err := s.configError(exitErr([]string{"nginx", "-t"}, strings.Join(out, "\n")))
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, out[:10], ce.Lines)
+}
+
+// TestSanitizeLineCut: a line is cut after 300 characters.
+func TestSanitizeLineCut(t *testing.T) {
+	t.Parallel()
+	at := strings.Repeat("a", 300)
+	assert.Equal(t, at, sanitizeLine(at))
+	assert.Equal(t, at+"…", sanitizeLine(at+"b"))
+	assert.Equal(t, "a b", sanitizeLine("\x1b\ra\x00b\r"))
+}
+
+// TestFindMentionReadsAtMost500Files: the search for the line that names a
+// path follows includes through 500 files and no more.
+func TestFindMentionReadsAtMost500Files(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	name := func(i int) string { return filepath.Join(dir, fmt.Sprintf("f%03d.conf", i)) }
+	for i := 0; i <= 500; i++ {
+		text := fmt.Sprintf("include %s;\n", name(i+1))
+		if i == 499 {
+			text += "ssl_certificate_key /gone/499.key;\n"
+		}
+		if i == 500 {
+			text = "ssl_certificate /gone/500.pem;\n"
+		}
+		require.NoError(t, os.WriteFile(name(i), []byte(text), 0o644))
+	}
+	f, n := findMention(name(0), "/gone/499.key")
+	assert.Equal(t, name(499), f, "the 500th file is read")
+	assert.Equal(t, 2, n)
+	f, _ = findMention(name(0), "/gone/500.pem")
+	assert.Empty(t, f, "the 501st file is not read")
+}
