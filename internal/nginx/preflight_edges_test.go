@@ -58,3 +58,27 @@ func TestFindMentionReadsAtMost500Files(t *testing.T) {
 	f, _ = findMention(name(0), "/gone/500.pem")
 	assert.Empty(t, f, "the 501st file is not read")
 }
+
+// TestConfigErrorSaysWhere: the error names the file and, when known, the
+// line; without a file, only what nginx said.
+func TestConfigErrorSaysWhere(t *testing.T) {
+	t.Parallel()
+	lines := []string{"nginx: [emerg] bad"}
+	assert.Contains(t, (&ConfigError{Lines: lines, File: "/srv/a/x.conf", Line: 7}).Error(), " in /srv/a/x.conf:7")
+	e := (&ConfigError{Lines: lines, File: "/srv/a/x.conf"}).Error()
+	assert.Contains(t, e, " in /srv/a/x.conf")
+	assert.NotContains(t, e, "x.conf:")
+	assert.NotContains(t, (&ConfigError{Lines: lines}).Error(), " in ")
+}
+
+// TestFindMentionNotFound: a config that names the path nowhere gives no
+// place, after reading every file once.
+func TestFindMentionNotFound(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	main := filepath.Join(dir, "nginx.conf")
+	require.NoError(t, os.WriteFile(main, []byte("include "+main+";\nevents { }\n"), 0o644))
+	f, n := findMention(main, "/gone/x.pem")
+	assert.Empty(t, f)
+	assert.Zero(t, n)
+}
