@@ -82,3 +82,40 @@ func TestFindMentionNotFound(t *testing.T) {
 	assert.Empty(t, f)
 	assert.Zero(t, n)
 }
+
+// TestSamePath: the same path, or a link and its target, are the same
+// file; missing or different files are not.
+func TestSamePath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.inc")
+	link := filepath.Join(dir, "link.inc")
+	require.NoError(t, os.WriteFile(real, nil, 0o644))
+	require.NoError(t, os.Symlink(real, link))
+	assert.True(t, samePath("/gone/x.inc", "/gone/x.inc"))
+	assert.True(t, samePath(link, real))
+	assert.False(t, samePath("/gone/x.inc", "/gone/y.inc"))
+	assert.False(t, samePath(real, filepath.Join(dir, "other.inc")))
+	assert.False(t, samePath(real, dir))
+}
+
+// TestConfigErrorFindsTheQuotedPath: when nginx names no file, every
+// quoted path of every line is looked up in the config, and a place in
+// the deploy's include is marked as ours.
+func TestConfigErrorFindsTheQuotedPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	main := filepath.Join(dir, "nginx.conf")
+	inc := filepath.Join(dir, "service-url.inc")
+	require.NoError(t, os.WriteFile(main, []byte("http {\n  include "+inc+";\n}\n"), 0o644))
+	require.NoError(t, os.WriteFile(inc, []byte("set $x 1;\nssl_certificate /gone/b.pem;\n"), 0o644))
+	s := &Switcher{IncludePath: inc}
+	out := "nginx: [emerg] cannot load \"/gone/a.pem\"\n" +
+		"nginx: [emerg] cannot load \"/gone/a.pem\" or \"/gone/b.pem\"\n" +
+		"nginx: configuration file " + main + " test failed"
+	var ce *ConfigError
+	require.ErrorAs(t, s.configError(exitErr([]string{"nginx", "-t"}, out)), &ce)
+	assert.Equal(t, inc, ce.File)
+	assert.Equal(t, 2, ce.Line)
+	assert.True(t, ce.Ours)
+}
