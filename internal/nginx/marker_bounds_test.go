@@ -61,3 +61,17 @@ func TestMarkerEdges(t *testing.T) {
 	_, ok = ParseMarkerAnswer(at + "d\n")
 	assert.False(t, ok)
 }
+
+// TestPreviousIncludeNeedsItsSize: the copy of the previous include is
+// trusted only with its size line, and only at that size.
+func TestPreviousIncludeNeedsItsSize(t *testing.T) {
+	t.Parallel()
+	head := "# bluegreen: color=blue deploy=a mode=maintenance\n# bluegreen-previous: eA==\n" // "x"
+	got, err := PreviousInclude([]byte(head + "# bluegreen-previous-size: 1\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(got))
+	_, err = PreviousInclude([]byte(head))
+	assert.ErrorIs(t, err, ErrNoPrevious, "no size line")
+	_, err = PreviousInclude([]byte(head + "# bluegreen-previous-size: 2\n"))
+	assert.ErrorIs(t, err, ErrNoPrevious, "another size")
+}
