@@ -57,3 +57,16 @@ func TestFirstLine(t *testing.T) {
 	assert.Equal(t, exact+"…", firstLine(exact+"b"))
 	assert.Equal(t, "short", firstLine("short\nrest"))
 }
+
+// TestCanaryLayoutsMustAgree: a template that renders upstream blocks for
+// one color and a set for the other cannot be made into a canary.
+func TestCanaryLayoutsMustAgree(t *testing.T) {
+	t.Parallel()
+	blue, green := goldenData()
+	green.DeployID = "run-43"
+	tmpl, err := ParseTemplate(`{{if eq .Color "green"}}upstream app { server {{.Host}}:{{.Port}}; }{{else}}set $service_url {{.URL}};{{end}}` + "\n")
+	require.NoError(t, err)
+	_, err = tmpl.RenderCanary(Canary{Old: blue, New: green, Percent: 10})
+	require.ErrorIs(t, err, ErrCannotRender)
+	assert.ErrorContains(t, err, "renders upstream blocks for one color only")
+}
