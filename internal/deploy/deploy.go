@@ -49,6 +49,9 @@ type Engine interface {
 	// Publishers lists the running containers, of any project, that
 	// publish one of ports on the host.
 	Publishers(ctx context.Context, ports ...int) ([]compose.Container, error)
+	// RoleEngine is what a deploy needs for the services' roles: shared
+	// services, jobs and singletons (roles_run.go).
+	RoleEngine
 }
 
 var _ Engine = (*compose.Engine)(nil)
@@ -283,6 +286,9 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 		if err := r.phase(PhaseObserve, obs, func() error { return r.observe(ctx, plan, traffic) }); err != nil {
 			return r.fail(ctx, newPhaseError(PhaseObserve, obs, err), traffic, from)
 		}
+	}
+	if pe := r.singletonPhase(ctx, plan, from); pe != nil {
+		return r.fail(ctx, pe, compose.Container{}, from)
 	}
 
 	// Drain even on a first deploy: until nginx's old workers have exited

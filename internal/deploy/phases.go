@@ -27,6 +27,10 @@ const (
 	PhaseSwitch     PhaseKind = "switch"
 	PhaseObserve    PhaseKind = "observe"
 	PhaseSwitchBack PhaseKind = "switch-back"
+	// PhaseSingletons hands the singletons over to the new color after
+	// the switch (and its observation): the old color's stop, then the new
+	// color's start; a failure switches back.
+	PhaseSingletons PhaseKind = "singletons"
 	PhaseDrain      PhaseKind = "drain"
 	PhaseStop       PhaseKind = "stop"
 )
@@ -53,10 +57,12 @@ var phaseNext = map[PhaseKind][]PhaseKind{
 	// Promote checks the staged color, then waits for it like a deploy;
 	// stage ends with the new color healthy, or with the preview switched.
 	PhaseHealth: {PhaseHealth, PhaseSwitch, phaseEnd},
-	PhaseSwitch: {PhaseObserve, PhaseDrain, phaseEnd},
+	PhaseSwitch: {PhaseObserve, PhaseSingletons, PhaseDrain, phaseEnd},
 	// A failed observe switches back, or ends a first deploy, which has
 	// nothing to switch back to.
-	PhaseObserve:    {PhaseDrain, PhaseSwitchBack, phaseEnd},
+	PhaseObserve: {PhaseSingletons, PhaseDrain, PhaseSwitchBack, phaseEnd},
+	// A singleton that fails to start switches back like a failed observe.
+	PhaseSingletons: {PhaseDrain, PhaseSwitchBack, phaseEnd},
 	PhaseSwitchBack: {PhaseDrain, phaseEnd},
 	// A first deploy, and a switch back, end after the drain.
 	PhaseDrain: {PhaseStop, phaseEnd},
@@ -96,7 +102,10 @@ var failureUndoes = map[PhaseKind]undo{
 	PhaseHealth:    undoNewColor,
 	PhaseSwitch:    undoNewColor,
 	PhaseObserve:   undoSwitch,
-	PhaseStop:      undoKeep,
+	// The old color's singletons were stopped; the switch back starts
+	// them again (restoreSingletons).
+	PhaseSingletons: undoSwitch,
+	PhaseStop:       undoKeep,
 	// A failed switch back and a drain are reported, never undone: the
 	// drain never fails, and a switch back is itself the undo.
 }

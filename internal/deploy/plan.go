@@ -59,7 +59,7 @@ func (p *plan) StopGrace() time.Duration {
 	if p == nil || p.Project == nil {
 		return longest
 	}
-	for _, s := range p.Project.Services {
+	for _, s := range coloredServices(p) { // the singletons too
 		if s.StopGracePeriod != nil && time.Duration(*s.StopGracePeriod) > longest {
 			longest = time.Duration(*s.StopGracePeriod)
 		}

@@ -44,6 +44,9 @@ type Result struct {
 	PreviewURL string
 	// History is the project's history (mode history), oldest first.
 	History []ledger.Entry
+	// Roles is what the run did with shared services, jobs and
+	// singletons (roles_run.go).
+	Roles RoleRun
 	// Images are what the started color's services run, by service.
 	Images map[string]ledger.Image
 	// RetainedImages and RemovedImages are what retain-images kept and

@@ -34,6 +34,9 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	if err := r.d.Engine.EnsureImages(ctx, p.Project, r.cfg.Pull, r.d.Registry); err != nil {
 		return compose.Container{}, err
 	}
+	if err := r.convergeShared(ctx, p); err != nil {
+		return compose.Container{}, err
+	}
 	// Every container carries this deploy's id, so that a staged color can
 	// be matched to its stage run, and the history to what runs.
 	for name, svc := range p.Project.Services {
@@ -44,7 +47,7 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 		p.Project.Services[name] = svc
 	}
 	r.d.Report.Infof("starting %s: service %s, image %s, published on %s", project, p.Service, p.Image, p.URL)
-	containers, err := r.d.Engine.Up(ctx, p.Project)
+	containers, err := r.upColor(ctx, p) // its jobs first
 	traffic := findService(containers, p.Service)
 	if err != nil {
 		return traffic, err

@@ -30,6 +30,8 @@ type Engine struct {
 	Hook   Hook
 	// images are the images present, by reference and by id.
 	images map[string]compose.ImageInfo
+	// roles are the fake's state of the services' roles (engine_roles.go).
+	roles roleState
 }
 
 var _ deploy.Engine = (*Engine)(nil)
@@ -93,10 +95,17 @@ func (f *Engine) SetHealth(project, health string) {
 }
 
 func (f *Engine) setState(project string, running bool, code int) {
+	f.setStateWhere(project, running, code, func(compose.Container) bool { return true })
+}
+
+func (f *Engine) setStateWhere(project string, running bool, code int, which func(compose.Container) bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.containers[project] {
 		c := &f.containers[project][i]
+		if !which(*c) {
+			continue
+		}
 		c.Running, c.ExitCode, c.State = running, code, "exited"
 		if running {
 			c.State = "running"
@@ -183,13 +192,23 @@ func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container,
 			c.TCPPorts = replicaPorts(svc, n)
 			c.Health = f.Health
 			c.DeployID = svc.Labels[compose.LabelDeployID]
+			c.Role = svc.CustomLabels[compose.LabelRole]
+			f.runJob(&c)
 			if info, ok := f.images[svc.Image]; ok {
 				c.ImageID = info.ID
 			}
 			cs = append(cs, c)
 		}
 	}
-	f.containers[p.Name] = cs
+	// Containers of other services of the project stay: a color comes up
+	// in parts (its jobs, the rest, its singletons after the switch).
+	var kept []compose.Container
+	for _, c := range f.containers[p.Name] {
+		if _, ours := p.Services[c.Service]; !ours {
+			kept = append(kept, c)
+		}
+	}
+	f.containers[p.Name] = append(kept, cs...)
 	return append([]compose.Container(nil), cs...), nil
 }
 
@@ -269,7 +288,11 @@ func (f *Engine) Start(ctx context.Context, project string) ([]compose.Container
 	if !f.Exists(project) {
 		return nil, fmt.Errorf("failed to start project %s: %w", project, compose.ErrNothingToStart)
 	}
-	f.setState(project, true, 0)
+	// A finished job is not run again; singletons wait for
+	// StartSingletons, as compose.Engine.Start does.
+	f.setStateWhere(project, true, 0, func(c compose.Container) bool {
+		return c.Role != compose.Job.String() && c.Role != compose.Singleton.String()
+	})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]compose.Container(nil), f.containers[project]...), nil
