@@ -264,6 +264,7 @@ func (r *run) pruneImages(ctx context.Context) {
 			keep[ct.ImageID] = true
 		}
 	}
+	r.keepSharedImages(ctx, keep)
 	tried := map[string]bool{}
 	for _, e := range entries {
 		for _, img := range e.Images {

@@ -311,3 +311,26 @@ func (r *run) singletonPhase(ctx context.Context, p *plan, from origin) *PhaseEr
 	}
 	return nil
 }
+
+// keepSharedImages adds to keep the images of the shared services: those
+// their containers run and those their definitions name. Pruning never
+// removes one, even one an earlier deploy pulled when the service was
+// still colored.
+func (r *run) keepSharedImages(ctx context.Context, keep map[string]bool) {
+	if cs, err := r.d.Engine.List(ctx, compose.SharedProjectName(r.cfg.ProjectName)); err == nil {
+		for _, c := range cs {
+			keep[c.ImageID] = true
+		}
+	}
+	for _, c := range color.All {
+		p := r.plans[c]
+		if p == nil || p.Shared == nil {
+			continue
+		}
+		for _, svc := range p.Shared.Services {
+			if info, err := r.d.Engine.ImageInfo(ctx, svc.Image); err == nil {
+				keep[info.ID] = true
+			}
+		}
+	}
+}

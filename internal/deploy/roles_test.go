@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -302,4 +304,54 @@ func TestRolesUnknownSharedServiceNamesTheInput(t *testing.T) {
 	require.ErrorIs(t, err, deploy.ErrPreflight)
 	require.Contains(t, err.Error(), `shared-services: "postgres" is not a service of the compose file; its services are: db, migrate, scheduler, web, worker`)
 	require.Empty(t, h.eng.Calls())
+}
+
+// TestRolesPruneNeverRemovesASharedImage: db:1 was pulled by a deploy
+// that still ran the database in each color; once db is shared, pruning
+// never tries to remove its image.
+func TestRolesPruneNeverRemovesASharedImage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.file("docker-compose.yml", `services:
+  web:
+    image: app:${VERSION:-v1}
+    ports: ["${BLUEGREEN_PORT}:8080"]
+  db:
+    image: db:1
+`)
+	h.version("v1", nil)
+	withRoles(h)
+	h.eng.DropImage("db:1") // so that its container alone holds it
+	for _, v := range []string{"v2", "v3", "v4"} {
+		h.version(v, map[string]string{"retain-images": "1", "keep-previous": "false"})
+	}
+	for _, c := range h.eng.Calls() {
+		if c.Method == "RemoveImage" && c.Arg == "db:1" {
+			t.Errorf("pruning tried to remove the shared db's image")
+		}
+	}
+	require.True(t, h.eng.HasImage("db:1"))
+}
+
+// TestRolesStopGraceCoversSingletons: the stop of the old color waits as
+// long as the longest stop_grace_period of its services, its singletons'
+// included.
+func TestRolesStopGraceCoversSingletons(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	liveWithRoles(h, color.Blue)
+	h.cleanup = time.Millisecond
+	var stopped atomic.Bool
+	h.eng.Hook = func(ctx context.Context, m, a string) error {
+		if (m == "Remove" || m == "Stop") && a == "app-blue" {
+			stopped.Store(true)
+			deadline, ok := ctx.Deadline()
+			if !ok || time.Until(deadline) < 6*time.Minute {
+				t.Errorf("the old color's stop is bounded by %s, less than the scheduler's 7m stop_grace_period", time.Until(deadline))
+			}
+		}
+		return nil
+	}
+	h.must(nil)
+	require.True(t, stopped.Load(), "the old color was stopped")
 }
