@@ -229,6 +229,7 @@ func (r *run) do(ctx context.Context) (err error) {
 	case config.ModeStatus:
 		r.res.Active = r.live.Color
 		r.fillActive(r.live.Color)
+		r.sharedStatus(ctx)
 		return nil
 	case config.ModeStage:
 		return r.stage(ctx)

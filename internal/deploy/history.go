@@ -43,10 +43,11 @@ func (r *run) record(err error) {
 	if p := r.plans[r.res.Target]; p != nil {
 		e.ComposeHash = p.ComposeHash
 	}
+	e.Roles = r.res.Roles.entry()
 	var pe *PhaseError
 	switch {
 	case err == nil:
-	case r.res.RolledBack && errors.As(err, &pe) && pe.Kind == PhaseObserve:
+	case r.res.RolledBack && errors.As(err, &pe) && (pe.Kind == PhaseObserve || pe.Kind == PhaseSingletons):
 		e.Result = ledger.RolledBack
 	default:
 		e.Result = ledger.Failed

@@ -80,6 +80,7 @@ func (r *Result) Outputs() [][2]string {
 		{"deploy-id", r.DeployID},
 		{"staged-color", r.Staged.String()},
 		{"preview-url", r.PreviewURL},
+		{"roles", r.Roles.json()},
 		{"history", r.historyJSON()},
 	}
 }
@@ -129,6 +130,7 @@ func (r *Result) Summary(project string) string {
 	if r.Staged != color.None {
 		fmt.Fprintf(&b, "| Staged | %s on %s |\n", orNone(r.Staged), report.TableCell(r.PreviewURL))
 	}
+	r.Roles.summaryRows(&b)
 	if r.HealthAttempts > 0 {
 		fmt.Fprintf(&b, "| Health probes | %d |\n", r.HealthAttempts)
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -354,4 +354,45 @@ func TestRolesStopGraceCoversSingletons(t *testing.T) {
 	}
 	h.must(nil)
 	require.True(t, stopped.Load(), "the old color was stopped")
+}
+
+// TestRolesReported: the summary, the roles output, the history and mode
+// status say what ran once and what ran per color.
+func TestRolesReported(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	withRoles(h)
+	res := h.must(nil)
+	summary := res.Summary("app")
+	require.Contains(t, summary, "| Shared services | `created db` |")
+	require.Contains(t, summary, "| Jobs run | `migrate exited with code 0` |")
+	require.Contains(t, summary, "| Singletons | `scheduler` |")
+	require.Contains(t, res.Outputs(), [2]string{"roles", `{"shared":["created db"],"jobs":["migrate exited with code 0"],"singletons":["scheduler"]}`})
+	entries, _, err := h.hist.Entries()
+	require.NoError(t, err)
+	require.NotNil(t, entries[len(entries)-1].Roles)
+	require.Equal(t, []string{"migrate exited with code 0"}, entries[len(entries)-1].Roles.Jobs)
+
+	h.rec = &deploytest.Reporter{}
+	status := h.must(map[string]string{"mode": "status"})
+	require.Equal(t, []string{"db running (app-shared-db-1)"}, status.Roles.Shared)
+	require.Contains(t, h.rec.String(), "shared services (app-shared, once per host): db running")
+
+	plain := newHarness(t)
+	require.Contains(t, plain.must(nil).Outputs(), [2]string{"roles", ""}, "an app without roles has an empty roles output")
+}
+
+// TestRolesFailedSingletonIsRecordedRolledBack: a deploy switched back
+// because a singleton failed is recorded as rolled back, as one switched
+// back by the observation window.
+func TestRolesFailedSingletonIsRecordedRolledBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	liveWithRoles(h, color.Blue)
+	h.eng.SingletonsExit("app-green")
+	_, err := h.run(context.Background(), nil)
+	require.Error(t, err)
+	entries, _, err := h.hist.Entries()
+	require.NoError(t, err)
+	require.Equal(t, "rolled-back", string(entries[len(entries)-1].Result))
 }
