@@ -31,15 +31,23 @@ func shopImages(t *testing.T, docker *client.Client) (app, pg, redis string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	build := func(cmd, repo string) string {
-		dockerfile := "FROM scratch\nCOPY shop /shop\nCOPY shop /usr/bin/pg_isready\nENV PATH=/usr/bin\nENTRYPOINT [\"/shop\"]\n"
-		if cmd != "" {
-			dockerfile += "CMD [\"" + cmd + "\"]\n"
-		}
-		tag, err := throwaway.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), "./e2e/testdata/shop", "shop", dockerfile, repo)
-		require.NoError(t, err)
-		return tag
+		return shopImage(ctx, t, docker, cmd, repo, "")
 	}
 	return build("", "bge2e-shop"), build("db", "bge2e-shop-postgres"), build("cache", "bge2e-shop-redis")
+}
+
+// shopImage builds one stand-in: the shop binary as /shop, as pg_isready
+// and as /bin/sh (for CMD-SHELL healthchecks), with cmd as its CMD and
+// extra lines in its Dockerfile.
+func shopImage(ctx context.Context, t *testing.T, docker *client.Client, cmd, repo, extra string) string {
+	t.Helper()
+	dockerfile := "FROM scratch\nCOPY shop /shop\nCOPY shop /usr/bin/pg_isready\nCOPY shop /bin/sh\nENV PATH=/usr/bin:/bin\nENTRYPOINT [\"/shop\"]\n" + extra
+	if cmd != "" {
+		dockerfile += "CMD [\"" + cmd + "\"]\n"
+	}
+	tag, err := throwaway.BuildBinaryImage(ctx, docker, testenv.RepoRoot(t), "./e2e/testdata/shop", "shop", dockerfile, repo)
+	require.NoError(t, err)
+	return tag
 }
 
 // shopFixture is examples/app-with-database/docker-compose.yml on a

@@ -7,10 +7,12 @@
 //	                under DATA_DIR (a named volume), over a line protocol:
 //	                SET k v, GET k, PING
 //	pg_isready      exits 0 when the database on 127.0.0.1:5432 answers
+//	sh -c "..."     runs pg_isready, or curl URL (exit 0 when it answers), as
+//	                the CMD-SHELL healthchecks of official compose files do
 //	shop cache      a cache on :6379 that answers PING
 //	shop migrate    records "schema" = VERSION in the database; exits 1,
 //	                changing nothing, when MIGRATE_FAIL is set
-//	shop web        :8080: / says "version=V color=C", /health is 200 while
+//	shop web        :8080 (or $PORT): / says "version=V color=C", /health is 200 while
 //	                the database answers and has a schema,
 //	                PUT /items/k stores the body, GET /items/k reads it
 //	shop worker     waits for work (talks to the cache now and then)
@@ -43,6 +45,9 @@ func main() {
 		os.Exit(0)
 	}()
 	role := filepath.Base(os.Args[0])
+	if role == "sh" {
+		os.Exit(shell(os.Args[1:]))
+	}
 	if role != "pg_isready" {
 		if len(os.Args) < 2 {
 			fmt.Println("usage: shop db|cache|migrate|web|worker|scheduler")
@@ -226,9 +231,48 @@ func web() {
 		}
 		fmt.Fprintln(w, strings.TrimPrefix(v, "VALUE "))
 	})
-	fmt.Println("listening on :8080")
-	if err := http.ListenAndServe(":8080", nil); err != nil {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	fmt.Println("listening on :" + port)
+	if err := http.ListenAndServe(":"+port, nil); err != nil {
 		fmt.Println(err)
 		os.Exit(1)
 	}
+}
+
+// shell runs the one command of sh -c that a healthcheck gives it.
+func shell(args []string) int {
+	if len(args) != 2 || args[0] != "-c" {
+		fmt.Println("sh: only sh -c \"command\" is supported")
+		return 2
+	}
+	words := strings.Fields(args[1])
+	if len(words) == 0 {
+		return 0
+	}
+	switch words[0] {
+	case "pg_isready":
+		if _, err := query("127.0.0.1:5432", "PING"); err != nil {
+			fmt.Println("no response:", err)
+			return 2
+		}
+		return 0
+	case "curl":
+		for _, w := range words[1:] {
+			if strings.HasPrefix(w, "http://") {
+				c := &http.Client{Timeout: 3 * time.Second}
+				resp, err := c.Get(w)
+				if err != nil {
+					fmt.Println("curl:", err)
+					return 7
+				}
+				resp.Body.Close()
+				return 0
+			}
+		}
+	}
+	fmt.Println("sh:", words[0], "not found")
+	return 127
 }
