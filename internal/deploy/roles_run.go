@@ -243,13 +243,8 @@ func (r *run) handOverSingletons(ctx context.Context, p *plan, from origin) erro
 	}
 	var failed compose.Container
 	for _, c := range cs {
-		if c.Role != "" && c.Role != compose.Singleton.String() {
-			continue
-		}
-		if p.Singletons != nil {
-			if _, ok := p.Singletons.Services[c.Service]; !ok && from != originKept {
-				continue
-			}
+		if c.Role != compose.Singleton.String() {
+			continue // StartSingletons answers with the whole project
 		}
 		r.res.Roles.Singletons = appendOnce(r.res.Roles.Singletons, c.Service)
 		if err == nil && failed.ID == "" {
