@@ -26,7 +26,7 @@ import (
 // shopImages builds e2e/testdata/shop into the stand-ins of
 // examples/app-with-database: the app, a postgres and a redis, each FROM
 // scratch (no registry is reachable in the tests).
-func shopImages(t *testing.T, docker *client.Client) (app, pg, redis string) {
+func shopImages(t testing.TB, docker *client.Client) (app, pg, redis string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -39,7 +39,7 @@ func shopImages(t *testing.T, docker *client.Client) (app, pg, redis string) {
 // shopImage builds one stand-in: the shop binary as /shop, as pg_isready
 // and as /bin/sh (for CMD-SHELL healthchecks), with cmd as its CMD and
 // extra lines in its Dockerfile.
-func shopImage(ctx context.Context, t *testing.T, docker *client.Client, cmd, repo, extra string) string {
+func shopImage(ctx context.Context, t testing.TB, docker *client.Client, cmd, repo, extra string) string {
 	t.Helper()
 	dockerfile := "FROM scratch\nCOPY shop /shop\nCOPY shop /usr/bin/pg_isready\nCOPY shop /bin/sh\nENV PATH=/usr/bin:/bin\nENTRYPOINT [\"/shop\"]\n" + extra
 	if cmd != "" {
@@ -53,7 +53,7 @@ func shopImage(ctx context.Context, t *testing.T, docker *client.Client, cmd, re
 // shopFixture is examples/app-with-database/docker-compose.yml on a
 // private nginx, changed only where the test must: the stand-in images,
 // a container_name and a database host port of its own.
-func shopFixture(t *testing.T) (*fixture, string) {
+func shopFixture(t testing.TB) (*fixture, string) {
 	t.Helper()
 	docker := testenv.RequireDocker(t)
 	app, pg, redis := shopImages(t, docker)
