@@ -120,40 +120,37 @@ func (r *run) convergeShared(ctx context.Context, p *plan) error {
 	return nil
 }
 
-// upColor brings the new color's project up: its jobs first, each run to
-// completion with its output in a group of its own, then the rest. A job
-// that exits non-zero fails the deploy, naming it and its exit code, with
-// its last log lines. It returns every container it created.
+// upColor brings the new color's project up. Its jobs run as docker
+// compose runs them: each before the services that wait for it (with
+// condition service_completed_successfully), and everything else at once.
+// Each job's output is then shown in a group of its own; a job that exited
+// non-zero fails the deploy, naming it and its exit code, whatever Up said
+// of the services that waited for it. It returns every container Up
+// created.
 func (r *run) upColor(ctx context.Context, p *plan) ([]compose.Container, error) {
-	jobs, rest, err := compose.JobsFirst(p.Project, p.Roles)
-	if err != nil {
-		return nil, err
+	cs, err := r.d.Engine.Up(ctx, p.Project)
+	if jerr := r.waitJobs(ctx, p, cs, err == nil); jerr != nil {
+		return cs, jerr
 	}
-	var created []compose.Container
-	if jobs != nil {
-		cs, err := r.d.Engine.Up(ctx, jobs)
-		created = append(created, cs...)
-		if err != nil {
-			return created, err
-		}
-		if err := r.waitJobs(ctx, p, cs); err != nil {
-			return created, err
-		}
-	}
-	cs, err := r.d.Engine.Up(ctx, rest)
-	return append(created, cs...), err
+	return cs, err
 }
 
-// waitJobs waits for each job container to exit, shows its output, and
-// fails on a non-zero exit code.
-func (r *run) waitJobs(ctx context.Context, p *plan, cs []compose.Container) error {
+// waitJobs shows each job's output and fails on a non-zero exit code. With
+// wait, it first waits for each job container to exit; without (Up
+// failed), it looks only at those that have.
+func (r *run) waitJobs(ctx context.Context, p *plan, cs []compose.Container, wait bool) error {
 	var errs []error
 	for _, c := range cs {
 		if p.Roles.Of(c.Service) != compose.Job {
 			continue
 		}
-		r.d.Report.Infof("running job %s (%s)", c.Service, c.Name)
-		done, err := r.waitExit(ctx, c)
+		var done compose.Container
+		var err error
+		if wait {
+			done, err = r.waitExit(ctx, c)
+		} else if done, err = r.d.Engine.Inspect(ctx, c.ID); err == nil && !exited(done) {
+			continue // it never ran: Up's error says why
+		}
 		if err != nil {
 			return err
 		}
@@ -176,6 +173,10 @@ func (r *run) waitJobs(ctx context.Context, p *plan, cs []compose.Container) err
 	return errors.Join(errs...)
 }
 
+func exited(c compose.Container) bool {
+	return !c.Running && !c.Restarting && (c.State == "exited" || c.State == "dead")
+}
+
 // waitExit polls a job container until it has exited. It is bounded by
 // ctx, as a migration may take long.
 func (r *run) waitExit(ctx context.Context, c compose.Container) (compose.Container, error) {
@@ -184,7 +185,7 @@ func (r *run) waitExit(ctx context.Context, c compose.Container) (compose.Contai
 		if err != nil {
 			return cur, err
 		}
-		if !cur.Running && !cur.Restarting && (cur.State == "exited" || cur.State == "dead") {
+		if exited(cur) {
 			return cur, nil
 		}
 		if err := sleep(ctx, r.d.pollEvery()); err != nil {

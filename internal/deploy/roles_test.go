@@ -107,8 +107,7 @@ func upCalls(h *harness) []string {
 }
 
 // TestRolesFirstDeploy: the shared db is converged before the color, the
-// job runs before the rest of the color, and the scheduler starts only
-// after the switch.
+// job's output is shown, and the scheduler starts only after the switch.
 func TestRolesFirstDeploy(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -122,7 +121,7 @@ func TestRolesFirstDeploy(t *testing.T) {
 	}
 	res, err := h.run(context.Background(), nil)
 	require.NoError(t, err)
-	require.Equal(t, []string{"Converge app-shared", "Up app-blue", "Up app-blue", "Up app-blue"}, upCalls(h))
+	require.Equal(t, []string{"Converge app-shared", "Up app-blue", "Up app-blue"}, upCalls(h), "the color, then its singletons")
 	require.Len(t, h.eng.RunningOf("app-blue", "scheduler"), 1, "the scheduler runs after the deploy")
 	require.Len(t, h.eng.RunningOf("app-shared", "db"), 1)
 	assert.Equal(t, []string{"created db"}, res.Roles.Shared)
@@ -149,7 +148,7 @@ func TestRolesSecondDeployHandsOverTheScheduler(t *testing.T) {
 	neverTwoSchedulers(t, h)
 	res, err := h.run(context.Background(), map[string]string{"observe-seconds": "0.05"})
 	require.NoError(t, err)
-	require.Equal(t, []string{"Converge app-shared", "Up app-green", "Up app-green", "StopSingletons app-blue", "Up app-green"}, upCalls(h))
+	require.Equal(t, []string{"Converge app-shared", "Up app-green", "StopSingletons app-blue", "Up app-green"}, upCalls(h))
 	require.Len(t, h.eng.RunningOf("app-green", "scheduler"), 1)
 	require.Equal(t, db, h.eng.RunningOf("app-shared", "db")[0].ID, "the shared db is the same container")
 	assert.Equal(t, []string{"db unchanged"}, res.Roles.Shared)
@@ -193,7 +192,7 @@ func TestRolesFailedJobFailsBeforeTheSwitch(t *testing.T) {
 	require.Contains(t, h.rec.String(), "block Output of job migrate (green)\napplying 0042_add_column\nERROR: column exists")
 	after, _ := h.sw.Include()
 	require.Equal(t, string(before), string(after), "nginx still serves blue")
-	require.Equal(t, []string{"Converge app-shared", "Up app-green"}, upCalls(h), "nothing of green but the job started")
+	require.Equal(t, []string{"Converge app-shared", "Up app-green"}, upCalls(h), "green's singletons never started")
 	require.Len(t, h.eng.RunningOf("app-blue", "scheduler"), 1, "blue's scheduler was never stopped")
 	requireSharedUntouched(t, h)
 }

@@ -47,7 +47,7 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 		p.Project.Services[name] = svc
 	}
 	r.d.Report.Infof("starting %s: service %s, image %s, published on %s", project, p.Service, p.Image, p.URL)
-	containers, err := r.upColor(ctx, p) // its jobs first
+	containers, err := r.upColor(ctx, p) // and its jobs' outcome
 	traffic := findService(containers, p.Service)
 	if err != nil {
 		return traffic, err

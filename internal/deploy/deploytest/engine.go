@@ -209,7 +209,7 @@ func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container,
 		}
 	}
 	f.containers[p.Name] = append(kept, cs...)
-	return append([]compose.Container(nil), cs...), nil
+	return append([]compose.Container(nil), cs...), f.jobFailure(p.Name, cs)
 }
 
 // replicaPorts maps each published TCP container port of svc to the host

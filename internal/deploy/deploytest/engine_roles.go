@@ -156,3 +156,14 @@ func (f *Engine) RunningOf(project, service string) []compose.Container {
 	}
 	return out
 }
+
+// jobFailure is the error Up gives when a job it ran exited non-zero: the
+// services that wait for it cannot start (f.mu held).
+func (f *Engine) jobFailure(project string, cs []compose.Container) error {
+	for _, c := range cs {
+		if c.Role == compose.Job.String() && c.ExitCode != 0 {
+			return fmt.Errorf("failed to start project %s: %w: service %s exited with code %d, not 0", project, compose.ErrDependencyFailed, c.Service, c.ExitCode)
+		}
+	}
+	return nil
+}
