@@ -3,15 +3,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +14,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/cli"
@@ -130,24 +124,6 @@ type fleetRun struct {
 	took    time.Duration
 }
 
-// syncBuffer is a log several goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // deploy runs the action in this process, as the runner would run the
 // binary outside a container: the helpers' image is made from the built
 // static binary.
@@ -197,82 +173,6 @@ func stageEnviron(maps ...map[string]string) []string {
 		environ = append(environ, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}
 	return environ
-}
-
-// requireServes checks every host's own nginx answers / with version.
-func (e *fleetEnv) requireServes(version string) {
-	e.t.Helper()
-	for i, h := range e.fleet.hosts {
-		code, body, err := h.get("/")
-		require.NoError(e.t, err, "host %d", i+1)
-		require.Equal(e.t, 200, code, "host %d: %s", i+1, body)
-		require.True(e.t, strings.HasPrefix(body, "version="+version+" "), "host %d serves %q, not %s", i+1, body, version)
-	}
-}
-
-// requireNoHelpers checks no helper container is left on any host.
-func (e *fleetEnv) requireNoHelpers() {
-	e.t.Helper()
-	for i, h := range e.fleet.hosts {
-		require.Eventually(e.t, func() bool {
-			list, err := h.docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", fleet.LabelProject+"="+e.project))})
-			return err == nil && len(list) == 0
-		}, 20*time.Second, 200*time.Millisecond, "host %d has helper containers left", i+1)
-	}
-}
-
-// watchFirst notes when a line with marker first appears in log; the
-// returned function says when (zero if never).
-func watchFirst(log *syncBuffer, marker string) func() time.Time {
-	var mu sync.Mutex
-	var at time.Time
-	stop := make(chan struct{})
-	go func() {
-		for {
-			if strings.Contains(log.String(), marker) {
-				mu.Lock()
-				at = time.Now()
-				mu.Unlock()
-				return
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
-	return func() time.Time {
-		close(stop)
-		mu.Lock()
-		defer mu.Unlock()
-		return at
-	}
-}
-
-// watchHelpers inspects the fleet's helper containers on every host until
-// the returned function is called, which returns what it saw.
-func (e *fleetEnv) watchHelpers() func() []container.InspectResponse {
-	var daemons []*client.Client
-	for _, h := range e.fleet.hosts {
-		daemons = append(daemons, h.docker)
-	}
-	return watchContainers(daemons, fleet.LabelProject+"="+e.project)
-}
-
-func hostsResult(t *testing.T, r fleetRun) []fleet.HostReport {
-	t.Helper()
-	var out []fleet.HostReport
-	require.NoError(t, json.Unmarshal([]byte(r.outputs["hosts-result"]), &out), r.outputs["hosts-result"])
-	return out
-}
-
-func results(reports []fleet.HostReport) []fleet.Status {
-	var out []fleet.Status
-	for _, r := range reports {
-		out = append(out, r.Result)
-	}
-	return out
 }
 
 // TestFleet rolls deploys across three simulated hosts, each with its own
@@ -478,103 +378,4 @@ func TestFleet(t *testing.T) {
 		require.Contains(t, r.out, "::error title=Fleet rollout cancelled")
 		e.requireNoHelpers()
 	})
-}
-
-// BenchmarkFleet prints the time of a fleet deploy of 1, 2 and 3 hosts,
-// one at a time and all at once, beside a single-host deploy (the binary
-// run on host 1 itself, in its namespaces) in the same run. One at a time
-// should grow linearly with the hosts; all at once should stay near one
-// host's time.
-//
-//	go test -tags e2e ./e2e -run '^$' -bench Fleet -benchtime 2x
-func BenchmarkFleet(b *testing.B) {
-	e := newFleetEnv(b)
-	ctx := context.Background()
-	// A first deploy everywhere, so that every measured run switches.
-	r := e.deploy(ctx, b, "b0", e.version("b0", nil), map[string]string{"max-parallel": "3"}, nil)
-	require.Equal(b, 0, r.code, r.out)
-
-	type shape struct {
-		name     string
-		hosts    int
-		parallel int
-	}
-	shapes := []shape{{"fleet-1host", 1, 1}, {"fleet-2hosts-serial", 2, 1}, {"fleet-3hosts-serial", 3, 1}, {"fleet-2hosts-parallel", 2, 3}, {"fleet-3hosts-parallel", 3, 3}}
-	totals := map[string]time.Duration{}
-	stages := map[string]string{}
-	seq := 0
-	next := func() (string, string) {
-		seq++
-		v := fmt.Sprintf("b%d", seq)
-		return v, e.version(v, nil)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		v, img := next()
-		totals["single-host"] += e.singleHost(b, v, img)
-		for _, s := range shapes {
-			v, img := next()
-			extra := e.fleetHosts(s.hosts)
-			extra["max-parallel"] = fmt.Sprint(s.parallel)
-			r := e.deploy(ctx, b, v, img, extra, nil)
-			require.Equal(b, 0, r.code, r.out)
-			totals[s.name] += r.took
-			stages[s.name] = stageTimes(r.out)
-		}
-	}
-	b.StopTimer()
-	one := totals["single-host"]
-	lines := []string{fmt.Sprintf("single-host deploy (binary on host 1): %s", (one / time.Duration(b.N)).Round(time.Millisecond))}
-	b.ReportMetric(float64(one.Milliseconds())/float64(b.N), "single-host-ms")
-	for _, s := range shapes {
-		d := totals[s.name]
-		b.ReportMetric(float64(d.Milliseconds())/float64(b.N), s.name+"-ms")
-		lines = append(lines, fmt.Sprintf("%-22s %s (%.2fx the single-host deploy, %.2fx the one-host fleet)\n    last run: %s", s.name+":", (d/time.Duration(b.N)).Round(time.Millisecond),
-			float64(d)/float64(one), float64(d)/float64(totals["fleet-1host"]), stages[s.name]))
-	}
-	// Printed, not logged: a benchmark's log is cut after a few lines.
-	fmt.Println(strings.Join(lines, "\n"))
-}
-
-// stageTimes picks a rollout's stage times out of its log.
-func stageTimes(out string) string {
-	var parts []string
-	for _, line := range strings.Split(out, "\n") {
-		if name, took, ok := strings.Cut(strings.TrimSpace(line), " took "); ok && !strings.Contains(name, " | ") {
-			parts = append(parts, name+" "+took)
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-// singleHost deploys v on host 1 the way a single-host workflow does: the
-// binary run on the host itself (here: in its namespaces), no fleet.
-func (e *fleetEnv) singleHost(tb testing.TB, v, img string) time.Duration {
-	tb.Helper()
-	h := e.fleet.hosts[0]
-	inputs := map[string]string{}
-	for k, val := range e.inputs {
-		if !strings.HasPrefix(k, "ssh-") && !strings.HasPrefix(k, "docker-tls-") && k != "hosts" {
-			inputs[k] = val
-		}
-	}
-	inputs["image"] = img
-	inputs["keep-previous"] = "true"
-	// -w: the init's working directory, /. nsenter's --wd=DIR would open
-	// DIR in this mount namespace, where the binary's getwd cannot reach
-	// it; the workspace comes from GITHUB_WORKSPACE. (No shell in
-	// between: dash drops variables with a hyphen, as INPUT_* have.)
-	cmd := exec.Command("nsenter", "-t", strconv.Itoa(h.initPID(tb)), "-m", "-n", "-p", "-w", e.bin)
-	cmd.Env = append(stageEnviron(inputs), "APP_IMAGE="+e.app, "VERSION="+v, "GITHUB_WORKSPACE="+e.dir)
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	took := time.Since(start)
-	require.NoError(tb, err, string(out))
-	return took
-}
-
-// fleetHosts narrows the inputs to the first n hosts.
-func (e *fleetEnv) fleetHosts(n int) map[string]string {
-	lines := strings.Split(e.inputs["hosts"], "\n")
-	return map[string]string{"hosts": strings.Join(lines[:n], "\n")}
 }

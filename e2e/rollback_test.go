@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/loadgen"
 )
 
@@ -54,18 +53,20 @@ func TestRollbackUnderLoad(t *testing.T) {
 	f.requireServes("v2", "green")
 }
 
-// TestRollbackWithoutKeptColor says what to do instead.
+// TestRollbackWithoutKeptColor falls back to the history: the last good
+// deploy is redeployed from the image it recorded.
 func TestRollbackWithoutKeptColor(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	removing := map[string]string{"keep-previous": "false"}
-	require.Equal(t, 0, f.deploy(removing, "VERSION=v1").code)
+	first := f.deploy(removing, "VERSION=v1")
+	require.Equal(t, 0, first.code)
 	require.Equal(t, 0, f.deploy(removing, "VERSION=v2").code)
-	r := f.deploy(map[string]string{"mode": "rollback"})
-	r.requireFailedIn(t, deploy.PhaseStart)
-	require.ErrorIs(t, r.result.Err, deploy.ErrNoRollback)
-	require.Contains(t, r.out, "keep-previous: true")
-	f.requireServes("v2", "green")
+	r := f.deploy(map[string]string{"mode": "rollback"}, "VERSION=v1")
+	require.Equal(t, 0, r.code, r.out)
+	require.Contains(t, r.out, "no kept previous color): redeploying the last good deploy "+first.outputs["deploy-id"])
+	require.Equal(t, "blue", r.outputs["active-color"])
+	f.requireServes("v1", "blue")
 }
 
 // TestStatusMode reports without touching anything.

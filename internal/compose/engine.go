@@ -66,6 +66,8 @@ type Container struct {
 	// DeployID is the bluegreen deploy that created the container, from
 	// LabelDeployID (empty for containers made by other tools).
 	DeployID string
+	// Staged reports LabelStaged: mode stage created the container.
+	Staged bool
 	// Role is the service's role from LabelRole: colored, shared, job or
 	// singleton; empty for containers made before roles or by other tools,
 	// which are colored.
@@ -153,6 +155,7 @@ func fromInspect(info container.InspectResponse) Container {
 		c.Service = info.Config.Labels[LabelService]
 		c.DependsOn = parseDependsOnLabel(info.Config.Labels[LabelDependsOn])
 		c.DeployID = info.Config.Labels[LabelDeployID]
+		c.Staged = info.Config.Labels[LabelStaged] == "true"
 		c.Role = info.Config.Labels[LabelRole]
 	}
 	c.ImageID = info.Image

@@ -32,6 +32,11 @@ const (
 	// LabelDeployID is bluegreen's own: the deploy that created the
 	// container, so a staged color can be matched to its stage run.
 	LabelDeployID = "io.github.bluegreen-action.deploy-id"
+	// LabelStaged marks a container that mode stage created: mode abort
+	// removes only such containers, never a kept previous color. It is
+	// set outside the service's definition (CustomLabels), so that it
+	// changes no config hash.
+	LabelStaged = "io.github.bluegreen-action.staged"
 )
 
 // ComposeVersion is the value of com.docker.compose.version on what we

@@ -44,6 +44,13 @@ type Engine interface {
 	Remove(ctx context.Context, project string, timeout *time.Duration) error
 	// ImageInfo inspects an image; a missing one gives compose.ErrImageMissing.
 	ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error)
+	// SetAside renames a project's containers out of the way (stopped,
+	// kept) for deploy by; ListAside, PutBack and RemoveAside find them,
+	// rename them back (restarting the ones that ran) or remove them.
+	SetAside(ctx context.Context, project, by string) ([]compose.Container, error)
+	ListAside(ctx context.Context, project string) ([]compose.Container, error)
+	PutBack(ctx context.Context, project string) ([]compose.Container, error)
+	RemoveAside(ctx context.Context, project string) ([]compose.Container, error)
 	// RemoveImage removes one reference, never an image a container uses.
 	RemoveImage(ctx context.Context, ref string) error
 	// Publishers lists the running containers, of any project, that
@@ -183,6 +190,9 @@ type run struct {
 	tmpl   *nginx.Template
 	live   Live
 	target color.Color
+	// created is set once Up ran for the target color: only then are
+	// there new containers of this run to remove on a failure.
+	created bool
 }
 
 // Run performs one deploy in the configured mode and returns its Result,
@@ -309,6 +319,8 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 			return r.fail(ctx, newPhaseError(PhaseStop, stop, err), compose.Container{}, from)
 		}
 	}
+	// Only now is the copy this run set aside in its color replaced.
+	r.dropAside(ctx)
 	return nil
 }
 

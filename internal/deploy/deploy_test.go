@@ -117,9 +117,11 @@ func TestDeployPhases(t *testing.T) {
 			setup:    func(h *harness) { h.live(color.Green) },
 			inputs:   map[string]string{"mode": "rollback"},
 			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrNoRollback, deploy.ErrStart},
-			wantHint:   "keep-previous: true",
-			wantActive: color.None, wantPrevious: color.Green,
-			wantEngine: calls("Start app-blue"),
+			wantHint: "keep-previous: true",
+			// The history is empty too: the message says so.
+			wantErrText: "app-blue has no containers (no kept previous color), and the history",
+			wantActive:  color.None, wantPrevious: color.Green,
+			wantEngine: calls(),
 			wantSwitch: calls("RemoveStaleTemps "),
 		},
 		{
@@ -177,9 +179,10 @@ func TestDeployPhases(t *testing.T) {
 			name:     "start: the image cannot be pulled",
 			setup:    func(h *harness) { h.live(color.Blue); h.eng.Hook = failOn("EnsureImages", "app-green") },
 			wantKind: deploy.PhaseStart, wantIs: []error{deploy.ErrStart, errInjected},
-			wantUndone: "Removed the new color app-green. nginx still serves blue",
+			// The images come first: nothing of green was touched.
+			wantUndone: "Nothing was started. nginx still serves blue",
 			wantActive: color.Blue, wantPrevious: color.Blue,
-			wantEngine: calls("EnsureImages app-green", "Down app-green"),
+			wantEngine: calls("EnsureImages app-green"),
 			wantSwitch: calls("RemoveStaleTemps "),
 			after: func(t *testing.T, h *harness) {
 				assert.True(t, h.eng.Running("app-blue"), "blue still runs")

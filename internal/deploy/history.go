@@ -235,8 +235,9 @@ func shortID(id string) string {
 // pruneImages removes images of deploys older than the last
 // retain-images successful ones, when this action brought them to the
 // host and nothing kept still uses them. It never removes an image the
-// action did not pull or build, an image a container uses, or a tag that
-// now names another image.
+// action did not pull or build, an image a container uses, a tag that
+// now names another image, or an image a successful deploy in the history
+// ran that has no digest to pull it again by.
 func (r *run) pruneImages(ctx context.Context) {
 	n := r.cfg.Operate.RetainImages
 	if n == 0 || r.d.History == nil {
@@ -253,6 +254,19 @@ func (r *run) pruneImages(ctx context.Context) {
 		for _, img := range e.Images {
 			keep[img.ID] = true
 			r.res.RetainedImages = appendOnce(r.res.RetainedImages, img.Ref)
+		}
+	}
+	// A deploy the history still holds (history-limit) may be rolled back
+	// to: an image it ran that cannot be pulled again by digest (a local
+	// build, a tag never pushed) stays until its deploy leaves the history.
+	for _, e := range entries {
+		if e.Result != ledger.Succeeded {
+			continue
+		}
+		for _, img := range e.Images {
+			if img.Digest == "" {
+				keep[img.ID] = true
+			}
 		}
 	}
 	for _, c := range color.All {

@@ -100,6 +100,10 @@ func (r *run) findLive(ctx context.Context) error {
 		}
 		live = r.live
 	}
+	// A run killed mid-deploy may have left the kept copy set aside.
+	if err := r.reconcileAside(ctx); err != nil {
+		return err
+	}
 	if r.cfg.Mode != config.ModeStatus {
 		if set, err := r.d.Nginx.ShutdownTimeoutSet(ctx); err == nil && !set {
 			r.d.Report.Warnf("nginx sets no worker_shutdown_timeout: a WebSocket or long poll keeps an old nginx worker, and so the old color, in use until drain-timeout (%s) cuts it off; set worker_shutdown_timeout (for example 30s) in nginx.conf", r.cfg.DrainTimeout)

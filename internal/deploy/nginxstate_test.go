@@ -76,9 +76,10 @@ func TestFindRepairsAnUnloadedInclude(t *testing.T) {
 			},
 			// The deploy then starts blue, which still fails its check.
 			wantKind: deploy.PhaseHealth, wantIs: []error{deploy.ErrUnhealthy},
-			wantUndone: "Removed the new color app-blue. nginx still serves green",
+			// blue's old containers were set aside, not removed, and come back.
+			wantUndone: "Removed the new color app-blue; the kept blue (deploy unknown, image app:v0) was put back. nginx still serves green",
 			wantActive: color.Green, wantPrevious: color.Green,
-			wantEngine: calls("Remove app-blue", "EnsureImages app-blue", "Up app-blue", "Down app-blue"),
+			wantEngine: calls("EnsureImages app-blue", "SetAside app-blue", "Up app-blue", "Remove app-blue", "PutBack app-blue"),
 			wantSwitch: calls("RemoveStaleTemps ", "Switch green"),
 			wantLog:    "repaired: nginx now serves green",
 		},

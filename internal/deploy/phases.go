@@ -163,8 +163,6 @@ func (r *run) dispose(ctx context.Context, from origin) string {
 		}
 		return fmt.Sprintf("Stopped %s again.", project)
 	}
-	if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
-		return fmt.Sprintf("Removing %s ALSO failed: %v; remove it with: docker compose -p %s down", project, err, project)
-	}
-	return fmt.Sprintf("Removed the new color %s.", project)
+	// The new containers go; the kept copy they replaced comes back.
+	return r.disposeStarted(ctx, project)
 }

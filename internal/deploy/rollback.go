@@ -37,6 +37,11 @@ func (r *run) rollbackPrevious(ctx context.Context) error {
 	r.res.Target = r.target
 	plan := r.plans[r.target]
 	project := r.cfg.ProjectFor(r.target)
+	if cs, err := r.d.Engine.List(ctx, project); err == nil && len(cs) == 0 && r.res.RollbackTo == "" {
+		// No kept copy (keep-previous was off, or it was removed): the
+		// history still knows what served before.
+		return r.rollbackFromHistory(ctx, fmt.Sprintf("%s has no containers (no kept previous color)", project))
+	}
 	start := fmt.Sprintf("Start %s again (%s)", r.target, project)
 	var traffic compose.Container
 	err := r.phase(PhaseStart, start, func() error {
@@ -56,7 +61,14 @@ func (r *run) rollbackPrevious(ctx context.Context) error {
 		if r.res.RollbackTo == "" {
 			r.res.RollbackTo = traffic.DeployID
 		}
+		// The kept color's images were on the host all along: this run
+		// brought none of them (retain-images may only remove images the
+		// action brought).
 		r.res.Images = r.images(ctx, cs, nil)
+		for svc, img := range r.res.Images {
+			img.Pulled = false
+			r.res.Images[svc] = img
+		}
 		return nil
 	})
 	if err != nil {

@@ -143,8 +143,11 @@ func (r *run) promoteStaged(ctx context.Context) error {
 	return r.promote(ctx, plan, traffic, originStaged)
 }
 
-// abort removes the staged color; nginx and the live color are untouched.
-// With nothing staged it succeeds: a rejected approval may abort a stage
+// abort removes the staged color and puts back the kept copy its stage
+// set aside; nginx and the live color are untouched. It touches only
+// containers a stage run made (compose.LabelStaged, still running): with
+// nothing staged it says so and succeeds, leaving the idle color (the kept
+// previous version) alone, since a rejected approval may abort a stage
 // that never finished.
 func (r *run) abort(ctx context.Context) error {
 	r.target = r.live.Color.Other()
@@ -158,9 +161,17 @@ func (r *run) abort(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if len(cs) == 0 {
-			r.d.Report.Infof("nothing is staged: %s has no containers", project)
+		held, err := r.d.Engine.ListAside(ctx, project)
+		if err != nil {
+			return err
+		}
+		staged, other := splitStaged(cs)
+		if len(staged) == 0 {
+			r.d.Report.Infof("nothing is staged: %s", describeIdle(project, other, held))
 			return nil
+		}
+		if len(other) > 0 {
+			return fmt.Errorf("%s holds staged containers (%s) beside containers no stage run made (%s); nothing was removed: remove the staged ones with docker rm -f", project, containerNames(staged), containerNames(other))
 		}
 		if want := r.cfg.Operate.DeployID; want != "" {
 			if _, err := r.staged(ctx); err != nil {
@@ -168,10 +179,23 @@ func (r *run) abort(ctx context.Context) error {
 			}
 		}
 		zero := time.Duration(0)
-		if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
+		if len(held) == 0 {
+			if err := r.d.Engine.Down(ctx, project, &zero); err != nil {
+				return err
+			}
+			r.d.Report.Infof("removed the staged %s (%s); nginx still serves %s", r.target, containerNames(cs), orNoneColor(r.live.Color))
+			return nil
+		}
+		// The stage set the kept copy aside: it keeps its networks and
+		// comes back.
+		if err := r.d.Engine.Remove(ctx, project, &zero); err != nil {
 			return err
 		}
-		r.d.Report.Infof("removed the staged %s (%s); nginx still serves %s", r.target, containerNames(cs), orNoneColor(r.live.Color))
+		kept := describeKept(r.target, r.plans[r.target].Service, held)
+		if _, err := r.d.Engine.PutBack(ctx, project); err != nil {
+			return fmt.Errorf("removed the staged %s, but putting back the kept %s failed: %w; the next run puts it back", r.target, kept, err)
+		}
+		r.d.Report.Infof("removed the staged %s (%s) and put back the kept %s; nginx still serves %s", r.target, containerNames(cs), kept, orNoneColor(r.live.Color))
 		return nil
 	})
 	if err != nil {
@@ -180,6 +204,31 @@ func (r *run) abort(ctx context.Context) error {
 		return pe
 	}
 	return nil
+}
+
+// splitStaged parts a color's containers into those a stage run made and
+// still running, and the others (a kept previous color, a leftover).
+func splitStaged(cs []compose.Container) (staged, other []compose.Container) {
+	for _, c := range cs {
+		// A stage's jobs ran to completion: exited, but its own.
+		if c.Staged && (c.Running || c.Restarting || c.Role == compose.Job.String()) {
+			staged = append(staged, c)
+		} else {
+			other = append(other, c)
+		}
+	}
+	return staged, other
+}
+
+// describeIdle says what the idle color holds when nothing is staged.
+func describeIdle(project string, cs, held []compose.Container) string {
+	switch {
+	case len(cs) > 0:
+		return fmt.Sprintf("%s holds no container a stage run made and that runs (it holds %s, left as they are)", project, containerNames(cs))
+	case len(held) > 0:
+		return fmt.Sprintf("%s has no containers (%s are set aside by a run that did not finish; the next deploy puts them back)", project, containerNames(held))
+	}
+	return fmt.Sprintf("%s has no containers", project)
 }
 
 // stagedWithoutInclude reports whether, on a host nginx has never been

@@ -278,6 +278,7 @@ func TestRollbackToRefuses(t *testing.T) {
 func TestRetainImagesRemovesOnlyOlderImagesThisActionPulled(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	h.eng.PullDigests = true                        // pulled from a registry: can be pulled again
 	h.eng.SetImage("worker:1", "sha256:worker", "") // on the host before any deploy
 	var removed []string
 	var last *deploy.Result
@@ -309,6 +310,7 @@ func TestRetainImagesRemovesOnlyOlderImagesThisActionPulled(t *testing.T) {
 func TestRetainImagesKeepsWhatIsInUse(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	h.eng.PullDigests = true
 	h.env["VERSION"] = "v1"
 	h.must(nil)
 	h.eng.Run("other", "x", "app:v1") // another project runs v1 too

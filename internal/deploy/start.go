@@ -12,41 +12,49 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/bluegreen-action/bluegreen/internal/compose"
+	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/health"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
 )
 
-// start removes leftovers of the idle color, makes sure the images are
-// there, and brings the color's project up. It returns the traffic
-// service's container.
+// start makes sure the images are there (pulled or built), then sets the
+// idle color's containers aside (the kept previous version: renamed, not
+// removed, so that a failure puts them back) and brings the color's
+// project up. It returns the traffic service's container.
 func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	project := r.cfg.ProjectFor(p.Color)
-	if left, err := r.d.Engine.List(ctx, project); err != nil {
-		return compose.Container{}, err
-	} else if len(left) > 0 {
-		r.d.Report.Infof("removing %d leftover container(s) of %s: %s", len(left), project, containerNames(left))
-		zero := time.Duration(0)
-		if err := r.d.Engine.Remove(ctx, project, &zero); err != nil {
-			return compose.Container{}, fmt.Errorf("failed to remove leftovers of %s: %w", project, err)
-		}
-	}
 	before := r.imageIDs(ctx, p.Project)
+	// First: a typo in image, or a registry that is down, must fail
+	// before anything of the idle color is touched.
 	if err := r.d.Engine.EnsureImages(ctx, p.Project, r.cfg.Pull, r.d.Registry); err != nil {
 		return compose.Container{}, err
 	}
+	// The shared services next, before the idle color is touched: a
+	// failure leaves the kept color as it was.
 	if err := r.convergeShared(ctx, p); err != nil {
 		return compose.Container{}, err
 	}
+	if err := r.setAside(ctx, p); err != nil {
+		return compose.Container{}, err
+	}
 	// Every container carries this deploy's id, so that a staged color can
-	// be matched to its stage run, and the history to what runs.
+	// be matched to its stage run, and the history to what runs; a stage
+	// run also marks its containers staged, the only ones abort removes.
 	for name, svc := range p.Project.Services {
 		if svc.Labels == nil {
 			svc.Labels = types.Labels{}
 		}
 		svc.Labels[compose.LabelDeployID] = r.res.DeployID
+		if r.cfg.Mode == config.ModeStage {
+			if svc.CustomLabels == nil {
+				svc.CustomLabels = types.Labels{}
+			}
+			svc.CustomLabels[compose.LabelStaged] = "true"
+		}
 		p.Project.Services[name] = svc
 	}
 	r.d.Report.Infof("starting %s: service %s, image %s, published on %s", project, p.Service, p.Image, p.URL)
+	r.created = true
 	containers, err := r.upColor(ctx, p) // and its jobs' outcome
 	traffic := findService(containers, p.Service)
 	if err != nil {

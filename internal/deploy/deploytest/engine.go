@@ -14,7 +14,6 @@ import (
 
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
-	"github.com/bluegreen-action/bluegreen/internal/pull"
 )
 
 // Engine is a deploy.Engine whose projects live in memory.
@@ -28,17 +27,22 @@ type Engine struct {
 	// starting, healthy, unhealthy).
 	Health string
 	Hook   Hook
+	// PullDigests gives each image EnsureImages brings a repo digest
+	// (repo@id), as a pull from a registry does.
+	PullDigests bool
 	// images are the images present, by reference and by id.
 	images map[string]compose.ImageInfo
 	// roles are the fake's state of the services' roles (engine_roles.go).
 	roles roleState
+	// aside holds each project's set-aside containers (engine_aside.go).
+	aside map[string][]compose.Container
 }
 
 var _ deploy.Engine = (*Engine)(nil)
 
 // NewEngine returns an engine with no projects.
 func NewEngine() *Engine {
-	return &Engine{containers: map[string][]compose.Container{}}
+	return &Engine{containers: map[string][]compose.Container{}, aside: map[string][]compose.Container{}}
 }
 
 // enter records a call (failed ones too) and runs the Hook.
@@ -67,7 +71,11 @@ func (f *Engine) Calls() []Call {
 func (f *Engine) Run(project, service, image string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.containers[project] = append(f.containers[project], fakeContainer(project, service, image))
+	c := fakeContainer(project, service, image)
+	for f.asideID(project, c.ID) {
+		c.ID += "+"
+	}
+	f.containers[project] = append(f.containers[project], c)
 }
 
 // Label marks project's containers as made by deploy id.
@@ -139,38 +147,6 @@ func fakeContainer(project, service, image string) compose.Container {
 	}
 }
 
-// EnsureImages makes every service's image present, as a pull would, with
-// an id derived from its reference.
-func (f *Engine) EnsureImages(ctx context.Context, p *types.Project, _ pull.Policy, _ compose.Credentials) error {
-	if err := f.enter(ctx, "EnsureImages", p.Name, true); err != nil {
-		return err
-	}
-	for _, name := range p.ServiceNames() {
-		ref := p.Services[name].Image
-		if !f.HasImage(ref) {
-			f.SetImage(ref, ImageID(ref), "")
-		}
-	}
-	return nil
-}
-
-// ImageID is the id Engine gives an image it pulls.
-func ImageID(ref string) string {
-	if strings.HasPrefix(ref, "sha256:") {
-		return ref
-	}
-	return "sha256:" + fmt.Sprintf("%064x", fnvHash(ref))
-}
-
-func fnvHash(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
 // Up creates the running containers of each service: one, or as many as
 // its scale (deploy.replicas), the n-th bound to the n-th host port of
 // each published range, as Docker binds replicas.
@@ -189,11 +165,16 @@ func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container,
 				c.ID = fmt.Sprintf("%s_%s_%d", p.Name, name, n)
 				c.Name = fmt.Sprintf("%s-%s-%d", p.Name, name, n)
 			}
+			// A new container never shares an id with a set-aside one.
+			for f.asideID(p.Name, c.ID) {
+				c.ID += "+"
+			}
 			c.TCPPorts = replicaPorts(svc, n)
 			c.Health = f.Health
 			c.DeployID = svc.Labels[compose.LabelDeployID]
 			c.Role = svc.CustomLabels[compose.LabelRole]
 			f.runJob(&c)
+			c.Staged = svc.CustomLabels[compose.LabelStaged] == "true"
 			if info, ok := f.images[svc.Image]; ok {
 				c.ImageID = info.ID
 			}
@@ -255,10 +236,12 @@ func (f *Engine) Inspect(ctx context.Context, id string) (compose.Container, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, cs := range f.containers {
-		for _, c := range cs {
-			if c.ID == id {
-				return c, nil
+	for _, all := range []map[string][]compose.Container{f.containers, f.aside} {
+		for _, cs := range all {
+			for _, c := range cs {
+				if c.ID == id {
+					return c, nil
+				}
 			}
 		}
 	}
@@ -307,9 +290,16 @@ func (f *Engine) Stop(ctx context.Context, project string, _ *time.Duration) err
 	return nil
 }
 
-// Down removes a project's containers.
+// Down removes a project's containers, set-aside ones included, as
+// compose.Engine.Down does.
 func (f *Engine) Down(ctx context.Context, project string, _ *time.Duration) error {
-	return f.remove(ctx, "Down", project)
+	if err := f.remove(ctx, "Down", project); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.aside, project)
+	return nil
 }
 
 // Remove removes a project's containers (a fake has no networks to keep).
@@ -324,76 +314,5 @@ func (f *Engine) remove(ctx context.Context, method, project string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.containers, project)
-	return nil
-}
-
-// SetImage makes ref present on the host as image id (digest, when not
-// empty, is its repo digest).
-func (f *Engine) SetImage(ref, id, digest string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.images == nil {
-		f.images = map[string]compose.ImageInfo{}
-	}
-	info := compose.ImageInfo{ID: id}
-	if digest != "" {
-		info.RepoDigests = []string{digest}
-	}
-	f.images[ref] = info
-	f.images[id] = info
-}
-
-// DropImage makes the host lose ref, and the image it names by its id,
-// as a docker image prune would; containers that use it are left alone.
-func (f *Engine) DropImage(ref string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if info, ok := f.images[ref]; ok {
-		delete(f.images, info.ID)
-	}
-	delete(f.images, ref)
-}
-
-// HasImage reports whether ref is present.
-func (f *Engine) HasImage(ref string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.images[ref]
-	return ok
-}
-
-// ImageInfo answers from the images SetImage made present.
-func (f *Engine) ImageInfo(ctx context.Context, ref string) (compose.ImageInfo, error) {
-	if err := f.enter(ctx, "ImageInfo", ref, false); err != nil {
-		return compose.ImageInfo{}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	info, ok := f.images[ref]
-	if !ok {
-		return compose.ImageInfo{}, fmt.Errorf("failed to find image %s: %w", ref, compose.ErrImageMissing)
-	}
-	return info, nil
-}
-
-// RemoveImage removes ref, refusing one a container uses.
-func (f *Engine) RemoveImage(ctx context.Context, ref string) error {
-	if err := f.enter(ctx, "RemoveImage", ref, true); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	info, ok := f.images[ref]
-	if !ok {
-		return fmt.Errorf("failed to remove image %s: no such image", ref)
-	}
-	for _, cs := range f.containers {
-		for _, c := range cs {
-			if c.ImageID == info.ID {
-				return fmt.Errorf("failed to remove image %s: conflict: container %s uses it", ref, c.Name)
-			}
-		}
-	}
-	delete(f.images, ref)
 	return nil
 }
