@@ -88,6 +88,7 @@ func (r *run) checkFiles() error {
 	}
 	if r.plans[color.Blue].Project != nil && r.plans[color.Green].Project != nil {
 		problems = append(problems, r.crossColorProblems()...)
+		problems = append(problems, r.sharedDiffProblems()...)
 	}
 	text := r.cfg.Nginx.Template
 	if text == "" {

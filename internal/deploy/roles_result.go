@@ -7,7 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
+
+	"github.com/bluegreen-action/bluegreen/internal/color"
 
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
@@ -70,4 +73,26 @@ func (r *run) sharedStatus(ctx context.Context) {
 	if len(cs) > 0 {
 		r.d.Report.Infof("shared services (%s, once per host): %s", project, strings.Join(r.res.Roles.Shared, "; "))
 	}
+}
+
+// sharedDiffProblems refuses shared services that blue's and green's files
+// define differently (a shared service that uses BLUEGREEN_COLOR or
+// BLUEGREEN_PORT, or two color files that disagree): they run once for
+// both colors, so every deploy would recreate them, restarting the
+// database each time.
+func (r *run) sharedDiffProblems() []string {
+	blue, green := r.plans[color.Blue].Shared, r.plans[color.Green].Shared
+	if blue == nil && green == nil {
+		return nil
+	}
+	if blue == nil || green == nil || !reflect.DeepEqual(blue.ServiceNames(), green.ServiceNames()) {
+		return []string{"the blue and green compose files declare different shared services: a shared service runs once for both colors, so declare the same ones in both"}
+	}
+	var problems []string
+	for _, name := range blue.ServiceNames() {
+		if !reflect.DeepEqual(blue.Services[name], green.Services[name]) {
+			problems = append(problems, fmt.Sprintf("shared service %s is defined differently for blue and green (it uses ${BLUEGREEN_COLOR} or ${BLUEGREEN_PORT}, or the color files differ): it runs once for both colors, so every deploy would recreate it; define it the same for both", name))
+		}
+	}
+	return problems
 }

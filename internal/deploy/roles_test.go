@@ -395,3 +395,17 @@ func TestRolesFailedSingletonIsRecordedRolledBack(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "rolled-back", string(entries[len(entries)-1].Result))
 }
+
+// TestRolesSharedServiceDefinedPerColorIsRefused: a shared service that
+// differs between the colors would be recreated by every deploy: refused
+// in preflight, naming it.
+func TestRolesSharedServiceDefinedPerColorIsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	withRoles(h)
+	h.file("docker-compose.yml", strings.Replace(rolesCompose, "    volumes: [data:/data]\n", "    volumes: [data:/data]\n    environment: {COLOR: \"${BLUEGREEN_COLOR}\"}\n", 1))
+	_, err := h.run(context.Background(), nil)
+	require.ErrorIs(t, err, deploy.ErrPreflight)
+	require.Contains(t, err.Error(), "shared service db is defined differently for blue and green")
+	require.Empty(t, h.eng.Calls())
+}
