@@ -409,3 +409,27 @@ func TestRolesSharedServiceDefinedPerColorIsRefused(t *testing.T) {
 	require.Contains(t, err.Error(), "shared service db is defined differently for blue and green")
 	require.Empty(t, h.eng.Calls())
 }
+
+// TestRolesFailedConvergeTouchesNothingElse: when the shared services
+// cannot be converged, the deploy fails in its start before the idle
+// color is touched, and blue keeps serving with its scheduler.
+func TestRolesFailedConvergeTouchesNothingElse(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	liveWithRoles(h, color.Blue)
+	h.eng.Hook = failOn("Converge", "app-shared")
+	before, _ := h.sw.Include()
+	_, err := h.run(context.Background(), nil)
+	var pe *deploy.PhaseError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, deploy.PhaseStart, pe.Kind)
+	require.Contains(t, err.Error(), "failed to converge the shared services (app-shared)")
+	for _, c := range h.eng.Calls() {
+		if c.Arg == "app-green" && c.Method != "EnsureImages" {
+			t.Errorf("the deploy called %s after the shared services failed", c)
+		}
+	}
+	after, _ := h.sw.Include()
+	require.Equal(t, string(before), string(after))
+	require.Len(t, h.eng.RunningOf("app-blue", "scheduler"), 1)
+}
