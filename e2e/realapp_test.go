@@ -55,10 +55,7 @@ func TestRealAppUmamiDeploysUnchanged(t *testing.T) {
 
 	f := newFixture(t, map[string]string{})
 	require.NoError(t, throwaway.CopyDir(filepath.Join(testenv.RepoRoot(t), "testdata", "compose-apps", "umami"), f.dir))
-	t.Cleanup(func() {
-		throwaway.RemoveProject(f.docker, f.project+"-shared")
-		throwaway.RemoveProject(f.docker, f.project)
-	})
+	t.Cleanup(func() { removeShared(f) })
 	f.inputs["compose-file"] = "docker-compose.yml\nbluegreen.yml"
 	f.inputs["health-path"] = "/"
 	// umami's healthcheck runs every 5 s: a budget that waits for its

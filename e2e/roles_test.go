@@ -73,11 +73,17 @@ func shopFixture(t testing.TB) (*fixture, string) {
 		`"127.0.0.1:5432:5432"`, fmt.Sprintf(`"127.0.0.1:%d:5432"`, testenv.FreePort(t)),
 	).Replace(text)
 	require.NoError(t, os.WriteFile(filepath.Join(f.dir, "docker-compose.yml"), []byte(text), 0o644))
-	t.Cleanup(func() {
-		throwaway.RemoveProject(f.docker, f.project+"-shared")
-		throwaway.RemoveProject(f.docker, f.project) // the named volume
-	})
+	t.Cleanup(func() { removeShared(f) })
 	return f, dbName
+}
+
+// removeShared removes the colors first (their containers are attached to
+// the shared project's network, which cannot go before them), then the
+// shared project and the app's named volumes.
+func removeShared(f *fixture) {
+	f.cleanup()
+	throwaway.RemoveProject(f.docker, f.project+"-shared")
+	throwaway.RemoveProject(f.docker, f.project)
 }
 
 // sampler lists every 100 ms the running containers of the database and of
