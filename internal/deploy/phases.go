@@ -26,11 +26,11 @@ const (
 	PhaseHealth     PhaseKind = "health"
 	PhaseSwitch     PhaseKind = "switch"
 	PhaseObserve    PhaseKind = "observe"
-	PhaseSwitchBack PhaseKind = "switch-back"
 	// PhaseSingletons hands the singletons over to the new color after
 	// the switch (and its observation): the old color's stop, then the new
 	// color's start; a failure switches back.
 	PhaseSingletons PhaseKind = "singletons"
+	PhaseSwitchBack PhaseKind = "switch-back"
 	PhaseDrain      PhaseKind = "drain"
 	PhaseStop       PhaseKind = "stop"
 )
