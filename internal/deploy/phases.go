@@ -19,13 +19,13 @@ type PhaseKind string
 
 // The phase kinds, in the order a deploy runs them.
 const (
-	PhasePreflight  PhaseKind = "preflight"
-	PhaseLock       PhaseKind = "lock"
-	PhaseFind       PhaseKind = "find"
-	PhaseStart      PhaseKind = "start"
-	PhaseHealth     PhaseKind = "health"
-	PhaseSwitch     PhaseKind = "switch"
-	PhaseObserve    PhaseKind = "observe"
+	PhasePreflight PhaseKind = "preflight"
+	PhaseLock      PhaseKind = "lock"
+	PhaseFind      PhaseKind = "find"
+	PhaseStart     PhaseKind = "start"
+	PhaseHealth    PhaseKind = "health"
+	PhaseSwitch    PhaseKind = "switch"
+	PhaseObserve   PhaseKind = "observe"
 	// PhaseSingletons hands the singletons over to the new color after
 	// the switch (and its observation): the old color's stop, then the new
 	// color's start; a failure switches back.
