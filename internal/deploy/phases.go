@@ -17,18 +17,18 @@ import (
 // callers and tests never match phases by their text.
 type PhaseKind string
 
-// The phase kinds, in the order a deploy runs them.
+// The phase kinds, in the order a deploy runs them. PhaseSingletons hands
+// the singletons over to the new color after the switch (and its
+// observation): the old color's stop, then the new color's start; a
+// failure switches back.
 const (
-	PhasePreflight PhaseKind = "preflight"
-	PhaseLock      PhaseKind = "lock"
-	PhaseFind      PhaseKind = "find"
-	PhaseStart     PhaseKind = "start"
-	PhaseHealth    PhaseKind = "health"
-	PhaseSwitch    PhaseKind = "switch"
-	PhaseObserve   PhaseKind = "observe"
-	// PhaseSingletons hands the singletons over to the new color after
-	// the switch (and its observation): the old color's stop, then the new
-	// color's start; a failure switches back.
+	PhasePreflight  PhaseKind = "preflight"
+	PhaseLock       PhaseKind = "lock"
+	PhaseFind       PhaseKind = "find"
+	PhaseStart      PhaseKind = "start"
+	PhaseHealth     PhaseKind = "health"
+	PhaseSwitch     PhaseKind = "switch"
+	PhaseObserve    PhaseKind = "observe"
 	PhaseSingletons PhaseKind = "singletons"
 	PhaseSwitchBack PhaseKind = "switch-back"
 	PhaseDrain      PhaseKind = "drain"
