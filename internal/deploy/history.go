@@ -188,7 +188,7 @@ func deployOf(cs []compose.Container) string {
 // its reference. An image that is nowhere any more is an error naming it.
 func (r *run) useImages(ctx context.Context, p *plan, entry ledger.Entry) error {
 	var gone []string
-	for name, svc := range p.Project.Services {
+	for name, svc := range coloredServices(p) { // the singletons too
 		img, ok := entry.Images[name]
 		if !ok {
 			continue
@@ -206,7 +206,7 @@ func (r *run) useImages(ctx context.Context, p *plan, entry ledger.Entry) error 
 			continue
 		}
 		svc.Image = ref
-		p.Project.Services[name] = svc
+		p.setImage(name, svc)
 		if name == p.Service {
 			p.Image = ref
 		}

@@ -102,3 +102,20 @@ func TestRolesFailedSingletonIsRecordedRolledBack(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "rolled-back", string(entries[len(entries)-1].Result))
 }
+
+// TestRolesRollbackToADeployRunsItsSingletonImages: a rollback to a
+// deploy id starts the singletons from the images that deploy recorded,
+// not from the compose file's current ones.
+func TestRolesRollbackToADeployRunsItsSingletonImages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	withRoles(h)
+	v1 := h.version("v1", nil) // blue
+	h.version("v2", nil)       // green
+	h.version("v3", nil)       // blue
+	res := h.must(map[string]string{"mode": "rollback", "to": v1.DeployID})
+	require.Equal(t, color.Green, res.Active)
+	sched := h.eng.RunningOf("app-green", "scheduler")
+	require.Len(t, sched, 1)
+	require.Equal(t, deploytest.ImageID("sched:v1"), sched[0].ImageID, "the scheduler runs v1's image")
+}

@@ -10,8 +10,9 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
 )
@@ -95,4 +96,16 @@ func (r *run) sharedDiffProblems() []string {
 		}
 	}
 	return problems
+}
+
+// setImage puts a service changed by useImages back into its part of the
+// plan: the color's project, or its singletons.
+func (p *plan) setImage(name string, svc types.ServiceConfig) {
+	if _, ok := p.Project.Services[name]; ok {
+		p.Project.Services[name] = svc
+		return
+	}
+	if p.Singletons != nil {
+		p.Singletons.Services[name] = svc
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/color"
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/ledger"
 )
 
 // RoleEngine is the part of the engine for the services' roles.
@@ -58,6 +59,9 @@ type RoleRun struct {
 	// singletonsStopped is the color whose singletons the deploy stopped,
 	// which a switch back starts again.
 	singletonsStopped color.Color
+	// singletonImages are the singletons' image ids before the deploy
+	// made them present, so that the history says which it pulled.
+	singletonImages map[string]string
 }
 
 // partsPlatforms refuses, in the preflight, a platform: of any part of
@@ -92,11 +96,19 @@ func (r *run) partsPlatforms(ctx context.Context) error {
 	return nil
 }
 
-// convergeShared makes the shared services' images present and converges
-// them, before the new color starts: created when missing, recreated only
-// when their definition changed, left alone otherwise. It never stops or
-// removes one for any other reason.
+// convergeShared makes the images of the singletons (which start after
+// the switch, when a pull could no longer fail the deploy cleanly) and of
+// the shared services present, and converges the shared services, before
+// the new color starts: created when missing, recreated only when their
+// definition changed, left alone otherwise. It never stops or removes one
+// for any other reason.
 func (r *run) convergeShared(ctx context.Context, p *plan) error {
+	if p.Singletons != nil {
+		r.res.Roles.singletonImages = r.imageIDs(ctx, p.Singletons)
+		if err := r.d.Engine.EnsureImages(ctx, p.Singletons, r.cfg.Pull, r.d.Registry); err != nil {
+			return err
+		}
+	}
 	if p.Shared == nil {
 		return nil
 	}
@@ -243,10 +255,12 @@ func (r *run) handOverSingletons(ctx context.Context, p *plan, from origin) erro
 		cs, err = r.d.Engine.Up(ctx, p.Singletons)
 	}
 	var failed compose.Container
+	var started []compose.Container
 	for _, c := range cs {
 		if c.Role != compose.Singleton.String() {
 			continue // StartSingletons answers with the whole project
 		}
+		started = append(started, c)
 		r.res.Roles.Singletons = appendOnce(r.res.Roles.Singletons, c.Service)
 		if err == nil && failed.ID == "" {
 			if werr := r.watchContainer(ctx, c); werr != nil {
@@ -259,6 +273,17 @@ func (r *run) handOverSingletons(ctx context.Context, p *plan, from origin) erro
 			r.showLogs(ctx, failed)
 		}
 		return fmt.Errorf("%w: %w", ErrSingleton, err)
+	}
+	// The history records what the singletons run too: a rollback to this
+	// deploy starts them from these images, and pruning keeps them.
+	if r.res.Images == nil {
+		r.res.Images = map[string]ledger.Image{}
+	}
+	for svc, img := range r.images(ctx, started, r.res.Roles.singletonImages) {
+		if from != originStarted {
+			img.Pulled = false // the run that created them brought them
+		}
+		r.res.Images[svc] = img
 	}
 	r.d.Report.Infof("started the singletons of %s: %s", r.target, strings.Join(r.res.Roles.Singletons, ", "))
 	return nil

@@ -32,7 +32,7 @@ const rolesCompose = `services:
   worker:
     image: app:${VERSION:-v1}
   scheduler:
-    image: app:${VERSION:-v1}
+    image: sched:${VERSION:-v1}
     stop_grace_period: 7m
   db:
     image: db:${DB_VERSION:-1}
@@ -57,7 +57,7 @@ func liveWithRoles(h *harness, c color.Color) {
 	p := "app-" + c.String()
 	h.eng.RunRole(p, "web", "app:v0", compose.Colored)
 	h.eng.RunRole(p, "worker", "app:v0", compose.Colored)
-	h.eng.RunRole(p, "scheduler", "app:v0", compose.Singleton)
+	h.eng.RunRole(p, "scheduler", "sched:v0", compose.Singleton)
 	h.eng.RunRole("app-shared", "db", "db:1", compose.Shared)
 	h.sw.SetInclude([]byte(fmt.Sprintf("set $service_url http://127.0.0.1:%d;\n", h.apps[c].port)))
 }
@@ -131,6 +131,16 @@ func TestRolesFirstDeploy(t *testing.T) {
 	}
 	require.Equal(t, []deploy.PhaseKind{deploy.PhasePreflight, deploy.PhaseLock, deploy.PhaseFind, deploy.PhaseStart, deploy.PhaseHealth, deploy.PhaseSwitch, deploy.PhaseSingletons, deploy.PhaseDrain}, kinds)
 	require.Contains(t, h.rec.String(), "block Output of job migrate (blue)")
+	require.Equal(t, "sched:v1", res.Images["scheduler"].Ref, "the history records the singleton's image")
+	require.True(t, res.Images["scheduler"].Pulled)
+	var calls []string
+	for _, c := range deploytest.Strings(h.eng.Calls()) {
+		if strings.HasPrefix(c, "EnsureImages ") || strings.HasPrefix(c, "Up ") {
+			calls = append(calls, c)
+		}
+	}
+	require.Equal(t, []string{"EnsureImages app-blue", "EnsureImages app-blue", "EnsureImages app-shared", "Up app-blue", "Up app-blue"}, calls,
+		"the singletons' images are made present with the color's, before anything starts")
 	requireSharedUntouched(t, h)
 }
 
