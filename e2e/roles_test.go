@@ -178,8 +178,8 @@ func containerID(t *testing.T, docker *client.Client, name string) string {
 // host port, a cache, a migration job, a worker, a scheduler) v1 → v2
 // under load without a failed request; the database is the same
 // container throughout; data written in v1 reads back after v2, after a
-// rollback, and after a deploy whose migration exits 1 (which fails before
-// the switch, naming the job); a sample every 100 ms never sees two
+// rollback, after a deploy whose migration exits 1 (which fails before
+// the switch, naming the job), and after a rollback past that failure; a sample every 100 ms never sees two
 // databases or two schedulers.
 func TestAppWithDatabase(t *testing.T) {
 	t.Parallel()
@@ -224,6 +224,16 @@ func TestAppWithDatabase(t *testing.T) {
 	f.requireServes("v1", "blue")
 	require.Equal(t, db, containerID(t, f.docker, dbName))
 	require.Equal(t, "written-in-v1", f.item(t, "a", ""))
+
+	// The failed deploy put the kept green back: a rollback still finds it,
+	// its finished migration not run again, its scheduler handed over.
+	r = f.deploy(map[string]string{"mode": "rollback"})
+	require.Equal(t, 0, r.code, r.out)
+	f.requireSettled("version=v2 color=green")
+	require.Equal(t, db, containerID(t, f.docker, dbName))
+	require.Equal(t, "written-in-v1", f.item(t, "a", ""))
+	require.Len(t, f.runningService(t, "green", "scheduler"), 1)
+	require.Empty(t, f.runningService(t, "blue", "scheduler"))
 
 	most, samples, errs := s.finish()
 	require.Empty(t, errs)
