@@ -236,5 +236,5 @@ func TestFrontDoorConfirmation(t *testing.T) {
 	require.Contains(t, r.out, "some other server")
 	require.Equal(t, before, f.include(), "the previous include is back")
 	f.requireServes("v2", "green")
-	require.Empty(t, f.all("blue"))
+	require.Empty(t, f.running("blue"), "the new blue is removed; only the kept v1 copy is back, stopped")
 }

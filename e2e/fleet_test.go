@@ -24,14 +24,12 @@ import (
 
 // fleetCompose is the fleet's project. The app's version comes from the
 // deploy's environment, the same on every host; what differs per host
-// comes from a file on that host (/run/bluegreen-test/<version>.env, an
-// absolute path, so it is the host's and does not travel), as a
-// host-specific env file would in real life.
+// (a slow start, a failing health check) is baked into that host's image
+// of the version (see version): the deploy refuses an env_file outside
+// the working directory, so a host-specific file cannot be the way.
 const fleetCompose = `services:
   web:
     image: ${APP_IMAGE}
-    env_file:
-      - /run/bluegreen-test/${VERSION}.env
     environment:
       VERSION: ${VERSION}
       BLUEGREEN_COLOR: ${BLUEGREEN_COLOR}
@@ -102,14 +100,29 @@ func newFleetEnv(t testing.TB) *fleetEnv {
 }
 
 // version makes an image tag for v on every host (the same app; a deploy
-// of a new tag is what `image:` does in real life) and the hosts' env
-// files for v: perHost[i] on host i, empty elsewhere.
+// of a new tag is what `image:` does in real life). perHost[i] holds
+// KEY=VALUE lines that host i's image of v sets in its environment (a
+// slow start, a failing health check); the other hosts get the app as is.
 func (e *fleetEnv) version(v string, perHost map[int]string) string {
 	e.t.Helper()
+	ctx := context.Background()
 	tag := "bgfleet-app:" + v
 	for i, h := range e.fleet.hosts {
-		require.NoError(e.t, h.docker.ImageTag(context.Background(), e.app, tag))
-		h.write(e.t, "/run/bluegreen-test/"+v+".env", perHost[i])
+		var changes []string
+		for _, kv := range strings.Fields(perHost[i]) {
+			changes = append(changes, "ENV "+kv)
+		}
+		if len(changes) == 0 {
+			require.NoError(e.t, h.docker.ImageTag(ctx, e.app, tag))
+			continue
+		}
+		// A container is created (never started) only to commit the
+		// image with its environment changed.
+		c, err := h.docker.ContainerCreate(ctx, &container.Config{Image: e.app}, nil, nil, nil, "")
+		require.NoError(e.t, err)
+		_, err = h.docker.ContainerCommit(ctx, c.ID, container.CommitOptions{Reference: tag, Changes: changes})
+		require.NoError(e.t, err)
+		require.NoError(e.t, h.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{}))
 	}
 	return tag
 }

@@ -125,6 +125,7 @@ func (d *here) run(ctx context.Context) error {
 			Nginx:         sw,
 			Drain:         nginx.Drain,
 			Lock:          deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
+			NginxLock:     deploy.HostLocker{Dir: firstNonEmpty(opts.LockDir, env["BLUEGREEN_LOCK_DIR"])},
 			History:       history,
 			NginxNetworks: nginxNetworks,
 			MarkerAllow:   nginx.MarkerSources(ctx, cfg.Nginx.VerifyURL),
@@ -192,8 +193,10 @@ func (d *here) finish(err error) error {
 	}
 	switch {
 	case cfg.Mode == config.ModeHistory:
+	case cfg.Mode == config.ModeStatus && res.Active != color.None:
+		rep.Infof("live color: %s (image %s, deploy %s)", res.Active, orUnknown(res.Image), orUnknown(res.OutputDeployID()))
 	case cfg.Mode == config.ModeStatus:
-		rep.Infof("live color: %s", orNone(res.Active))
+		rep.Infof("live color: none")
 	case cfg.Mode == config.ModeStage:
 		rep.Infof("staged %s on %s in %s (deploy %s); nginx still serves %s", res.Staged, res.PreviewURL, res.Elapsed.Round(time.Millisecond), res.DeployID, orNone(res.Active))
 	case cfg.Mode == config.ModeAbort:
@@ -204,6 +207,13 @@ func (d *here) finish(err error) error {
 		rep.Infof("deployed %s on %s in %s: %s → %s", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond), res.Previous, res.Active)
 	}
 	return nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 func orNone(c color.Color) string {

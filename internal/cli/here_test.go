@@ -53,7 +53,7 @@ func TestFinishSaysWhatWasDone(t *testing.T) {
 		{config.ModeDeploy, deploy.Result{Active: color.Blue, ActiveURL: "http://127.0.0.1:8081", Elapsed: 1500 * time.Millisecond}, "deployed blue on http://127.0.0.1:8081 in 1.5s (first deploy)"},
 		{config.ModeDeploy, deploy.Result{Previous: color.Blue, Active: color.Green, ActiveURL: "http://127.0.0.1:8082", Elapsed: 2 * time.Second}, "deployed green on http://127.0.0.1:8082 in 2s: blue → green"},
 		{config.ModeRollback, deploy.Result{Previous: color.Green, Active: color.Blue, ActiveURL: "http://127.0.0.1:8081", Elapsed: time.Second}, "deployed blue on http://127.0.0.1:8081 in 1s: green → blue"},
-		{config.ModeStatus, deploy.Result{Active: color.Green}, "live color: green"},
+		{config.ModeStatus, deploy.Result{Active: color.Green, Image: "app:v1", DeployID: "d1"}, "live color: green (image app:v1, deploy d1)"},
 		{config.ModeStatus, deploy.Result{}, "live color: none"},
 		{config.ModeStage, deploy.Result{Active: color.Blue, Staged: color.Green, PreviewURL: "http://127.0.0.1:8082", DeployID: "d1", Elapsed: time.Second}, "staged green on http://127.0.0.1:8082 in 1s (deploy d1); nginx still serves blue"},
 		{config.ModeAbort, deploy.Result{}, "nothing staged any more; nginx still serves none"},

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
@@ -28,6 +29,7 @@ func newSwitcher(ctx context.Context, docker nginx.DockerAPI, cfg *config.Config
 		Logf:        rep.Infof,
 		Warnf:       rep.Warnf,
 	}
+	sw.CheckAt = checkAt(cfg.Nginx.VerifyURL)
 	name := cfg.Nginx.Container
 	if name == "" {
 		return sw, nil, nil
@@ -62,4 +64,19 @@ func nginxFailure(err error) error {
 		return invalid(err)
 	}
 	return err
+}
+
+// checkAt is the front door whose marker a failed switch asks, so that its
+// message says what nginx serves: verify-url's scheme and host, when it
+// names no other path than the marker's. Empty without verify-url: the
+// include and the master are still checked.
+func checkAt(verifyURL string) nginx.FrontDoor {
+	u, err := url.Parse(verifyURL)
+	if verifyURL == "" || err != nil || u.Host == "" {
+		return nginx.FrontDoor{}
+	}
+	if p := u.Path; p != "" && p != "/" && p != nginx.MarkerPath {
+		return nginx.FrontDoor{}
+	}
+	return nginx.FrontDoor{URL: u.Scheme + "://" + u.Host}
 }

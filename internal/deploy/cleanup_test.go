@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/deploy/deploytest"
 )
 
 // graceCompose gives one service a stop grace of 30 s, the other 5 s.
@@ -83,17 +84,23 @@ func TestCleanupBudget(t *testing.T) {
 }
 
 // TestResultImage: the image a run reports is what the serving color
-// runs: the kept container's image after a rollback (not the compose
-// file's), the compose file's after a deploy or in status. A rollback
-// also names the deploy it went back to.
+// runs: in status what runs, not the compose file's tag nor the image
+// input; the kept container's image after a rollback (not the compose
+// file's); the new image after a deploy. A rollback also names the
+// deploy it went back to.
 func TestResultImage(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.live(color.Green)
-	h.kept(color.Blue) // runs app:v0
+	h.live(color.Green) // runs app:v0
+	h.kept(color.Blue)  // runs app:v0
 	h.eng.Label("app-blue", "20260101T000000Z-aaaaaa")
+	h.eng.Label("app-green", "20260102T000000Z-bbbbbb")
 	res := h.must(map[string]string{"mode": "status"})
-	assert.Equal(t, "app:v1", res.Image, "status: the compose file's image")
+	assert.Equal(t, "app:v0", res.Image, "status: what runs, not the compose file's app:v1")
+	assert.Equal(t, deploytest.ImageID("app:v0"), res.ImageDigest, "status: the id, without a repo digest")
+	assert.Equal(t, "20260102T000000Z-bbbbbb", output(res, "deploy-id"), "status: the serving deploy's id, from its containers' label")
+	res = h.must(map[string]string{"mode": "status", "image": "app:v9"})
+	assert.Equal(t, "app:v0", res.Image, "status: what runs, not the image input")
 	res = h.must(map[string]string{"mode": "rollback"})
 	assert.Equal(t, "app:v0", res.Image, "rollback: what the kept color runs")
 	assert.Equal(t, "20260101T000000Z-aaaaaa", res.RollbackTo, "rollback: the deploy the kept color is")

@@ -80,6 +80,16 @@ type Switch interface {
 	FindFrontDoor(ctx context.Context, includePath string) (nginx.FrontDoor, bool, error)
 	// FindInclusion tells where nginx's config includes the include.
 	FindInclusion(ctx context.Context, includePath string) (nginx.Inclusion, error)
+	// Preflight checks that nginx runs and its config passes nginx -t as
+	// it is (nginx.ErrNotRunning, a *nginx.ConfigError).
+	Preflight(ctx context.Context) error
+	// Prepare makes a switch to next ready without touching the live
+	// include; Commit then writes, reloads and confirms it.
+	Prepare(ctx context.Context, next []byte) (*nginx.Prepared, error)
+	Commit(ctx context.Context, p *nginx.Prepared) (*nginx.Reload, error)
+	// CheckServing says what nginx serves, checked: the include read back,
+	// the master, the front door.
+	CheckServing(ctx context.Context) nginx.Serving
 }
 
 var _ Switch = (*nginx.Switcher)(nil)
@@ -131,6 +141,10 @@ type Target struct {
 	Preview Switch
 	// History is the project's deploy history on this host; nil keeps none.
 	History *ledger.Ledger
+	// NginxLock, when set, is the host-wide lock (taken as NginxLockName)
+	// held around every test, write, reload and confirmation of nginx, so
+	// that projects sharing the host's nginx never interleave them.
+	NginxLock Locker
 	// NginxNetworks are the user networks of the nginx container (none when
 	// nginx runs on the host or with network_mode host): {{.ContainerIP}}
 	// is the new color's address on one of them, the only one nginx reaches.
@@ -215,6 +229,7 @@ func (r *run) do(ctx context.Context) (err error) {
 		return r.history()
 	}
 	if err := r.phase(PhasePreflight, "Preflight", func() error { return r.preflight(ctx) }); err != nil {
+		r.settleUnfound(ctx, err)
 		return newPhaseError(PhasePreflight, "Preflight", err)
 	}
 
@@ -235,6 +250,8 @@ func (r *run) do(ctx context.Context) (err error) {
 		return newPhaseError(PhaseFind, find, err)
 	}
 	r.res.Previous = r.live.Color
+	// Runs before the record: the history keeps the color that serves.
+	defer func() { r.settle(ctx, err) }()
 	switch r.cfg.Mode {
 	case config.ModeStatus:
 		r.res.Active = r.live.Color
@@ -278,14 +295,17 @@ func (r *run) deploy(ctx context.Context) error {
 // observation, drain, stop of the old color. from says where the new
 // color came from, which decides what a failure does with it (see fail).
 func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container, from origin) error {
+	// The switch is made ready while the color is probed (see prepareSwitch).
+	pr := r.prepareSwitch(ctx, plan, traffic)
 	check := fmt.Sprintf("Health check %s", plan.URL+r.cfg.Health.Path)
 	if err := r.phase(PhaseHealth, check, func() error { return r.waitHealthy(ctx, plan, traffic) }); err != nil {
+		pr.stop()
 		return r.fail(ctx, newPhaseError(PhaseHealth, check, err), traffic, from)
 	}
 
 	sw := fmt.Sprintf("Switch nginx to %s", r.target)
 	var reload *nginx.Reload
-	if err := r.phase(PhaseSwitch, sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic); return err }); err != nil {
+	if err := r.phase(PhaseSwitch, sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic, pr); return err }); err != nil {
 		// The new color was proven healthy: its logs would not explain this.
 		return r.fail(ctx, newPhaseError(PhaseSwitch, sw, err), compose.Container{}, from)
 	}

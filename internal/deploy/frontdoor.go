@@ -35,6 +35,13 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 	if !ok {
 		return nil
 	}
+	timeout := r.d.FrontDoorTimeout
+	if timeout <= 0 {
+		timeout = DefaultFrontDoorTimeout
+	}
+	if u, err := url.Parse(target); err == nil && u.Scheme == "http" && u.Path == nginx.MarkerPath {
+		return r.confirmMarker(ctx, nginx.FrontDoor{URL: u.Scheme + "://" + u.Host, Host: host}, explicit, timeout)
+	}
 	want := "deploy=" + r.res.DeployID
 	client := &http.Client{
 		Timeout: time.Second,
@@ -46,10 +53,6 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	start := time.Now()
-	timeout := r.d.FrontDoorTimeout
-	if timeout <= 0 {
-		timeout = DefaultFrontDoorTimeout
-	}
 	deadline := start.Add(timeout)
 	agree, polls := 0, 0
 	last := ""
@@ -74,7 +77,32 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 		}
 	}
 	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, want, frontDoorAgree, timeout, polls, last)
-	if strings.HasPrefix(last, "HTTP 403") {
+	return r.notConfirmed(msg, strings.HasPrefix(last, "HTTP 403"), explicit)
+}
+
+// confirmMarker asks the default include's marker location through fd
+// until it answers the new include's marker whole (nginx.ConfirmMarker):
+// a canary's or a maintenance page's answer, which also carry a deploy
+// id, never pass for the full switch.
+func (r *run) confirmMarker(ctx context.Context, fd nginx.FrontDoor, explicit bool, timeout time.Duration) error {
+	start := time.Now()
+	want := nginx.Marker{Color: r.target, DeployID: r.res.DeployID}
+	err := nginx.ConfirmMarker(ctx, fd, want, frontDoorAgree, timeout)
+	if err == nil {
+		r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", fd.URL+nginx.MarkerPath, r.target, frontDoorAgree, time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), nginx.ErrMarkerNotConfirmed.Error()+": ")
+	return r.notConfirmed(msg, strings.Contains(msg, "last answer: HTTP 403"), explicit)
+}
+
+// notConfirmed is the end of a confirmation that failed: an error with
+// verify-url, else a warning.
+func (r *run) notConfirmed(msg string, refused, explicit bool) error {
+	if refused {
 		msg += "; the default include's marker location answers only this host (loopback, its own addresses, verify-url's address), so a check through a proxy or load balancer in front of nginx is refused: point verify-url at nginx itself (for example http://127.0.0.1)"
 	}
 	if !explicit {

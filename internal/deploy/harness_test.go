@@ -69,6 +69,8 @@ type harness struct {
 	env map[string]string
 	// preview, when set, is the preview include's switch.
 	preview *deploytest.Switch
+	// nginxLock, when set, is the Target's host-wide nginx lock.
+	nginxLock *deploytest.Locker
 	// rec, when set, is the deploy's Reporter instead of the Actions
 	// reporter writing to log.
 	rec *deploytest.Reporter
@@ -169,6 +171,9 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*deploy.Res
 	if h.preview != nil {
 		d.Preview = h.preview
 	}
+	if h.nginxLock != nil {
+		d.NginxLock = h.nginxLock
+	}
 	if h.rec != nil {
 		d.Report = h.rec
 	}
@@ -209,7 +214,7 @@ func (h *harness) frontDoor(showNew bool) string {
 		if !showNew {
 			cur = before
 		}
-		_, _ = w.Write(cur)
+		_, _ = w.Write(markerAnswer(cur))
 	}))
 	h.t.Cleanup(srv.Close)
 	return srv.URL

@@ -104,11 +104,6 @@ func (r *run) findLive(ctx context.Context) error {
 	if err := r.reconcileAside(ctx); err != nil {
 		return err
 	}
-	if r.cfg.Mode != config.ModeStatus {
-		if set, err := r.d.Nginx.ShutdownTimeoutSet(ctx); err == nil && !set {
-			r.d.Report.Warnf("nginx sets no worker_shutdown_timeout: a WebSocket or long poll keeps an old nginx worker, and so the old color, in use until drain-timeout (%s) cuts it off; set worker_shutdown_timeout (for example 30s) in nginx.conf", r.cfg.DrainTimeout)
-		}
-	}
 	if live.Color == color.None {
 		r.d.Report.Infof("first deploy: nothing is live (%s; %s); deploying blue", live.How, state)
 	} else {
@@ -136,7 +131,7 @@ func (r *run) reconcileLoaded(ctx context.Context, named color.Color) error {
 		return nil
 	}
 	fix := func(c color.Color, data []byte) error {
-		if _, err := r.d.Nginx.Switch(ctx, data); err != nil {
+		if err := r.withNginx(ctx, func() error { _, err := r.d.Nginx.Switch(ctx, data); return err }); err != nil {
 			return fmt.Errorf("failed to make nginx load the include for %s: %w", c, err)
 		}
 		r.live.Color = c

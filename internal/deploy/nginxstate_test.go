@@ -11,9 +11,9 @@ import (
 )
 
 // TestWhatFindSaysOfNginx: the find phase removes the temp files a killed
-// deploy left next to the include and says so, and warns when nginx sets
-// no worker_shutdown_timeout; mode status does neither, since it changes
-// nothing and a warning there would repeat on every status run.
+// deploy left next to the include and says so, and preflight warns when
+// nginx sets no worker_shutdown_timeout; mode status does neither, since
+// it changes nothing and a warning there would repeat on every status run.
 func TestWhatFindSaysOfNginx(t *testing.T) {
 	t.Parallel()
 	const stale = "removed temp file(s) a killed deploy left next to the include: .service-url.inc.tmp-1"

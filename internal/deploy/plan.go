@@ -67,15 +67,6 @@ func (p *plan) StopGrace() time.Duration {
 	return longest
 }
 
-// preflight loads both colors' projects and checks everything that can be
-// checked before anything is touched. It lists every problem at once.
-func (r *run) preflight(ctx context.Context) error {
-	if err := r.checkFiles(); err != nil {
-		return err
-	}
-	return r.hostChecks(ctx)
-}
-
 // checkFiles loads both colors' projects and checks them and the include
 // template; it needs neither Docker nor nginx.
 func (r *run) checkFiles() error {
@@ -110,9 +101,13 @@ func (r *run) checkFiles() error {
 	if len(problems) > 0 {
 		return &config.ValidationError{Problems: dedupe(problems)}
 	}
+	said := map[string]bool{}
 	for _, c := range color.All {
 		for _, w := range append(compose.Warnings(r.plans[c].Project), r.plans[c].Roles.Warnings()...) {
-			if c == color.Blue || !r.cfg.SingleFile {
+			// Both colors' files often share an env_file or a setting:
+			// each finding is said once.
+			if (c == color.Blue || !r.cfg.SingleFile) && !said[w] {
+				said[w] = true
 				r.d.Report.Warnf("%s", w)
 			}
 		}

@@ -17,16 +17,20 @@ import (
 
 // Result is what a deploy did, for outputs and the job summary.
 type Result struct {
-	DeployID       string
-	Mode           config.Mode
-	Started        time.Time
-	Elapsed        time.Duration
-	Previous       color.Color // live before the deploy (None on a first deploy)
-	Target         color.Color // the color the deploy started
-	Active         color.Color // live after the deploy
-	ActivePort     int
-	ActiveURL      string
+	DeployID   string
+	Mode       config.Mode
+	Started    time.Time
+	Elapsed    time.Duration
+	Previous   color.Color // live before the deploy (None on a first deploy)
+	Target     color.Color // the color the deploy started
+	Active     color.Color // live after the deploy
+	ActivePort int
+	ActiveURL  string
+	// Image is the reference the active color's traffic container runs,
+	// as the user wrote it (never a bare image id), and ImageDigest its
+	// repo digest (repo@sha256:…), else its image id.
 	Image          string
+	ImageDigest    string
 	HealthAttempts int
 	Drain          nginx.DrainResult
 	Phases         []Phase
@@ -42,6 +46,15 @@ type Result struct {
 	// PreviewURL where it answers on the host.
 	Staged     color.Color
 	PreviewURL string
+	// StagedImage is what the staged color's traffic container runs.
+	StagedImage string
+	// ServingDeployID is the id of the deploy whose color serves after
+	// the run (this run's after a switch that stands; the live deploy's
+	// after a failure, in status and abort), "" when unknown.
+	ServingDeployID string
+	// servingSet is true once the run settled what serves; a Result made
+	// by hand then gives DeployID as its deploy-id output.
+	servingSet bool
 	// History is the project's history (mode history), oldest first.
 	History []ledger.Entry
 	// Roles is what the run did with shared services, jobs and
@@ -76,13 +89,30 @@ func (r *Result) Outputs() [][2]string {
 		{"active-port", port},
 		{"active-url", r.ActiveURL},
 		{"image", r.Image},
+		{"image-digest", r.ImageDigest},
 		{"rolled-back", strconv.FormatBool(r.RolledBack)},
-		{"deploy-id", r.DeployID},
+		{"deploy-id", r.OutputDeployID()},
 		{"staged-color", r.Staged.String()},
 		{"preview-url", r.PreviewURL},
 		{"roles", r.Roles.json()},
 		{"history", r.historyJSON()},
 	}
+}
+
+// OutputDeployID is the deploy-id output: in mode stage the staged
+// deploy's id (promote's deploy-id input), otherwise the id of the deploy
+// whose color serves, which after a failed run is not this run's.
+func (r *Result) OutputDeployID() string {
+	if !r.servingSet || r.Mode == config.ModeStage || r.Mode == config.ModeHistory {
+		return r.DeployID
+	}
+	return r.ServingDeployID
+}
+
+// SetServing records what serves, as a finished run does (for tests and
+// for results read back from a host).
+func (r *Result) SetServing(deployID string) {
+	r.ServingDeployID, r.servingSet = deployID, true
 }
 
 // historyJSON is the history output: a JSON array on one line, "" when the
@@ -120,9 +150,15 @@ func (r *Result) Summary(project string) string {
 	}
 	fmt.Fprintf(&b, "### bluegreen %s: %s\n\n", project, status)
 	b.WriteString("| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| Colors | %s → %s |\n", orNone(r.Previous), orNone(r.Active))
+	fmt.Fprintf(&b, "| Colors | %s |\n", r.colorsCell())
 	if r.Image != "" {
 		fmt.Fprintf(&b, "| Image | %s |\n", report.TableCell(report.CodeSpan(r.Image)))
+	}
+	if r.ImageDigest != "" && r.ImageDigest != r.Image {
+		fmt.Fprintf(&b, "| Image digest | %s |\n", report.TableCell(report.CodeSpan(r.ImageDigest)))
+	}
+	if r.StagedImage != "" {
+		fmt.Fprintf(&b, "| Staged image | %s |\n", report.TableCell(report.CodeSpan(r.StagedImage)))
 	}
 	if r.ActiveURL != "" {
 		fmt.Fprintf(&b, "| Serving | %s |\n", report.TableCell(r.ActiveURL))
@@ -143,7 +179,10 @@ func (r *Result) Summary(project string) string {
 	if len(r.RemovedImages) > 0 {
 		fmt.Fprintf(&b, "| Images removed | %s |\n", codeList(r.RemovedImages))
 	}
-	fmt.Fprintf(&b, "| Deploy id | `%s` |\n", r.DeployID)
+	b.WriteString(r.deployIDRows())
+	if r.Drain.OldConnections > 0 {
+		fmt.Fprintf(&b, "| Cut at the drain's end | %d connection(s) to the old color (long-lived: WebSockets, streams) |\n", r.Drain.OldConnections)
+	}
 	fmt.Fprintf(&b, "| Total time | %s |\n\n", r.Elapsed.Round(time.Millisecond))
 	b.WriteString("| Phase | Time | Result |\n|---|---:|---|\n")
 	for _, p := range r.Phases {
@@ -212,4 +251,60 @@ func (r *Result) historySummary(project string) string {
 			report.TableCell(e.Active), report.TableCell(report.CodeSpan(imageList(e.Images))), report.TableCell(commit))
 	}
 	return b.String()
+}
+
+// colorsCell says which color served before and which serves now; a run
+// that changed nothing says the color that stays live, never "blue →
+// blue", and a failed run names the color that serves.
+func (r *Result) colorsCell() string {
+	switch {
+	case r.Mode == config.ModeStatus && r.Active != color.None:
+		return orNone(r.Active) + " is live"
+	case r.Mode == config.ModeStatus:
+		return "nothing is live"
+	case r.Active == color.None && r.Previous == color.None && !r.found():
+		return "not known: the run stopped before it read what nginx serves"
+	case r.Active == color.None && r.Previous == color.None:
+		return "nothing serves"
+	case r.Active == color.None:
+		return fmt.Sprintf("%s → (none)", orNone(r.Previous))
+	case r.Active == r.Previous && r.Err != nil:
+		if v, ok := checkedServing(r.Err); ok && v.Observed && !v.Running {
+			return fmt.Sprintf("%s stays the live color, but nginx was found not running", orNone(r.Active))
+		}
+		return fmt.Sprintf("%s stays live (nginx still serves it)", orNone(r.Active))
+	case r.Active == r.Previous:
+		return fmt.Sprintf("%s stays live", orNone(r.Active))
+	case r.Err != nil:
+		return fmt.Sprintf("%s → %s, which serves", orNone(r.Previous), orNone(r.Active))
+	}
+	return fmt.Sprintf("%s → %s", orNone(r.Previous), orNone(r.Active))
+}
+
+// found reports whether the run read what nginx serves.
+func (r *Result) found() bool {
+	for _, p := range r.Phases {
+		if p.Kind == PhaseFind && p.Err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// deployIDRows are the summary's rows of deploy ids: the serving deploy's
+// and, when it is another one, this run's.
+func (r *Result) deployIDRows() string {
+	out := r.OutputDeployID()
+	switch {
+	case r.Mode == config.ModeStatus || r.Mode == config.ModeAbort:
+		if out == "" {
+			return "| Serving deploy | unknown (no marker, history or label names it) |\n"
+		}
+		return fmt.Sprintf("| Serving deploy | %s |\n", report.CodeSpan(out))
+	case out == r.DeployID:
+		return fmt.Sprintf("| Deploy id | %s |\n", report.CodeSpan(r.DeployID))
+	case out == "":
+		return fmt.Sprintf("| Deploy id | %s (this run) |\n", report.CodeSpan(r.DeployID))
+	}
+	return fmt.Sprintf("| Serving deploy | %s |\n| This run | %s |\n", report.CodeSpan(out), report.CodeSpan(r.DeployID))
 }

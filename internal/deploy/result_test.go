@@ -16,6 +16,7 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/ledger"
+	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
 // TestSummaryFencesUntrustedText: a container's output in the cause and
@@ -73,13 +74,18 @@ func TestSummaryGolden(t *testing.T) {
 			RetainedImages: []string{"app:v3", "app:v2"}, RemovedImages: []string{"app:v1"}},
 		"first": {DeployID: "20261203T100000Z-cccccc", Mode: config.ModeDeploy, Active: color.Blue, Image: "app:v3", Phases: phases[:1]},
 		"failed": {DeployID: "20261203T100000Z-cccccc", Mode: config.ModeDeploy, Previous: color.Blue, Active: color.Blue, ActiveURL: "http://127.0.0.1:8081",
-			Image: "app:v1", Phases: failed, Elapsed: 3812 * time.Millisecond, Undone: "Removed the new color app-green. nginx still serves blue.",
+			Image: "app:v1", ImageDigest: "app@sha256:1111111111111111111111111111111111111111111111111111111111111111", Phases: failed, Elapsed: 3812 * time.Millisecond, Undone: "Removed the new color app-green. nginx still serves blue.",
 			Err: &deploy.PhaseError{Kind: deploy.PhaseHealth, Phase: failed[1].Name, Err: errors.New("HTTP 503"), Hint: "check the health-path",
 				Undone: "Removed the new color app-green. nginx still serves blue."}},
 		"failed-without-phase": {DeployID: "x", Mode: config.ModeDeploy, Err: errors.New("no Docker")},
 		"rolled-back": {DeployID: "20261203T100000Z-dddddd", Mode: config.ModeRollback, Previous: color.Green, Active: color.Blue, RolledBack: true,
 			RollbackTo: "20261201T100000Z-aaaaaa", Image: "app:v1", Phases: phases},
-		"staged":        {DeployID: "20261203T100000Z-eeeeee", Mode: config.ModeStage, Previous: color.Blue, Active: color.Blue, Staged: color.Green, PreviewURL: "http://127.0.0.1:8082"},
+		"staged": {DeployID: "20261203T100000Z-eeeeee", Mode: config.ModeStage, Previous: color.Blue, Active: color.Blue, Image: "app:v1",
+			Staged: color.Green, StagedImage: "app:v2", PreviewURL: "http://127.0.0.1:8082"},
+		"drained": {DeployID: "20261203T100000Z-cccccc", Mode: config.ModeDeploy, Previous: color.Blue, Active: color.Green, Image: "app:v3",
+			Drain: nginx.DrainResult{TimedOut: true, OldConnections: 2}},
+		"failed-first": {DeployID: "20261203T100000Z-cccccc", Mode: config.ModeDeploy, Phases: []deploy.Phase{{Kind: deploy.PhaseFind, Name: "Find the live color"}},
+			Err: errors.New("boom")},
 		"status":        {DeployID: "s", Mode: config.ModeStatus, Previous: color.Blue, Active: color.Blue},
 		"promoted":      {DeployID: "p", Mode: config.ModePromote, Previous: color.Blue, Active: color.Green},
 		"aborted":       {DeployID: "a", Mode: config.ModeAbort, Previous: color.Blue, Active: color.Blue},
@@ -87,6 +93,14 @@ func TestSummaryGolden(t *testing.T) {
 		"history-empty": {DeployID: "h", Mode: config.ModeHistory, History: []ledger.Entry{}},
 		"history-error": {DeployID: "h", Mode: config.ModeHistory, Err: errors.New("no history is kept on this host")},
 	} {
+		switch name {
+		case "failed":
+			r.SetServing("20261201T100000Z-aaaaaa") // blue's deploy still serves
+		case "status", "aborted":
+			r.SetServing("20261201T100000Z-aaaaaa")
+		case "staged", "drained":
+			r.SetServing(r.DeployID)
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			golden(t, "summary-"+name+".md", r.Summary("app"))
@@ -101,7 +115,7 @@ func TestOutputs(t *testing.T) {
 	r := &deploy.Result{DeployID: "d", Previous: color.Blue, Active: color.Green, ActivePort: 8082, ActiveURL: "http://127.0.0.1:8082", Image: "app:v2"}
 	assert.Equal(t, [][2]string{
 		{"active-color", "green"}, {"previous-color", "blue"}, {"active-port", "8082"}, {"active-url", "http://127.0.0.1:8082"},
-		{"image", "app:v2"}, {"rolled-back", "false"}, {"deploy-id", "d"}, {"staged-color", ""}, {"preview-url", ""}, {"roles", ""}, {"history", ""},
+		{"image", "app:v2"}, {"image-digest", ""}, {"rolled-back", "false"}, {"deploy-id", "d"}, {"staged-color", ""}, {"preview-url", ""}, {"roles", ""}, {"history", ""},
 	}, r.Outputs())
 	r = &deploy.Result{DeployID: "d"}
 	assert.Equal(t, "", output(r, "active-port"), "no port when nothing serves")

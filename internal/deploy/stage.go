@@ -71,8 +71,7 @@ func (r *run) pointPreview(ctx context.Context, plan *plan, traffic compose.Cont
 	if err != nil {
 		return fmt.Errorf("nginx-preview-include-template: %w", err)
 	}
-	_, err = r.d.Preview.Switch(ctx, next)
-	return err
+	return r.withNginx(ctx, func() error { _, err := r.d.Preview.Switch(ctx, next); return err })
 }
 
 // staged finds the staged color's traffic container: the idle color,

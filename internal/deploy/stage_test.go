@@ -233,7 +233,9 @@ func TestRollbackToARecordedDeploy(t *testing.T) {
 	require.NoError(t, err)
 	web := serviceOf(cs, "web")
 	assert.Equal(t, deploytest.ImageID("app:v1"), web.Image, "v1's image, by id, without a pull")
-	assert.Equal(t, web.Image, res.Image, "the result names the image the traffic container runs")
+	assert.Equal(t, "app:v1", res.Image, "the result names the image the traffic container runs by the reference v1 recorded, never a bare id")
+	assert.Equal(t, web.Image, res.ImageDigest, "and its id as the digest (the fake image has no repo digest)")
+	assert.Equal(t, res.DeployID, output(res, "deploy-id"), "the rollback's own deploy serves")
 
 	// Going back to the kept previous one starts it again.
 	res = h.must(map[string]string{"mode": "rollback", "to": v3.DeployID})

@@ -5,6 +5,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -16,35 +17,145 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/nginx"
 )
 
-// switchNginx renders the include for the new color and hands it to the
-// checked switch, which restores the old include on any failure.
-func (r *run) switchNginx(ctx context.Context, p *plan, traffic compose.Container) (*nginx.Reload, error) {
+// switchNginx makes nginx serve the new color: the switch prepared while
+// the color was probed (pr; nil prepares it now) is written, reloaded and
+// confirmed through the front door, holding the host's nginx lock. Any
+// failure puts the previous include back, and the error says what nginx
+// serves as checked afterwards.
+func (r *run) switchNginx(ctx context.Context, p *plan, traffic compose.Container, pr *preparing) (*nginx.Reload, error) {
+	if pr == nil {
+		pr = r.prepareSwitch(ctx, p, traffic)
+	}
+	ready, err := pr.wait()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range ready.warnings {
+		r.d.Report.Warnf("%s", w)
+	}
+	r.d.Report.Infof("writing %s:\n%s", r.cfg.Nginx.IncludePath, indent(string(ready.next)))
+	if ready.prep.Validated {
+		r.d.Report.Infof("    the new include passed nginx -t on a candidate copy while %s was probed (%s)", p.Color, ready.prep.Took.Round(time.Millisecond))
+	}
+	var reload *nginx.Reload
+	err = r.withNginx(ctx, func() error {
+		var err error
+		if reload, err = r.d.Nginx.Commit(ctx, ready.prep); err != nil {
+			return err
+		}
+		if err := r.confirmFrontDoor(ctx, ready.next); err != nil {
+			uerr := r.unswitch(ctx)
+			cctx, cancel := r.cleanupContext(ctx, 0)
+			defer cancel()
+			serving := r.d.Nginx.CheckServing(cctx)
+			if uerr != nil {
+				return &checkedError{err: fmt.Errorf("%w; putting the previous include back failed too: %w", err, uerr), serving: serving}
+			}
+			return &checkedError{err: fmt.Errorf("%w; the previous include was put back", err), serving: serving}
+		}
+		return nil
+	})
+	return reload, err
+}
+
+// checkedError is a failed switch with what nginx serves, checked after
+// the previous include was put back (or was not).
+type checkedError struct {
+	err     error
+	serving nginx.Serving
+}
+
+func (e *checkedError) Error() string { return e.err.Error() + "; checked: " + e.serving.String() }
+func (e *checkedError) Unwrap() error { return e.err }
+
+// checkedServing is what nginx serves as checked after a failed switch,
+// when the failure carries it.
+func checkedServing(err error) (nginx.Serving, bool) {
+	var se *nginx.SwitchError
+	if errors.As(err, &se) {
+		return se.Serving, true
+	}
+	var ce *checkedError
+	if errors.As(err, &ce) {
+		return ce.serving, true
+	}
+	return nginx.Serving{}, false
+}
+
+// ready is a switch made ready: the include and the prepared switch.
+type ready struct {
+	next     []byte
+	prep     *nginx.Prepared
+	warnings []string
+}
+
+// preparing is a switch being made ready while the new color is probed.
+type preparing struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	ready  ready
+	err    error
+}
+
+// prepareSwitch renders the new color's include and prepares the switch
+// (nginx -t on a candidate copy of the config) in the background, so that
+// once the color is healthy the switch is only write, reload and confirm.
+// Nothing live is touched.
+func (r *run) prepareSwitch(ctx context.Context, p *plan, traffic compose.Container) *preparing {
+	ctx, cancel := context.WithCancel(ctx)
+	pr := &preparing{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(pr.done)
+		next, warnings, err := r.renderInclude(ctx, p, traffic)
+		if err != nil {
+			pr.err = err
+			return
+		}
+		prep, err := r.d.Nginx.Prepare(ctx, next)
+		if err != nil {
+			pr.err = fmt.Errorf("%w; nothing was changed: the live include was never touched", err)
+			return
+		}
+		pr.ready = ready{next: next, prep: prep, warnings: warnings}
+	}()
+	return pr
+}
+
+// wait returns the prepared switch once it is ready.
+func (pr *preparing) wait() (ready, error) {
+	<-pr.done
+	pr.cancel()
+	return pr.ready, pr.err
+}
+
+// stop abandons a preparation (the color failed its health check).
+func (pr *preparing) stop() {
+	if pr == nil {
+		return
+	}
+	pr.cancel()
+	<-pr.done
+}
+
+// renderInclude renders the include for the new color, with warnings to
+// show at the switch.
+func (r *run) renderInclude(ctx context.Context, p *plan, traffic compose.Container) ([]byte, []string, error) {
 	data := r.templateData(p, traffic)
 	servers, err := r.servers(ctx, p, traffic)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data.Servers = r.serverData(p, servers)
+	var warnings []string
 	if _, shared := nginx.UpstreamIP(traffic.IPs, r.d.NginxNetworks); len(r.d.NginxNetworks) > 0 && !shared {
-		r.d.Report.Warnf("%s shares no network with the nginx container (on %s), so nginx cannot reach its {{.ContainerName}} or {{.ContainerIP}}; "+
-			"attach service %s to %s (networks: with external: true)", traffic.Name, strings.Join(r.d.NginxNetworks, ", "), p.Service, r.d.NginxNetworks[0])
+		warnings = append(warnings, fmt.Sprintf("%s shares no network with the nginx container (on %s), so nginx cannot reach its {{.ContainerName}} or {{.ContainerIP}}; "+
+			"attach service %s to %s (networks: with external: true)", traffic.Name, strings.Join(r.d.NginxNetworks, ", "), p.Service, r.d.NginxNetworks[0]))
 	}
 	next, err := r.tmpl.Render(data)
 	if err != nil {
-		return nil, fmt.Errorf("failed to render nginx-include-template: %w", err)
+		return nil, nil, fmt.Errorf("failed to render nginx-include-template: %w", err)
 	}
-	r.d.Report.Infof("writing %s:\n%s", r.cfg.Nginx.IncludePath, indent(string(next)))
-	reload, err := r.d.Nginx.Switch(ctx, next)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.confirmFrontDoor(ctx, next); err != nil {
-		if uerr := r.unswitch(ctx); uerr != nil {
-			return nil, fmt.Errorf("%w; putting the previous include back ALSO failed: %w", err, uerr)
-		}
-		return nil, fmt.Errorf("%w; the previous include was put back", err)
-	}
-	return reload, nil
+	return next, warnings, nil
 }
 
 // unswitch puts the include nginx served before this deploy back.

@@ -31,12 +31,20 @@ func (r *run) switchBack(ctx context.Context, pe *PhaseError, traffic compose.Co
 	err := r.phase(PhaseSwitchBack, back, func() error {
 		cctx, cancel := r.cleanupContext(ctx, 0)
 		defer cancel()
-		var err error
-		reload, err = r.d.Nginx.Switch(cctx, r.live.Include)
-		return err
+		return r.withNginx(cctx, func() (err error) {
+			reload, err = r.d.Nginx.Switch(cctx, r.live.Include)
+			return err
+		})
 	})
 	if err != nil {
-		undone = append(undone, fmt.Sprintf("Switching nginx back to %s FAILED: %v; nginx still points at %s.", r.live.Color, err, r.target))
+		// A failed switch's error ends with what nginx serves, checked;
+		// without one nothing was written, and the include still names
+		// the new color.
+		where := fmt.Sprintf("; nginx still points at %s.", r.target)
+		if _, ok := checkedServing(err); ok {
+			where = "."
+		}
+		undone = append(undone, fmt.Sprintf("Switching nginx back to %s FAILED: %v%s", r.live.Color, err, where))
 		r.res.Undone = strings.Join(undone, " ")
 		pe.Undone = r.res.Undone
 		return pe
@@ -78,7 +86,11 @@ func (r *run) showLogs(ctx context.Context, traffic compose.Container) {
 func (r *run) abandon(ctx context.Context, pe *PhaseError, traffic compose.Container, from origin) error {
 	r.showLogs(ctx, traffic)
 	undone := []string{r.dispose(ctx, from)}
-	if r.live.Color != color.None {
+	if serving, ok := checkedServing(pe.Err); ok {
+		// A failed switch checked what nginx serves: say that, never what
+		// the deploy assumes.
+		undone = append(undone, "Checked after the failed switch: "+serving.String()+".")
+	} else if r.live.Color != color.None {
 		undone = append(undone, fmt.Sprintf("nginx still serves %s (%s); nothing else was changed.", r.live.Color, r.plans[r.live.Color].URL))
 	} else {
 		undone = append(undone, "nginx's include was left as it was.")

@@ -106,6 +106,12 @@ var outputChecks = map[string]func(v string, all map[string]string, cfg *config.
 		}
 		return ""
 	},
+	"image-digest": func(v string, _ map[string]string, _ *config.Config) string {
+		if !validImage(v) {
+			return "is not an image digest or id"
+		}
+		return ""
+	},
 	"deploy-id": func(v string, _ map[string]string, _ *config.Config) string {
 		if !config.ValidDeployID(v) {
 			return "is not a deploy id"

@@ -67,7 +67,10 @@ func FromDeploy(res *deploy.Result, err error, running []compose.Container) Host
 	out := HostResult{Outputs: map[string]string{}}
 	if res != nil {
 		out.Mode = res.Mode
-		out.DeployID = res.DeployID
+		// What serves on the host, as the deploy checked it there: the
+		// serving deploy's id and the image its traffic container runs,
+		// never the image the rollout asked for.
+		out.DeployID = res.OutputDeployID()
 		out.Previous = res.Previous.String()
 		out.Target = res.Target.String()
 		out.Active = res.Active.String()

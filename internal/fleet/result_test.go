@@ -156,3 +156,22 @@ func TestHistoryIsNotPassedOn(t *testing.T) {
 		}
 	}
 }
+
+// TestFromDeployTakesWhatServes: a host's result carries what its deploy
+// found serving there (the image its traffic container runs, the serving
+// deploy's id), never the image the rollout asked for or a fresh id of a
+// status run.
+func TestFromDeployTakesWhatServes(t *testing.T) {
+	t.Parallel()
+	res := &deploy.Result{DeployID: "20261207T100000Z-ffffff", Mode: config.ModeStatus, Previous: color.Blue, Active: color.Blue,
+		Image: "app:v1", ImageDigest: "app@sha256:1111111111111111111111111111111111111111111111111111111111111111"}
+	res.SetServing("20261201T100000Z-aaaaaa")
+	hr := FromDeploy(res, nil, []compose.Container{{Image: "app:v1"}})
+	require.Equal(t, "app:v1", hr.Image)
+	require.Equal(t, "20261201T100000Z-aaaaaa", hr.DeployID, "the serving deploy, not the status run's own id")
+	require.Equal(t, "20261201T100000Z-aaaaaa", hr.Outputs["deploy-id"])
+	require.Equal(t, res.ImageDigest, hr.Outputs["image-digest"])
+	require.NoError(t, hr.Check(config.ModeStatus, &config.Config{}), "image-digest passes the runner's check")
+	hr.Outputs["image-digest"] = "$(id)"
+	require.Error(t, hr.Check(config.ModeStatus, &config.Config{}), "a forged digest does not")
+}

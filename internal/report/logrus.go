@@ -91,6 +91,16 @@ func (logrusHook) Fire(e *logrus.Entry) error {
 		msg = b.String()
 	}
 	if e.Level <= logrus.WarnLevel {
+		r.mu.Lock()
+		said := r.logrusSaid[msg]
+		if r.logrusSaid == nil {
+			r.logrusSaid = map[string]bool{}
+		}
+		r.logrusSaid[msg] = true
+		r.mu.Unlock()
+		if said {
+			return nil // the same words from the next load of the files
+		}
 		r.Warnf("%s", msg)
 	} else {
 		r.Infof("%s", msg)

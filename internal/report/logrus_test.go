@@ -21,6 +21,7 @@ func TestCaptureLogrus(t *testing.T) {
 	r := New(&buf, envOf(map[string]string{"GITHUB_ACTIONS": "true"}))
 	restore := r.CaptureLogrus()
 	logrus.Warn("`version` is obsolete\n::error::x")
+	logrus.Warn("`version` is obsolete\n::error::x") // the next load of the same files: said once
 	logrus.WithField("file", "a\x1bb").WithError(errors.New("boom")).Error("failed")
 	logrus.Info("loaded")
 	logrus.Debug("not shown")

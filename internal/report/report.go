@@ -36,6 +36,10 @@ type Reporter struct {
 
 	secrets  []string          // every value given to Mask
 	redactor *strings.Replacer // replaces each of secrets, longest first
+
+	// logrusSaid are the logrus warnings already shown: compose-go warns
+	// once per load, and a deploy loads each color's files.
+	logrusSaid map[string]bool
 }
 
 // New returns a Reporter writing to out. getenv supplies GITHUB_ACTIONS,

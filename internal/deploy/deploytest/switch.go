@@ -33,7 +33,14 @@ type Switch struct {
 	// FrontDoor is what FindFrontDoor finds in nginx's config; nil finds
 	// none.
 	FrontDoor *nginx.FrontDoor
-	Hook      Hook
+	// PreflightErr is what Preflight answers (nginx not running, a config
+	// already broken).
+	PreflightErr error
+	// Stopped makes CheckServing find no nginx running.
+	Stopped bool
+	// Prepares counts Prepare calls.
+	Prepares int
+	Hook     Hook
 }
 
 var _ deploy.Switch = (*Switch)(nil)
@@ -161,4 +168,48 @@ func includeColor(include []byte) string {
 		return "none"
 	}
 	return m.Color.String()
+}
+
+// Preflight answers PreflightErr, after the Hook ("Preflight").
+func (f *Switch) Preflight(ctx context.Context) error {
+	if f.Hook != nil {
+		if err := f.Hook(ctx, "Preflight", ""); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.PreflightErr
+}
+
+// Prepare makes next ready, changing nothing; the Hook ("Prepare") may
+// fail it as nginx -t on a candidate copy would.
+func (f *Switch) Prepare(ctx context.Context, next []byte) (*nginx.Prepared, error) {
+	f.mu.Lock()
+	f.Prepares++
+	f.mu.Unlock()
+	if f.Hook != nil {
+		if err := f.Hook(ctx, "Prepare", includeColor(next)); err != nil {
+			return nil, err
+		}
+	}
+	return &nginx.Prepared{Next: append([]byte(nil), next...), Validated: true}, nil
+}
+
+// Commit switches to the prepared include; it is recorded as the Switch
+// it is.
+func (f *Switch) Commit(ctx context.Context, p *nginx.Prepared) (*nginx.Reload, error) {
+	return f.Switch(ctx, p.Next)
+}
+
+// CheckServing reads the include back; nginx runs unless Stopped.
+func (f *Switch) CheckServing(context.Context) nginx.Serving {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := nginx.Serving{IncludeExists: f.exists, Observed: true, Running: !f.Stopped}
+	if f.exists {
+		m, found, err := nginx.ReadMarker(f.include)
+		v.Marker, v.Marked = m, found && err == nil
+	}
+	return v
 }
