@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/bench speed     # deploys and rollbacks of an app ready 1 s after start: wall time and phases
 //	go run ./cmd/bench load      # 20 deploys and a rollback under load: requests and failures by kind
+//	go run ./cmd/bench report    # one run: sizes, then 1/3/6 services and 3 replicas, idle and under load, beside the floor
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,10 +29,12 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: bench [-n N] speed|load")
+		fmt.Fprintln(os.Stderr, "usage: bench [-n N] speed|load|report")
 		flag.PrintDefaults()
 	}
-	n := flag.Int("n", 0, "deploys to run (speed: 6, load: 20)")
+	n := flag.Int("n", 0, "deploys to run (speed: 6, load: 20, report: 6 a row)")
+	memprofile := flag.String("memprofile", "", "write a heap profile of this process (deploys run in it, and the load generator) to this file at the end")
+	only := flag.String("shapes", "", "report: the app shapes to deploy, comma-separated among 1,3,6,3r (default all)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
@@ -39,15 +43,35 @@ func main() {
 		err = speed(ctx, orDefault(*n, 6))
 	case "load":
 		err = load(ctx, orDefault(*n, 20))
+	case "report":
+		err = report(ctx, orDefault(*n, 6), *only)
 	default:
 		flag.Usage()
 		os.Exit(2)
 	}
 	stop()
+	if *memprofile != "" {
+		if perr := writeHeapProfile(*memprofile); perr != nil {
+			fmt.Fprintln(os.Stderr, "bench:", perr)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench failed:", err)
 		os.Exit(1)
 	}
+}
+
+// writeHeapProfile writes the heap profile, whose alloc_space sample
+// counts every allocation since the start (go tool pprof -sample_index
+// alloc_space), by function: the deploy's own allocations show apart
+// from the load generator's.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.WriteHeapProfile(f)
 }
 
 func orDefault(n, def int) int {

@@ -57,6 +57,8 @@ func runFleet(ctx context.Context, cfg *config.Config, env map[string]string, op
 		MaxParallel: cfg.Fleet.MaxParallel,
 		Failure:     cfg.Fleet.Failure,
 		Image:       cfg.Image,
+		CanaryHosts: cfg.Canary.FleetHosts,
+		CanaryHold:  cfg.Canary.Interval,
 		Report:      rep,
 	})
 	if opts.OnFleet != nil {

@@ -134,6 +134,7 @@ func (d *here) run(ctx context.Context) error {
 		Env:      env,
 		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
 	}
+	trafficTarget(ctx, docker, cfg, opts, sw, &dep.Target)
 	if path := cfg.Operate.PreviewIncludePath; path != "" {
 		dep.Preview = &nginx.Switcher{IncludePath: path, TestCmd: cfg.Nginx.TestCmd, ReloadCmd: cfg.Nginx.ReloadCmd, Procfs: opts.Procfs, Logf: d.rep.Infof, Warnf: d.rep.Warnf}
 	}
@@ -201,6 +202,10 @@ func (d *here) finish(err error) error {
 		rep.Infof("staged %s on %s in %s (deploy %s); nginx still serves %s", res.Staged, res.PreviewURL, res.Elapsed.Round(time.Millisecond), res.DeployID, orNone(res.Active))
 	case cfg.Mode == config.ModeAbort:
 		rep.Infof("nothing staged any more; nginx still serves %s", orNone(res.Active))
+	case cfg.Mode == config.ModeMaintenance:
+		rep.Infof("nginx answers 503 (maintenance) in front of %s; no container was touched", orNone(res.Active))
+	case cfg.Mode == config.ModeLive:
+		rep.Infof("nginx serves %s as before maintenance", orNone(res.Active))
 	case res.Previous == color.None:
 		rep.Infof("deployed %s on %s in %s (first deploy)", res.Active, res.ActiveURL, res.Elapsed.Round(time.Millisecond))
 	default:

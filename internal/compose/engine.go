@@ -58,6 +58,9 @@ type Container struct {
 	// it is bound to, once the container runs: which port of a range each
 	// replica got.
 	TCPPorts map[int]int
+	// HostRange says the container takes a host port from a range, which
+	// Docker picks when it starts: such containers start one at a time.
+	HostRange bool
 	// DependsOn lists the services this one was started after, from the
 	// com.docker.compose.depends_on label (empty for docker-compose v1).
 	DependsOn []string
@@ -168,10 +171,25 @@ func fromInspect(info container.InspectResponse) Container {
 		c.PublishedPorts = hostPorts(ns.Ports)
 		c.TCPPorts = tcpPorts(ns.Ports)
 	}
+	if info.ContainerJSONBase != nil && info.HostConfig != nil {
+		c.HostRange = bindsRange(info.HostConfig.PortBindings)
+	}
 	if len(c.PublishedPorts) == 0 && info.ContainerJSONBase != nil && info.HostConfig != nil && !c.Running {
 		c.PublishedPorts = hostPorts(info.HostConfig.PortBindings)
 	}
 	return c
+}
+
+// bindsRange reports a binding to a host port range ("8081-8083").
+func bindsRange(m nat.PortMap) bool {
+	for _, bindings := range m {
+		for _, b := range bindings {
+			if strings.Contains(b.HostPort, "-") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // tcpPorts maps container TCP ports to the first host port bound to each.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/docker/docker/api/types/container"
 )
@@ -65,21 +66,28 @@ func (e *Engine) start(ctx context.Context, project string, which func(Container
 	return e.List(ctx, project)
 }
 
-// startInOrder starts the stopped ones of containers in dependency order.
+// startInOrder starts the stopped ones of containers in dependency order:
+// the services of one level, and the containers of each, at once.
 func (e *Engine) startInOrder(ctx context.Context, project string, containers []Container) error {
 	byService, deps := byServiceOf(containers, func(c Container) bool { return !c.Running })
 	nodes := sortedKeys(byService)
 	if hasCycle(nodes, deps) {
 		deps = nil
 	}
+	var rangeMu sync.Mutex
 	err := graph{nodes: nodes, deps: deps}.run(ctx, func(ctx context.Context, service string) error {
-		var errs []error
-		for _, c := range byService[service] {
-			if err := e.Docker.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
-				errs = append(errs, fmt.Errorf("failed to start container %s: %w", c.Name, err))
+		list := byService[service]
+		return eachAtOnce(len(list), func(i int) error {
+			c := list[i]
+			if c.HostRange {
+				rangeMu.Lock() // see startContainer
+				defer rangeMu.Unlock()
 			}
-		}
-		return errors.Join(errs...)
+			if err := e.Docker.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+				return fmt.Errorf("failed to start container %s: %w", c.Name, err)
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("failed to start project %s: %w", project, err)

@@ -7,7 +7,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -59,24 +58,22 @@ func (e *Engine) down(ctx context.Context, project string, timeout *time.Duratio
 	if err != nil {
 		return err
 	}
-	if err := e.stopContainers(ctx, project, containers, timeout); err != nil {
-		return err
+	// Dependents first, as Stop; each container is removed as soon as it
+	// has stopped, the containers of a level all at once, as docker
+	// compose v2 takes a project down.
+	byService, deps := byServiceOf(containers, func(Container) bool { return true })
+	nodes := sortedKeys(byService)
+	order := reverseDeps(deps)
+	if hasCycle(nodes, order) {
+		order = nil
 	}
-	// The containers are stopped: remove them all at once.
-	errs := make([]error, len(containers))
-	var wg sync.WaitGroup
-	for i, c := range containers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := e.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
-			if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
-				errs[i] = fmt.Errorf("failed to remove container %s: %w", c.Name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err = graph{nodes: nodes, deps: order}.run(ctx, func(ctx context.Context, service string) error {
+		list := byService[service]
+		return eachAtOnce(len(list), func(i int) error {
+			return e.stopAndRemove(ctx, list[i], timeout)
+		})
+	})
+	if err != nil {
 		return fmt.Errorf("failed to take down project %s: %w", project, err)
 	}
 	if !networks {
@@ -94,7 +91,7 @@ func (e *Engine) down(ctx context.Context, project string, timeout *time.Duratio
 }
 
 // stopContainers stops the running ones of containers in reverse
-// dependency order.
+// dependency order, the containers of one level all at once.
 func (e *Engine) stopContainers(ctx context.Context, project string, containers []Container, timeout *time.Duration) error {
 	byService, deps := byServiceOf(containers, func(c Container) bool { return c.Running || c.Restarting })
 	nodes := sortedKeys(byService)
@@ -103,14 +100,26 @@ func (e *Engine) stopContainers(ctx context.Context, project string, containers 
 		order = nil // no usable order: stop everything at once
 	}
 	err := graph{nodes: nodes, deps: order}.run(ctx, func(ctx context.Context, service string) error {
-		var errs []error
-		for _, c := range byService[service] {
-			errs = append(errs, e.stopContainer(ctx, c, timeout))
-		}
-		return errors.Join(errs...)
+		list := byService[service]
+		return eachAtOnce(len(list), func(i int) error { return e.stopContainer(ctx, list[i], timeout) })
 	})
 	if err != nil {
 		return fmt.Errorf("failed to stop project %s: %w", project, err)
+	}
+	return nil
+}
+
+// stopAndRemove stops c when it runs, then removes it. A container that
+// is already gone, or being removed by a concurrent Down, is no error.
+func (e *Engine) stopAndRemove(ctx context.Context, c Container, timeout *time.Duration) error {
+	if c.Running || c.Restarting {
+		if err := e.stopContainer(ctx, c, timeout); err != nil {
+			return err
+		}
+	}
+	err := e.Docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+		return fmt.Errorf("failed to remove container %s: %w", c.Name, err)
 	}
 	return nil
 }

@@ -22,8 +22,11 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
-// pollInterval is how often Up re-inspects a dependency it waits for.
-const pollInterval = 250 * time.Millisecond
+// pollInterval is how often Up re-inspects a dependency it waits for. An
+// inspect costs the daemon about a millisecond; a dependent starts at most
+// this long after its dependency became healthy or completed (docker
+// compose v2 polls every 500 ms).
+const pollInterval = 100 * time.Millisecond
 
 // Up creates the project's networks and volumes, creates every service's
 // containers (scale or deploy.replicas of them, one by default), and
@@ -80,11 +83,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		if err := e.waitDependencies(ctx, p, p.Services[name], ids); err != nil {
 			return err
 		}
-		var errs []error
-		for i, id := range ids[name] {
-			errs = append(errs, e.startContainer(ctx, p.Services[name], specs[name][i], id, &rangeMu))
-		}
-		return errors.Join(errs...)
+		list := ids[name]
+		return eachAtOnce(len(list), func(i int) error {
+			return e.startContainer(ctx, p.Services[name], specs[name][i], list[i], &rangeMu)
+		})
 	})
 	containers := e.inspectAll(ctx, names, ids)
 	if err != nil {
@@ -95,8 +97,10 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 
 // startContainer starts one created container. Containers that take a
 // host port from a range start one at a time, so that two of them never
-// race for the same free port. Every other start runs in parallel: on a
-// loaded host one start takes a second or more.
+// race for the same free port (docker/compose#7188: replicas of a service
+// published on a range fail with "port is already allocated" when they
+// start together). Every other start runs in parallel, the replicas of a
+// service too: on a loaded host one start takes a second or more.
 func (e *Engine) startContainer(ctx context.Context, s types.ServiceConfig, spec createSpec, id string, rangeMu *sync.Mutex) error {
 	if publishesHostRange(s) {
 		rangeMu.Lock()
@@ -192,10 +196,11 @@ func (e *Engine) inspectAll(ctx context.Context, names []string, ids map[string]
 // secret file fails before anything is created.
 func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string][]createSpec, error) {
 	specs := map[string][]createSpec{}
+	imageIDs := map[string]string{} // services of one image inspect it once
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
 		s.Image = imageOf(p, s)
-		img, err := e.Docker.ImageInspect(ctx, s.Image)
+		id, err := e.imageID(ctx, s.Image, imageIDs)
 		if err != nil {
 			if cerrdefs.IsNotFound(err) {
 				return nil, fmt.Errorf("failed to create service %s: %w: image %s is not present locally; pull or build it first (EnsureImages)", name, ErrImageMissing, s.Image)
@@ -206,7 +211,7 @@ func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string]
 			return nil, err
 		}
 		for n := 1; n <= replicas(s); n++ {
-			spec, err := buildCreateSpec(p, s, n, img.ID, e.Docker.ClientVersion())
+			spec, err := buildCreateSpec(p, s, n, id, e.Docker.ClientVersion())
 			if err != nil {
 				return nil, err
 			}
@@ -214,6 +219,20 @@ func (e *Engine) createSpecs(ctx context.Context, p *types.Project) (map[string]
 		}
 	}
 	return specs, nil
+}
+
+// imageID returns the id of image ref, inspecting it only when seen does
+// not hold it yet.
+func (e *Engine) imageID(ctx context.Context, ref string, seen map[string]string) (string, error) {
+	if id, ok := seen[ref]; ok {
+		return id, nil
+	}
+	img, err := e.Docker.ImageInspect(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	seen[ref] = img.ID
+	return img.ID, nil
 }
 
 // createContainer creates one container, connects its extra networks and

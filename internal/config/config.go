@@ -30,10 +30,14 @@ const (
 	ModePromote  Mode = "promote"  // switch to the staged color, drain and stop the old one
 	ModeAbort    Mode = "abort"    // remove the staged color; nginx untouched
 	ModeHistory  Mode = "history"  // print the deploy history; touch nothing
+	// ModeMaintenance makes nginx answer 503 with a page; no container is touched.
+	ModeMaintenance Mode = "maintenance"
+	// ModeLive puts back what served before mode maintenance.
+	ModeLive Mode = "live"
 )
 
 // Modes lists every mode, in the order the docs give them.
-var Modes = []Mode{ModeDeploy, ModeRollback, ModeStatus, ModeStage, ModePromote, ModeAbort, ModeHistory}
+var Modes = []Mode{ModeDeploy, ModeRollback, ModeStatus, ModeStage, ModePromote, ModeAbort, ModeHistory, ModeMaintenance, ModeLive}
 
 // ReadOnly reports whether the mode changes nothing on the host.
 func (m Mode) ReadOnly() bool { return m == ModeStatus || m == ModeHistory }
@@ -74,6 +78,11 @@ type Config struct {
 	LockTimeout  time.Duration
 	KeepPrevious bool
 	Observe      time.Duration
+
+	// Canary is the switch in steps (canary-steps and its limits).
+	Canary Canary
+	// Maintenance is what mode maintenance serves.
+	Maintenance Maintenance
 
 	Operate Operate
 

@@ -96,6 +96,11 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 	cfg.KeepPrevious = p.boolean("keep-previous")
 	cfg.Observe = p.duration("observe-seconds", false)
 	cfg.Operate = p.operate(cfg)
+	cfg.Canary = p.canary(cfg)
+	cfg.Maintenance = p.maintenance(cfg)
+	if cfg.Mode.TrafficOnly() && cfg.Fleet.Enabled() {
+		p.addf("mode %s is not supported with hosts yet: run it on each host (without hosts), or leave hosts empty", cfg.Mode)
+	}
 	cfg.Warnings = p.warnings
 
 	if len(p.problems) > 0 {

@@ -153,6 +153,13 @@ type Target struct {
 	// location answers (nginx.MarkerSources: the front-door check's own);
 	// empty means loopback only.
 	MarkerAllow []string
+	// Evidence is nginx's record of what each color answered, which a
+	// canary is judged on; nil when it cannot be read (canary-steps fails).
+	Evidence Evidence
+	// WritePage puts the maintenance page where the maintenance include
+	// serves it from and returns its path as nginx names it; nil serves
+	// the plain default.
+	WritePage func(page []byte) (string, error)
 }
 
 // Deployer holds what a deploy talks to. Everything from the outside world
@@ -252,12 +259,18 @@ func (r *run) do(ctx context.Context) (err error) {
 	r.res.Previous = r.live.Color
 	// Runs before the record: the history keeps the color that serves.
 	defer func() { r.settle(ctx, err) }()
+	if err := r.settleTraffic(ctx); err != nil {
+		return err
+	}
 	switch r.cfg.Mode {
 	case config.ModeStatus:
 		r.res.Active = r.live.Color
 		r.fillActive(r.live.Color)
+		r.noteServing()
 		r.sharedStatus(ctx)
 		return nil
+	case config.ModeMaintenance, config.ModeLive:
+		return r.trafficMode(ctx)
 	case config.ModeStage:
 		return r.stage(ctx)
 	case config.ModeAbort:
@@ -303,9 +316,22 @@ func (r *run) promote(ctx context.Context, plan *plan, traffic compose.Container
 		return r.fail(ctx, newPhaseError(PhaseHealth, check, err), traffic, from)
 	}
 
+	if r.canaryWanted() {
+		// The steps change the include: the full switch is prepared anew
+		// after them, and nothing prepares beside them.
+		pr.stop()
+		pr = nil
+		if err := r.canaryPhase(ctx, plan, traffic, from); err != nil {
+			return err
+		}
+	}
+
 	sw := fmt.Sprintf("Switch nginx to %s", r.target)
 	var reload *nginx.Reload
-	if err := r.phase(PhaseSwitch, sw, func() (err error) { reload, err = r.switchNginx(ctx, plan, traffic, pr); return err }); err != nil {
+	if err := r.phase(PhaseSwitch, sw, func() (err error) {
+		reload, err = r.switchNginx(ctx, plan, traffic, pr)
+		return r.afterCanary(ctx, plan, traffic, err)
+	}); err != nil {
 		// The new color was proven healthy: its logs would not explain this.
 		return r.fail(ctx, newPhaseError(PhaseSwitch, sw, err), compose.Container{}, from)
 	}

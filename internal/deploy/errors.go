@@ -24,6 +24,7 @@ var kindSentinel = map[PhaseKind]error{
 	PhaseFind:       ErrFindLive,
 	PhaseStart:      ErrStart,
 	PhaseHealth:     ErrUnhealthy,
+	PhaseCanary:     ErrCanary,
 	PhaseSwitch:     ErrSwitch,
 	PhaseObserve:    ErrObserve,
 	PhaseSingletons: ErrSingleton,

@@ -31,6 +31,14 @@ var ErrNotConfirmed = errors.New("the front door did not show the new deploy")
 // fails the switch; a front door found by reading nginx's config only
 // warns, since it may be the wrong server.
 func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
+	return r.confirmAnswer(ctx, include, nginx.Marker{Color: r.target, DeployID: r.res.DeployID}, false)
+}
+
+// confirmAnswer is confirmFrontDoor for the include's marker want: a
+// full switch's, a canary step's or the maintenance page's. With whole, a
+// front door polled as a plain URL must answer the marker whole too (a
+// canary's answer also carries "deploy=X").
+func (r *run) confirmAnswer(ctx context.Context, include []byte, want nginx.Marker, whole bool) error {
 	target, host, explicit, ok := r.frontDoor(ctx, include)
 	if !ok {
 		return nil
@@ -40,9 +48,12 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 		timeout = DefaultFrontDoorTimeout
 	}
 	if u, err := url.Parse(target); err == nil && u.Scheme == "http" && u.Path == nginx.MarkerPath {
-		return r.confirmMarker(ctx, nginx.FrontDoor{URL: u.Scheme + "://" + u.Host, Host: host}, explicit, timeout)
+		return r.confirmMarker(ctx, nginx.FrontDoor{URL: u.Scheme + "://" + u.Host, Host: host}, want, explicit, timeout)
 	}
-	want := "deploy=" + r.res.DeployID
+	wantText := "deploy=" + want.DeployID
+	if whole {
+		wantText = want.Answer()
+	}
 	client := &http.Client{
 		Timeout: time.Second,
 		Transport: &http.Transport{
@@ -62,21 +73,21 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 		switch {
 		case err != nil:
 			agree, last = 0, err.Error()
-		case strings.Contains(got, want):
+		case whole && got == "HTTP 200 "+wantText, !whole && strings.Contains(got, wantText):
 			agree++
 			last = got
 		default:
 			agree, last = 0, got
 		}
 		if agree >= frontDoorAgree {
-			r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", target, r.target, agree, time.Since(start).Round(time.Millisecond))
+			r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", target, answerFrom(want), agree, time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, want, frontDoorAgree, timeout, polls, last)
+	msg := fmt.Sprintf("%s did not answer with %q %d times in a row within %s (%d polls; last answer: %s)", target, wantText, frontDoorAgree, timeout, polls, last)
 	return r.notConfirmed(msg, strings.HasPrefix(last, "HTTP 403"), explicit)
 }
 
@@ -84,12 +95,11 @@ func (r *run) confirmFrontDoor(ctx context.Context, include []byte) error {
 // until it answers the new include's marker whole (nginx.ConfirmMarker):
 // a canary's or a maintenance page's answer, which also carry a deploy
 // id, never pass for the full switch.
-func (r *run) confirmMarker(ctx context.Context, fd nginx.FrontDoor, explicit bool, timeout time.Duration) error {
+func (r *run) confirmMarker(ctx context.Context, fd nginx.FrontDoor, want nginx.Marker, explicit bool, timeout time.Duration) error {
 	start := time.Now()
-	want := nginx.Marker{Color: r.target, DeployID: r.res.DeployID}
 	err := nginx.ConfirmMarker(ctx, fd, want, frontDoorAgree, timeout)
 	if err == nil {
-		r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", fd.URL+nginx.MarkerPath, r.target, frontDoorAgree, time.Since(start).Round(time.Millisecond))
+		r.d.Report.Infof("front door %s answers from %s (%d answers in a row after %s)", fd.URL+nginx.MarkerPath, answerFrom(want), frontDoorAgree, time.Since(start).Round(time.Millisecond))
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -97,6 +107,15 @@ func (r *run) confirmMarker(ctx context.Context, fd nginx.FrontDoor, explicit bo
 	}
 	msg := strings.TrimPrefix(err.Error(), nginx.ErrMarkerNotConfirmed.Error()+": ")
 	return r.notConfirmed(msg, strings.Contains(msg, "last answer: HTTP 403"), explicit)
+}
+
+// answerFrom says whom the front door answers from: "green", or the
+// marker in words for a canary step or the maintenance page.
+func answerFrom(m nginx.Marker) string {
+	if m.Mode() == "full" {
+		return m.Color.String()
+	}
+	return m.String()
 }
 
 // notConfirmed is the end of a confirmation that failed: an error with

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,12 +36,26 @@ type app struct {
 	srv    *httptest.Server
 	status atomic.Int32
 	port   int
+	// seen are the requests the app answered, as "host token" (token is
+	// the X-Probe-Token header).
+	mu   sync.Mutex
+	seen []string
+}
+
+// requests returns what the app has seen.
+func (a *app) requests() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.seen...)
 }
 
 func newApp(t *testing.T) *app {
 	a := &app{}
 	a.status.Store(http.StatusOK)
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.seen = append(a.seen, r.Host+" "+r.Header.Get("X-Probe-Token"))
+		a.mu.Unlock()
 		w.WriteHeader(int(a.status.Load()))
 	}))
 	t.Cleanup(a.srv.Close)
@@ -77,6 +92,10 @@ type harness struct {
 	// frontDoorTimeout is the Deployer's FrontDoorTimeout (150 ms unless
 	// set; a negative value leaves it unset).
 	frontDoorTimeout time.Duration
+	// evidence, when set, is nginx's evidence a canary reads.
+	evidence *deploytest.Evidence
+	// writePage, when set, is the Target's WritePage.
+	writePage func([]byte) (string, error)
 	// cleanup is the Deployer's CleanupTimeout (100 ms unless set; a
 	// negative value leaves it unset).
 	cleanup time.Duration
@@ -171,6 +190,10 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*deploy.Res
 	if h.preview != nil {
 		d.Preview = h.preview
 	}
+	if h.evidence != nil {
+		d.Evidence = h.evidence
+	}
+	d.WritePage = h.writePage
 	if h.nginxLock != nil {
 		d.NginxLock = h.nginxLock
 	}

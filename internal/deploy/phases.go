@@ -27,6 +27,7 @@ const (
 	PhaseFind       PhaseKind = "find"
 	PhaseStart      PhaseKind = "start"
 	PhaseHealth     PhaseKind = "health"
+	PhaseCanary     PhaseKind = "canary"
 	PhaseSwitch     PhaseKind = "switch"
 	PhaseObserve    PhaseKind = "observe"
 	PhaseSingletons PhaseKind = "singletons"
@@ -50,13 +51,17 @@ var phaseNext = map[PhaseKind][]PhaseKind{
 	PhaseLock:      {PhaseFind, phaseEnd},
 	// Status and history end after find; deploy, stage and rollback start
 	// a color; promote checks the staged one; abort removes it.
-	PhaseFind: {phaseEnd, PhaseStart, PhaseHealth, PhaseStop},
+	// Maintenance and live switch the include and end.
+	PhaseFind: {phaseEnd, PhaseStart, PhaseHealth, PhaseStop, PhaseSwitch},
 	// Rollback to a deploy id first finds the deploy (a start phase), then
 	// starts its color.
 	PhaseStart: {PhaseStart, PhaseHealth, phaseEnd},
 	// Promote checks the staged color, then waits for it like a deploy;
 	// stage ends with the new color healthy, or with the preview switched.
-	PhaseHealth: {PhaseHealth, PhaseSwitch, phaseEnd},
+	PhaseHealth: {PhaseHealth, PhaseCanary, PhaseSwitch, phaseEnd},
+	// A canary's steps lead to the full switch; a failed step has put
+	// every request back on the old color itself.
+	PhaseCanary: {PhaseSwitch, phaseEnd},
 	PhaseSwitch: {PhaseObserve, PhaseSingletons, PhaseDrain, phaseEnd},
 	// A failed observe switches back, or ends a first deploy, which has
 	// nothing to switch back to.
@@ -100,6 +105,7 @@ var failureUndoes = map[PhaseKind]undo{
 	PhaseFind:      undoNothing,
 	PhaseStart:     undoNewColor,
 	PhaseHealth:    undoNewColor,
+	PhaseCanary:    undoNewColor,
 	PhaseSwitch:    undoNewColor,
 	PhaseObserve:   undoSwitch,
 	// The old color's singletons were stopped; the switch back starts

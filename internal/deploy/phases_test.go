@@ -108,6 +108,23 @@ func TestPhaseTransitions(t *testing.T) {
 			return map[string]string{"mode": "promote"}
 		}, false},
 		{transition{deploy.PhaseHealth, deploy.PhaseSwitch}, nil, false},
+		{transition{deploy.PhaseHealth, deploy.PhaseCanary}, func(h *harness) map[string]string {
+			canaryHarness(h)
+			return canaryInputs
+		}, false},
+		{transition{deploy.PhaseCanary, deploy.PhaseSwitch}, func(h *harness) map[string]string {
+			canaryHarness(h)
+			return canaryInputs
+		}, false},
+		{transition{deploy.PhaseCanary, deploy.PhaseEnd}, func(h *harness) map[string]string {
+			canaryHarness(h, window(90, 0, 10, 10))
+			return canaryInputs
+		}, true},
+		{transition{deploy.PhaseFind, deploy.PhaseSwitch}, func(h *harness) map[string]string {
+			h.live(color.Blue)
+			h.withMarker(color.Blue)
+			return map[string]string{"mode": "maintenance"}
+		}, false},
 		{transition{deploy.PhaseHealth, deploy.PhaseEnd}, func(*harness) map[string]string { return map[string]string{"mode": "stage"} }, false},
 		{transition{deploy.PhaseSwitch, deploy.PhaseObserve}, func(*harness) map[string]string { return observe }, false},
 		{transition{deploy.PhaseSwitch, deploy.PhaseDrain}, nil, false},

@@ -66,6 +66,11 @@ type Result struct {
 	// removed after a successful run.
 	RetainedImages []string
 	RemovedImages  []string
+	// Canary is each canary step this run made, in order.
+	Canary []CanaryStep
+	// Serving is what nginx serves, in words, when it is not a plain
+	// full switch (maintenance, a canary a killed deploy left).
+	Serving string
 }
 
 // Phase is one timed step.
@@ -145,6 +150,10 @@ func (r *Result) Summary(project string) string {
 		status = "✅ promoted"
 	case r.Mode == config.ModeAbort:
 		status = "🗑️ aborted"
+	case r.Mode == config.ModeMaintenance:
+		status = "🚧 maintenance"
+	case r.Mode == config.ModeLive:
+		status = "✅ live"
 	case r.Mode == config.ModeHistory:
 		return r.historySummary(project)
 	}
@@ -184,6 +193,7 @@ func (r *Result) Summary(project string) string {
 		fmt.Fprintf(&b, "| Cut at the drain's end | %d connection(s) to the old color (long-lived: WebSockets, streams) |\n", r.Drain.OldConnections)
 	}
 	fmt.Fprintf(&b, "| Total time | %s |\n\n", r.Elapsed.Round(time.Millisecond))
+	b.WriteString(r.trafficSummary())
 	b.WriteString("| Phase | Time | Result |\n|---|---:|---|\n")
 	for _, p := range r.Phases {
 		res := "ok"

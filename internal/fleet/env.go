@@ -15,7 +15,7 @@ import (
 var fleetInputs = map[string]bool{
 	"INPUT_HOSTS": true, "INPUT_SSH-PRIVATE-KEY": true, "INPUT_SSH-KNOWN-HOSTS": true,
 	"INPUT_DOCKER-TLS-CA": true, "INPUT_DOCKER-TLS-CERT": true, "INPUT_DOCKER-TLS-KEY": true,
-	"INPUT_MAX-PARALLEL": true, "INPUT_FLEET-FAILURE": true,
+	"INPUT_MAX-PARALLEL": true, "INPUT_FLEET-FAILURE": true, "INPUT_FLEET-CANARY": true,
 }
 
 // runIdentity are the runner's variables a host's deploy reads to name

@@ -30,6 +30,10 @@ type Options struct {
 	// host's daemon restarting, a dropped connection) is tried again
 	// (default DefaultRetryWindow).
 	RetryWindow time.Duration
+	// CanaryHosts deploy first, as a wave of their own, and are held for
+	// CanaryHold and judged before the others start (fleet-canary).
+	CanaryHosts int
+	CanaryHold  time.Duration
 	Report      Reporter
 
 	// clock is real time unless a test sets it.
@@ -58,7 +62,9 @@ type HostOutcome struct {
 	// LockErr says why the host's fleet lock ended during the rollout
 	// and could not be taken again.
 	LockErr error
-	Status  Status
+	// CanaryErr is why the host failed the fleet-canary judgement.
+	CanaryErr error
+	Status    Status
 	// trail is every status the host went through after not started.
 	trail []Status
 }
@@ -158,22 +164,26 @@ func (r *rollout) run() error {
 	// A job (a migration, issue 17) runs here: once, on the first host,
 	// before any host starts its color; when it fails every host is
 	// still not started.
-	for _, wave := range r.waves() {
+	waves := r.waves()
+	for i, wave := range waves {
 		if !r.roll(wave) {
 			break
 		}
-		// A canary wave (issue 20) is held and judged here before the
-		// next wave starts; a failed judgement fails the rollout like a
+		// A canary wave (issue 20) is held and judged before the next
+		// wave starts; a failed judgement fails the rollout like a
 		// failed host.
+		if i < len(waves)-1 && !r.holdCanary(wave) {
+			break
+		}
 	}
 	return r.finish()
 }
 
 // waves splits the hosts into the groups that deploy one after the
-// other: all of them, in the hosts input's order. (fleet-canary: N would
-// make the first N a wave of their own.)
+// other, in the hosts input's order: all of them, or with fleet-canary: N
+// the first N, then the rest (canaryWaves).
 func (r *rollout) waves() [][]*HostOutcome {
-	return [][]*HostOutcome{r.out.Hosts}
+	return r.canaryWaves()
 }
 
 // phase opens a log group for a step of the rollout; the returned

@@ -61,6 +61,9 @@ func (r *rollout) named(s Status) []string {
 
 // failure is the host's own failure, from its result or its run error.
 func (h *HostOutcome) failure() *Failure {
+	if h.CanaryErr != nil {
+		return canaryFailure(h.CanaryErr)
+	}
 	if h.Result != nil && h.Result.Failure != nil {
 		return h.Result.Failure
 	}

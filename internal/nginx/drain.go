@@ -180,7 +180,7 @@ func upstreamConns(procfs string, r *Reload, up *upstream) (int, error) {
 	}
 	var open []tcpConn
 	for _, d := range dirs {
-		conns, err := readTCP(d)
+		conns, err := readTCP(d, tcpEstablished)
 		if err != nil {
 			return 0, err
 		}

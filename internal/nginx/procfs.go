@@ -3,13 +3,8 @@ package nginx
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -249,96 +244,6 @@ func errorLogSince(procfs string, pid int, offset int64) []string {
 		lines = lines[len(lines)-5:]
 	}
 	return lines
-}
-
-// tcpConn is one row of /proc/net/tcp or tcp6.
-type tcpConn struct {
-	Local, Remote net.TCPAddr
-	State         byte // 0x01 is ESTABLISHED
-	Inode         uint64
-}
-
-const tcpEstablished = 0x01
-
-// readTCP reads the TCP sockets of one network namespace from a net
-// directory (…/net or …/<pid>/net). A missing tcp6 (IPv6 disabled) is not
-// an error.
-func readTCP(netDir string) ([]tcpConn, error) {
-	var all []tcpConn
-	for _, name := range []string{"tcp", "tcp6"} {
-		f, err := os.Open(filepath.Join(netDir, name))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("failed to read TCP sockets: %w", err)
-		}
-		conns, err := parseTCP(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("failed to parse %s: %w", filepath.Join(netDir, name), err)
-		}
-		all = append(all, conns...)
-	}
-	return all, nil
-}
-
-// parseTCP parses the kernel's table of TCP sockets.
-func parseTCP(r io.Reader) ([]tcpConn, error) {
-	var conns []tcpConn
-	sc := bufio.NewScanner(r)
-	first := true
-	for sc.Scan() {
-		if first { // header
-			first = false
-			continue
-		}
-		f := strings.Fields(sc.Text())
-		if len(f) < 10 {
-			continue
-		}
-		local, err := parseHexAddr(f[1])
-		if err != nil {
-			return nil, err
-		}
-		remote, err := parseHexAddr(f[2])
-		if err != nil {
-			return nil, err
-		}
-		st, err := strconv.ParseUint(f[3], 16, 8)
-		if err != nil {
-			return nil, fmt.Errorf("failed to parse socket state %q: %w", f[3], err)
-		}
-		inode, err := strconv.ParseUint(f[9], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("failed to parse socket inode %q: %w", f[9], err)
-		}
-		conns = append(conns, tcpConn{Local: local, Remote: remote, State: byte(st), Inode: inode})
-	}
-	return conns, sc.Err()
-}
-
-// parseHexAddr parses "0100007F:1F91". The kernel prints the address as
-// 32-bit words in host byte order, so each word is put back into memory
-// order with the native endianness.
-func parseHexAddr(s string) (net.TCPAddr, error) {
-	host, port, ok := strings.Cut(s, ":")
-	if !ok || (len(host) != 8 && len(host) != 32) {
-		return net.TCPAddr{}, fmt.Errorf("failed to parse socket address %q", s)
-	}
-	raw, err := hex.DecodeString(host)
-	if err != nil {
-		return net.TCPAddr{}, fmt.Errorf("failed to parse socket address %q: %w", s, err)
-	}
-	ip := make(net.IP, len(raw))
-	for i := 0; i < len(raw); i += 4 {
-		binary.NativeEndian.PutUint32(ip[i:], binary.BigEndian.Uint32(raw[i:]))
-	}
-	p, err := strconv.ParseUint(port, 16, 16)
-	if err != nil {
-		return net.TCPAddr{}, fmt.Errorf("failed to parse socket port %q: %w", s, err)
-	}
-	return net.TCPAddr{IP: ip, Port: int(p)}, nil
 }
 
 // socketOwners maps socket inodes to the PIDs among pids holding them.

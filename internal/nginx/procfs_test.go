@@ -151,7 +151,7 @@ func TestReadTCPFindsARealConnection(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 
-	conns, err := readTCP("/proc/self/net")
+	conns, err := readTCP("/proc/self/net", 0)
 	require.NoError(t, err)
 	var found bool
 	for _, k := range conns {

@@ -101,3 +101,7 @@ var defaultPorts = NewPorts(DefaultPorts)
 
 // FreePort returns a port of DefaultPorts (see Ports.Free).
 func FreePort() (int, error) { return defaultPorts.Free() }
+
+// FreePorts returns the first of n consecutive ports of DefaultPorts (see
+// Ports.FreeRun), for a service with replicas published on a range.
+func FreePorts(n int) (int, error) { return defaultPorts.FreeRun(n) }

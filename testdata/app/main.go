@@ -17,9 +17,11 @@
 //	ALLOWED_HOST   answer 400 to a request whose Host header names another
 //	               host, as Django's ALLOWED_HOSTS does
 //	TLS            "1": serve HTTPS only, with a self-signed certificate made at start
+//	FAIL_EVERY     answer every n-th request of / with 500 (health passes)
 //
 // Endpoints: / (version), /slow?ms=N (sleeps), POST /echo (returns the body's
-// length), and the health path.
+// length), /events (server-sent events) and /ws (a WebSocket), both saying
+// the version every 100 ms, and the health path.
 //
 // `app healthcheck [url]` is a Docker healthcheck for this FROM scratch
 // image, which has no shell or curl: it GETs url (default
@@ -31,9 +33,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math/big"
@@ -42,6 +46,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -116,8 +121,56 @@ func main() {
 		w.Header().Set("X-App-Version", version)
 		fmt.Fprintf(w, "version=%s color=%s bytes=%d\n", version, color, n)
 	})
+	// /events is a server-sent-events stream and /ws a WebSocket (server
+	// to client text frames), each saying the version and color every
+	// 100 ms until the connection or the app ends.
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("X-App-Version", version)
+		fl, _ := w.(http.Flusher)
+		for {
+			if _, err := fmt.Fprintf(w, "data: version=%s color=%s\n\n", version, color); err != nil {
+				return
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		sum := sha1.Sum([]byte(r.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprintf(buf, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			base64.StdEncoding.EncodeToString(sum[:]))
+		for {
+			payload := "version=" + version + " color=" + color
+			buf.Write([]byte{0x81, byte(len(payload))})
+			buf.WriteString(payload)
+			if buf.Flush() != nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	// FAIL_EVERY=n answers every n-th request of "/" with 500 (a version
+	// whose errors only real traffic shows; its health check passes).
+	failEvery, _ := strconv.Atoi(env("FAIL_EVERY", "0"))
+	var served atomic.Int64
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-App-Version", version)
+		if failEvery > 0 && served.Add(1)%int64(failEvery) == 0 {
+			http.Error(w, "version="+version+" color="+color+" failed on purpose", http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "version=%s color=%s\n", version, color)
 	})
 

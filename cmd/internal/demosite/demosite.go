@@ -34,10 +34,17 @@ type Site struct {
 	lockDir   string
 	// Inputs are the action inputs every deploy gets; callers may change them.
 	Inputs map[string]string
+	// extraDir holds files outside the workspace (an upstream include).
+	extraDir string
 }
 
 // New builds the app image, starts nginx and writes the workspace.
 func New(ctx context.Context, project string) (*Site, error) {
+	return newSite(ctx, project, throwaway.NginxOptions{})
+}
+
+// newSite is New with nginx shaped by opts (its Prefix is the site's).
+func newSite(ctx context.Context, project string, opts throwaway.NginxOptions) (*Site, error) {
 	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a Docker client: %w", err)
@@ -59,7 +66,7 @@ func New(ctx context.Context, project string) (*Site, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.Nginx, err = throwaway.StartNginx(throwaway.NginxOptions{Prefix: filepath.Join(s.Dir, "nginx")}); err != nil {
+	if s.Nginx, err = throwaway.StartNginx(withPrefix(opts, filepath.Join(s.Dir, "nginx"))); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -126,7 +133,15 @@ func (s *Site) Close() {
 	if s.Dir != "" {
 		_ = os.RemoveAll(s.Dir)
 	}
+	if s.extraDir != "" {
+		_ = os.RemoveAll(s.extraDir)
+	}
 	if s.Docker != nil {
 		_ = s.Docker.Close()
 	}
+}
+
+func withPrefix(opts throwaway.NginxOptions, prefix string) throwaway.NginxOptions {
+	opts.Prefix = prefix
+	return opts
 }

@@ -4,6 +4,7 @@ package deploytest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
@@ -161,11 +162,17 @@ func (f *Switch) FindInclusion(ctx context.Context, _ string) (nginx.Inclusion, 
 }
 
 // includeColor names the color an include's marker names, "none" without
-// one.
+// one: "blue+green:10" for a canary step, "maintenance:blue" for the
+// maintenance include.
 func includeColor(include []byte) string {
 	m, found, err := nginx.ReadMarker(include)
-	if err != nil || !found || m.Color == color.None {
+	switch {
+	case err != nil || !found || m.Color == color.None:
 		return "none"
+	case m.Maintenance:
+		return "maintenance:" + m.Color.String()
+	case m.Canary != color.None:
+		return fmt.Sprintf("%s+%s:%d", m.Color, m.Canary, m.Percent)
 	}
 	return m.Color.String()
 }
