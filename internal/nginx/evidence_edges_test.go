@@ -2,10 +2,12 @@ package nginx
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
 )
@@ -75,4 +77,24 @@ func TestHistogramTop(t *testing.T) {
 	assert.Equal(t, histBuckets-1, histIndex(1<<40))
 	assert.Equal(t, time.Duration(histUpper(histBuckets-1))*time.Millisecond, h.quantile(1000))
 	assert.Equal(t, time.Duration(0), h.quantile(500), "a negative time counts as 0")
+}
+
+// TestEvidenceSinceTheEnd: a window that starts at the log's end reads
+// nothing and is no restart; only a log shorter than the mark is one.
+func TestEvidenceSinceTheEnd(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/evidence"
+	require.NoError(t, os.WriteFile(path, []byte(line(200, "0.001", "127.0.0.1:8082")), 0o644))
+	r := &EvidenceReader{Path: path, Addrs: testAddrs}
+	mark, err := r.Mark()
+	require.NoError(t, err)
+	ev, next, err := r.Since(mark)
+	require.NoError(t, err)
+	assert.False(t, ev.Restarted)
+	assert.Zero(t, ev.Green.Requests)
+	assert.Equal(t, mark, next)
+	ev, _, err = r.Since(mark + 1)
+	require.NoError(t, err)
+	assert.True(t, ev.Restarted)
+	assert.Equal(t, int64(1), ev.Green.Requests)
 }
