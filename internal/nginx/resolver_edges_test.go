@@ -34,3 +34,17 @@ func TestLogExcerptWithoutErrorLines(t *testing.T) {
 	appendFile(t, log, "2024/06/30 10:00:01 [emerg] 10#10: bad\n")
 	assert.Equal(t, "; error log "+log+" says: 2024/06/30 10:00:01 [emerg] 10#10: bad", logExcerpt(fs.root, targets, map[int]int64{10: 0}))
 }
+
+// TestURLHostWithoutHost: a URL whose host part is empty names no host,
+// whatever follows it.
+func TestURLHostWithoutHost(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{"http:///x", "http://?q=1", "https://#f"} {
+		host, ok := urlHost(raw)
+		assert.False(t, ok, raw)
+		assert.Empty(t, host, raw)
+	}
+	host, ok := urlHost("http://app.internal:8080/x")
+	assert.True(t, ok)
+	assert.Equal(t, "app.internal", host)
+}
