@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/testenv"
@@ -40,22 +42,24 @@ func dbAs(official string) standIn {
 // the same container, and switches to green, which answers.
 func TestRealAppsDeployUnchanged(t *testing.T) {
 	apps := []struct {
-		dir, files, shared, note string
-		images                   []standIn
+		dir, workdir, files, shared, note string
+		images                            []standIn
 	}{
-		{"umami", "docker-compose.yml\nbluegreen.yml", "db", "service umami publishes 3000:3000 in the compose file",
+		{"umami", "", "docker-compose.yml\nbluegreen.yml", "db", "service umami publishes 3000:3000 in the compose file",
 			[]standIn{webOn("ghcr.io/umami-software/umami:postgresql-latest", "bge2e-shop-umami", "3000"), dbAs("postgres:15-alpine")}},
-		{"n8n", "docker-compose.yml\nbluegreen.yml", "postgres", "service n8n publishes 5678:5678",
+		{"n8n", "", "docker-compose.yml\nbluegreen.yml", "postgres", "service n8n publishes 5678:5678",
 			[]standIn{webOn("docker.n8n.io/n8nio/n8n:latest", "bge2e-shop-n8n", "5678"), dbAs("postgres:16"),
 				{official: "n8nio/runners:latest", repo: "bge2e-shop-worker", cmd: "worker"}}},
-		{"formbricks", "docker-compose.yml\nbluegreen.yml", "postgres", "service formbricks publishes 3000:3000",
+		{"formbricks", "", "docker-compose.yml\nbluegreen.yml", "postgres", "service formbricks publishes 3000:3000",
 			[]standIn{webOn("ghcr.io/formbricks/formbricks:latest", "bge2e-shop-umami", "3000"), dbAs("pgvector/pgvector:pg17")}},
-		// web is built from .. with docker/Dockerfile, FROM python:3.12-slim.
-		{"healthchecks", "docker/docker-compose.yml\ndocker/bluegreen.yml", "db", "service web publishes 8000:8000",
+		// Run from docker/, as its docs say (docker compose up there): its
+		// .env is there, and web is built from .. with docker/Dockerfile,
+		// FROM python:3.12-slim.
+		{"healthchecks", "docker", "docker-compose.yml\nbluegreen.yml", "db", "service web publishes 8000:8000",
 			[]standIn{webOn("python:3.12-slim", "bge2e-shop-hc", "8000"), dbAs("postgres:16")}},
-		{"listmonk", "docker-compose.yml\nbluegreen.yml", "db", "service app publishes 9000:9000",
+		{"listmonk", "", "docker-compose.yml\nbluegreen.yml", "db", "service app publishes 9000:9000",
 			[]standIn{webOn("listmonk/listmonk:latest", "bge2e-shop-listmonk", "9000"), dbAs("postgres:17-alpine")}},
-		{"ghost", "stack.yml\nbluegreen.yml", "db", "service ghost publishes 8080:2368",
+		{"ghost", "", "stack.yml\nbluegreen.yml", "db", "service ghost publishes 8080:2368",
 			[]standIn{webOn("ghost:5-alpine", "bge2e-shop-ghost", "2368"), dbAs("mysql:8.0")}},
 	}
 	docker := testenv.RequireDocker(t)
@@ -70,8 +74,10 @@ func TestRealAppsDeployUnchanged(t *testing.T) {
 			}
 			f := newFixture(t, map[string]string{})
 			require.NoError(t, throwaway.CopyDir(filepath.Join(testenv.RepoRoot(t), "testdata", "compose-apps", app.dir), f.dir))
+			t.Cleanup(func() { removeBuilt(f) }) // after the containers that use them
 			t.Cleanup(func() { removeShared(f) })
 			f.inputs["compose-file"] = app.files
+			f.inputs["working-directory"] = app.workdir
 			f.inputs["health-path"] = "/"
 			// umami's healthcheck runs every 5 s: a budget that waits
 			// for its first run.
@@ -94,5 +100,22 @@ func TestRealAppsDeployUnchanged(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 200, code, body)
 		})
+	}
+}
+
+// removeBuilt removes the images the deploys built for the app's colors
+// (<project>-<color>-<service>:<deploy id>).
+func removeBuilt(f *fixture) {
+	ctx := context.Background()
+	for _, color := range []string{"blue", "green"} {
+		list, err := f.docker.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", f.project+"-"+color+"-*"))})
+		if err != nil {
+			continue
+		}
+		for _, img := range list {
+			for _, ref := range img.RepoTags {
+				_, _ = f.docker.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+			}
+		}
 	}
 }
