@@ -41,6 +41,7 @@ func dbAs(official string) standIn {
 // creates the database in the shared project, the second leaves it alone,
 // the same container, and switches to green, which answers.
 func TestRealAppsDeployUnchanged(t *testing.T) {
+	t.Parallel() // beside the other tests; its apps run one after another
 	apps := []struct {
 		dir, workdir, files, shared, note string
 		images                            []standIn
