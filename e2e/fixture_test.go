@@ -40,7 +40,7 @@ const singleFile = throwaway.ComposeFile
 
 // fixture is one project on a private nginx.
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	dir       string
 	project   string
 	nginx     *testenv.Nginx
@@ -53,7 +53,7 @@ type fixture struct {
 	inputs    map[string]string
 }
 
-func newFixture(t *testing.T, files map[string]string) *fixture {
+func newFixture(t testing.TB, files map[string]string) *fixture {
 	t.Helper()
 	docker := testenv.RequireDocker(t)
 	f := &fixture{
@@ -160,7 +160,7 @@ func (r run) phase(kind deploy.PhaseKind) (deploy.Phase, bool) {
 }
 
 // testWriter sends the deploy's log to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -168,7 +168,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // readOutputs parses a GITHUB_OUTPUT file (name<<delimiter form).
-func readOutputs(t *testing.T, path string) map[string]string {
+func readOutputs(t testing.TB, path string) map[string]string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return map[string]string{}
@@ -267,7 +267,7 @@ var builtBinary string
 var buildErr error
 
 // binary builds the bluegreen command once per test run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "bluegreen-bin-")

@@ -77,7 +77,10 @@ func TestLockRefusesSharedDirWithPlantedLink(t *testing.T) {
 
 	code, log := f.deployBinary(shared, "VERSION=v1")
 	require.NotEqual(t, 0, code, log)
-	require.Contains(t, log, "error: Deploy failed: Lock: ", "the Lock phase failed")
+	// The host's nginx lock lives in the same directory and is taken
+	// first, in preflight, around its nginx -t: the directory is refused
+	// there, before anything is touched.
+	require.Contains(t, log, "error: Deploy failed: Preflight: failed to take the host's nginx lock: ", "the preflight failed")
 	require.Contains(t, log, "unsafe deploy lock: lock directory "+shared+" is writable by group or others (mode 1777)")
 	require.Contains(t, log, "Point BLUEGREEN_LOCK_DIR at a directory only uid 0 can write")
 

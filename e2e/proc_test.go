@@ -18,7 +18,7 @@ import (
 // binary): its output goes to the test log, is kept whole, and is offered
 // line by line to waitFor.
 type proc struct {
-	t     *testing.T
+	t     testing.TB
 	what  string // for messages: "act", "docker run", ...
 	cmd   *exec.Cmd
 	mu    sync.Mutex
@@ -29,7 +29,7 @@ type proc struct {
 }
 
 // startProc starts cmd with stdout and stderr combined.
-func startProc(t *testing.T, what string, cmd *exec.Cmd) *proc {
+func startProc(t testing.TB, what string, cmd *exec.Cmd) *proc {
 	t.Helper()
 	p := &proc{t: t, what: what, cmd: cmd, lines: make(chan string, 1000), done: make(chan struct{})}
 	stdout, err := cmd.StdoutPipe()

@@ -61,10 +61,12 @@ type Config struct {
 	UpstreamHost string
 	EnvFile      string // absolute, or empty
 	Profiles     []string
-	Image        string // replaces the traffic service's image when set
-	Pull         pull.Policy
-	Build        build.Policy // when services that have build: are built on the host
-	Registry     Registry
+	// Roles are the services declared shared or singleton by the inputs.
+	Roles    Roles
+	Image    string // replaces the traffic service's image when set
+	Pull     pull.Policy
+	Build    build.Policy // when services that have build: are built on the host
+	Registry Registry
 
 	Health Health
 	Nginx  Nginx

@@ -34,6 +34,8 @@ var Inputs = []Input{
 	{Name: "upstream-host", Default: "127.0.0.1"},
 	{Name: "env-file", Default: ""},
 	{Name: "profiles", Default: ""},
+	{Name: "shared-services", Default: ""},
+	{Name: "singleton-services", Default: ""},
 	{Name: "image", Default: ""},
 	{Name: "pull", Default: "missing"},
 	{Name: "build", Default: "auto"},

@@ -76,6 +76,7 @@ func Parse(getenv Getenv, cwd string) (*Config, error) {
 		cfg.EnvFile = p.existingFile("env-file", v, abs(cfg.WorkDir, v))
 	}
 	cfg.Profiles = splitList(p.str("profiles"))
+	cfg.Roles = p.roles()
 	cfg.Image = p.image("image")
 	cfg.Pull = p.pullPolicy("pull")
 	cfg.Build = build.Policy(p.choice("build", string(build.Auto), string(build.Always), string(build.Never)))

@@ -19,14 +19,15 @@ var (
 )
 
 var kindSentinel = map[PhaseKind]error{
-	PhasePreflight: ErrPreflight,
-	PhaseLock:      ErrLock,
-	PhaseFind:      ErrFindLive,
-	PhaseStart:     ErrStart,
-	PhaseHealth:    ErrUnhealthy,
-	PhaseCanary:    ErrCanary,
-	PhaseSwitch:    ErrSwitch,
-	PhaseObserve:   ErrObserve,
+	PhasePreflight:  ErrPreflight,
+	PhaseLock:       ErrLock,
+	PhaseFind:       ErrFindLive,
+	PhaseStart:      ErrStart,
+	PhaseHealth:     ErrUnhealthy,
+	PhaseCanary:     ErrCanary,
+	PhaseSwitch:     ErrSwitch,
+	PhaseObserve:    ErrObserve,
+	PhaseSingletons: ErrSingleton,
 }
 
 // PhaseError is a failed deploy: which phase failed, why, what the user

@@ -43,10 +43,11 @@ func (r *run) record(err error) {
 	if p := r.plans[r.res.Target]; p != nil {
 		e.ComposeHash = p.ComposeHash
 	}
+	e.Roles = r.res.Roles.entry()
 	var pe *PhaseError
 	switch {
 	case err == nil:
-	case r.res.RolledBack && errors.As(err, &pe) && pe.Kind == PhaseObserve:
+	case r.res.RolledBack && errors.As(err, &pe) && (pe.Kind == PhaseObserve || pe.Kind == PhaseSingletons):
 		e.Result = ledger.RolledBack
 	default:
 		e.Result = ledger.Failed
@@ -187,7 +188,7 @@ func deployOf(cs []compose.Container) string {
 // its reference. An image that is nowhere any more is an error naming it.
 func (r *run) useImages(ctx context.Context, p *plan, entry ledger.Entry) error {
 	var gone []string
-	for name, svc := range p.Project.Services {
+	for name, svc := range coloredServices(p) { // the singletons too
 		img, ok := entry.Images[name]
 		if !ok {
 			continue
@@ -205,7 +206,7 @@ func (r *run) useImages(ctx context.Context, p *plan, entry ledger.Entry) error 
 			continue
 		}
 		svc.Image = ref
-		p.Project.Services[name] = svc
+		p.setImage(name, svc)
 		if name == p.Service {
 			p.Image = ref
 		}
@@ -278,6 +279,7 @@ func (r *run) pruneImages(ctx context.Context) {
 			keep[ct.ImageID] = true
 		}
 	}
+	r.keepSharedImages(ctx, keep)
 	tried := map[string]bool{}
 	for _, e := range entries {
 		for _, img := range e.Images {

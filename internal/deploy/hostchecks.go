@@ -12,7 +12,7 @@ import (
 // or succeed without effect, found while nothing is touched yet.
 func (r *run) hostChecks(ctx context.Context) error {
 	var problems []string
-	for _, check := range []func(context.Context) error{r.refuseForeignColors, r.refuseUnincluded, r.refuseUncanaryable} {
+	for _, check := range []func(context.Context) error{r.refuseForeignColors, r.refuseUnincluded, r.refuseUncanaryable, r.partsPlatforms} {
 		var v *config.ValidationError
 		if err := check(ctx); errors.As(err, &v) {
 			problems = append(problems, v.Problems...)

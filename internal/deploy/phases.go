@@ -17,7 +17,10 @@ import (
 // callers and tests never match phases by their text.
 type PhaseKind string
 
-// The phase kinds, in the order a deploy runs them.
+// The phase kinds, in the order a deploy runs them. PhaseSingletons hands
+// the singletons over to the new color after the switch (and its
+// observation): the old color's stop, then the new color's start; a
+// failure switches back.
 const (
 	PhasePreflight  PhaseKind = "preflight"
 	PhaseLock       PhaseKind = "lock"
@@ -27,6 +30,7 @@ const (
 	PhaseCanary     PhaseKind = "canary"
 	PhaseSwitch     PhaseKind = "switch"
 	PhaseObserve    PhaseKind = "observe"
+	PhaseSingletons PhaseKind = "singletons"
 	PhaseSwitchBack PhaseKind = "switch-back"
 	PhaseDrain      PhaseKind = "drain"
 	PhaseStop       PhaseKind = "stop"
@@ -58,10 +62,12 @@ var phaseNext = map[PhaseKind][]PhaseKind{
 	// A canary's steps lead to the full switch; a failed step has put
 	// every request back on the old color itself.
 	PhaseCanary: {PhaseSwitch, phaseEnd},
-	PhaseSwitch: {PhaseObserve, PhaseDrain, phaseEnd},
+	PhaseSwitch: {PhaseObserve, PhaseSingletons, PhaseDrain, phaseEnd},
 	// A failed observe switches back, or ends a first deploy, which has
 	// nothing to switch back to.
-	PhaseObserve:    {PhaseDrain, PhaseSwitchBack, phaseEnd},
+	PhaseObserve: {PhaseSingletons, PhaseDrain, PhaseSwitchBack, phaseEnd},
+	// A singleton that fails to start switches back like a failed observe.
+	PhaseSingletons: {PhaseDrain, PhaseSwitchBack, phaseEnd},
 	PhaseSwitchBack: {PhaseDrain, phaseEnd},
 	// A first deploy, and a switch back, end after the drain.
 	PhaseDrain: {PhaseStop, phaseEnd},
@@ -102,7 +108,10 @@ var failureUndoes = map[PhaseKind]undo{
 	PhaseCanary:    undoNewColor,
 	PhaseSwitch:    undoNewColor,
 	PhaseObserve:   undoSwitch,
-	PhaseStop:      undoKeep,
+	// The old color's singletons were stopped; the switch back starts
+	// them again (restoreSingletons).
+	PhaseSingletons: undoSwitch,
+	PhaseStop:       undoKeep,
 	// A failed switch back and a drain are reported, never undone: the
 	// drain never fails, and a switch back is itself the undo.
 }

@@ -147,6 +147,22 @@ func TestPhaseTransitions(t *testing.T) {
 			}
 			return observe
 		}, true},
+		{transition{deploy.PhaseSwitch, deploy.PhaseSingletons}, withRoles, false},
+		{transition{deploy.PhaseObserve, deploy.PhaseSingletons}, func(h *harness) map[string]string {
+			withRoles(h)
+			return observe
+		}, false},
+		{transition{deploy.PhaseSingletons, deploy.PhaseDrain}, withRoles, false},
+		{transition{deploy.PhaseSingletons, deploy.PhaseSwitchBack}, func(h *harness) map[string]string {
+			liveWithRoles(h, color.Blue)
+			h.eng.SingletonsExit("app-green")
+			return nil
+		}, true},
+		{transition{deploy.PhaseSingletons, deploy.PhaseEnd}, func(h *harness) map[string]string {
+			withRoles(h)
+			h.eng.SingletonsExit("app-blue")
+			return nil
+		}, true},
 		{transition{deploy.PhaseSwitchBack, deploy.PhaseDrain}, func(h *harness) map[string]string {
 			h.live(color.Blue)
 			greenFailsAfterSwitch(h)

@@ -59,7 +59,7 @@ func (p *plan) StopGrace() time.Duration {
 	if p == nil || p.Project == nil {
 		return longest
 	}
-	for _, s := range p.Project.Services {
+	for _, s := range coloredServices(p) { // the singletons too
 		if s.StopGracePeriod != nil && time.Duration(*s.StopGracePeriod) > longest {
 			longest = time.Duration(*s.StopGracePeriod)
 		}
@@ -79,6 +79,7 @@ func (r *run) checkFiles() error {
 	}
 	if r.plans[color.Blue].Project != nil && r.plans[color.Green].Project != nil {
 		problems = append(problems, r.crossColorProblems()...)
+		problems = append(problems, r.sharedDiffProblems()...)
 	}
 	text := r.cfg.Nginx.Template
 	if text == "" {

@@ -12,12 +12,12 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/compose"
 )
 
-// declaredRoles is what the inputs say of the services' roles. The
-// shared-services and singleton-services inputs are parsed by config (a
-// comma- or newline-separated list of service names each); until then
-// only the traffic service and the compose file's x-bluegreen declare.
+// declaredRoles is what the inputs say of the services' roles: the
+// traffic service, and the shared-services and singleton-services inputs
+// (config checks each is a service name; ClassifyServices that it is one
+// of the compose file's, naming the input and the services that exist).
 func (r *run) declaredRoles(traffic string) compose.Declared {
-	return compose.Declared{Traffic: traffic}
+	return compose.Declared{Traffic: traffic, Shared: r.cfg.Roles.Shared, Singletons: r.cfg.Roles.Singletons}
 }
 
 // trafficService returns the named service, or the only one that

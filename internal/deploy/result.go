@@ -57,6 +57,9 @@ type Result struct {
 	servingSet bool
 	// History is the project's history (mode history), oldest first.
 	History []ledger.Entry
+	// Roles is what the run did with shared services, jobs and
+	// singletons (roles_run.go).
+	Roles RoleRun
 	// Images are what the started color's services run, by service.
 	Images map[string]ledger.Image
 	// RetainedImages and RemovedImages are what retain-images kept and
@@ -96,6 +99,7 @@ func (r *Result) Outputs() [][2]string {
 		{"deploy-id", r.OutputDeployID()},
 		{"staged-color", r.Staged.String()},
 		{"preview-url", r.PreviewURL},
+		{"roles", r.Roles.json()},
 		{"history", r.historyJSON()},
 	}
 }
@@ -171,6 +175,7 @@ func (r *Result) Summary(project string) string {
 	if r.Staged != color.None {
 		fmt.Fprintf(&b, "| Staged | %s on %s |\n", orNone(r.Staged), report.TableCell(r.PreviewURL))
 	}
+	r.Roles.summaryRows(&b)
 	if r.HealthAttempts > 0 {
 		fmt.Fprintf(&b, "| Health probes | %d |\n", r.HealthAttempts)
 	}

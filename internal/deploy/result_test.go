@@ -115,7 +115,7 @@ func TestOutputs(t *testing.T) {
 	r := &deploy.Result{DeployID: "d", Previous: color.Blue, Active: color.Green, ActivePort: 8082, ActiveURL: "http://127.0.0.1:8082", Image: "app:v2"}
 	assert.Equal(t, [][2]string{
 		{"active-color", "green"}, {"previous-color", "blue"}, {"active-port", "8082"}, {"active-url", "http://127.0.0.1:8082"},
-		{"image", "app:v2"}, {"image-digest", ""}, {"rolled-back", "false"}, {"deploy-id", "d"}, {"staged-color", ""}, {"preview-url", ""}, {"history", ""},
+		{"image", "app:v2"}, {"image-digest", ""}, {"rolled-back", "false"}, {"deploy-id", "d"}, {"staged-color", ""}, {"preview-url", ""}, {"roles", ""}, {"history", ""},
 	}, r.Outputs())
 	r = &deploy.Result{DeployID: "d"}
 	assert.Equal(t, "", output(r, "active-port"), "no port when nothing serves")

@@ -209,7 +209,8 @@ func (r *run) abort(ctx context.Context) error {
 // still running, and the others (a kept previous color, a leftover).
 func splitStaged(cs []compose.Container) (staged, other []compose.Container) {
 	for _, c := range cs {
-		if c.Staged && (c.Running || c.Restarting) {
+		// A stage's jobs ran to completion: exited, but its own.
+		if c.Staged && (c.Running || c.Restarting || c.Role == compose.Job.String()) {
 			staged = append(staged, c)
 		} else {
 			other = append(other, c)

@@ -29,6 +29,11 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	if err := r.d.Engine.EnsureImages(ctx, p.Project, r.cfg.Pull, r.d.Registry); err != nil {
 		return compose.Container{}, err
 	}
+	// The shared services next, before the idle color is touched: a
+	// failure leaves the kept color as it was.
+	if err := r.convergeShared(ctx, p); err != nil {
+		return compose.Container{}, err
+	}
 	if err := r.setAside(ctx, p); err != nil {
 		return compose.Container{}, err
 	}
@@ -50,7 +55,7 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	}
 	r.d.Report.Infof("starting %s: service %s, image %s, published on %s", project, p.Service, p.Image, p.URL)
 	r.created = true
-	containers, err := r.d.Engine.Up(ctx, p.Project)
+	containers, err := r.upColor(ctx, p) // and its jobs' outcome
 	traffic := findService(containers, p.Service)
 	if err != nil {
 		return traffic, err

@@ -59,6 +59,9 @@ func (r *run) switchBack(ctx context.Context, pe *PhaseError, traffic compose.Co
 		return r.drain(cctx, reload, r.target)
 	})
 	undone = append(undone, r.dispose(ctx, from))
+	if s := r.restoreSingletons(ctx); s != "" {
+		undone = append(undone, s)
+	}
 	r.res.Undone = strings.Join(undone, " ")
 	pe.Undone = r.res.Undone
 	return pe

@@ -77,6 +77,9 @@ type Entry struct {
 	// RollbackTo is the deploy id a rollback returned to.
 	RollbackTo string           `json:"rollback_to,omitempty"`
 	Images     map[string]Image `json:"images,omitempty"`
+	// Roles says what the run did with shared services, jobs and
+	// singletons; nil for an app without them.
+	Roles *Roles `json:"roles,omitempty"`
 	// ComposeHash is a hash of the compose files' contents, so that two
 	// deploys of one image with different settings can be told apart.
 	ComposeHash string  `json:"compose_hash,omitempty"`

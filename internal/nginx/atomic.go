@@ -15,7 +15,8 @@ const defaultIncludeMode fs.FileMode = 0o644
 
 // fileOps are the file system calls whose failure the tests inject.
 type fileOps struct {
-	rename func(oldpath, newpath string) error
+	rename  func(oldpath, newpath string) error
+	syncDir func(dir string) error
 }
 
 func (o *fileOps) renameFile(oldpath, newpath string) error {
@@ -23,6 +24,13 @@ func (o *fileOps) renameFile(oldpath, newpath string) error {
 		return o.rename(oldpath, newpath)
 	}
 	return os.Rename(oldpath, newpath)
+}
+
+func (o *fileOps) syncDirectory(dir string) error {
+	if o != nil && o.syncDir != nil {
+		return o.syncDir(dir)
+	}
+	return syncDir(dir)
 }
 
 // resolveInclude follows a symlinked include to the file it points at, so
@@ -55,12 +63,10 @@ func writeFileAtomic(path string, data []byte, ops *fileOps) (err error) {
 		return err
 	}
 	mode := defaultIncludeMode
-	uid, gid := -1, -1
+	var owner *syscall.Stat_t // the previous file's, if there was one
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			uid, gid = int(st.Uid), int(st.Gid)
-		}
+		owner, _ = fi.Sys().(*syscall.Stat_t)
 	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -86,10 +92,10 @@ func writeFileAtomic(path string, data []byte, ops *fileOps) (err error) {
 	if err := f.Chmod(mode); err != nil {
 		return fmt.Errorf("failed to set mode of %s: %w", tmp, err)
 	}
-	if uid >= 0 {
+	if owner != nil {
 		// Only root may give a file away; anyone else keeps their own
 		// ownership, which nginx's root master can still read.
-		if err := f.Chown(uid, gid); err != nil && !errors.Is(err, fs.ErrPermission) {
+		if err := f.Chown(int(owner.Uid), int(owner.Gid)); err != nil && !errors.Is(err, fs.ErrPermission) {
 			return fmt.Errorf("failed to set owner of %s: %w", tmp, err)
 		}
 	}
@@ -103,7 +109,7 @@ func writeFileAtomic(path string, data []byte, ops *fileOps) (err error) {
 	if err := ops.renameFile(tmp, path); err != nil {
 		return fmt.Errorf("failed to rename %s to %s: %w", tmp, path, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := ops.syncDirectory(dir); err != nil {
 		return err
 	}
 	return nil

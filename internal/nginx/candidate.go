@@ -28,14 +28,15 @@ type candidate struct {
 	main string // the main file inside root
 }
 
-// buildCandidate writes the dump's files under a new temp directory, with
-// includePath's content replaced by next.
-func buildCandidate(dump, includePath string, next []byte) (*candidate, error) {
+// buildCandidate writes the dump's files under a new temp directory in
+// dir (os.TempDir() when empty), with includePath's content replaced by
+// next.
+func buildCandidate(dir, dump, includePath string, next []byte) (*candidate, error) {
 	files := splitDump(dump)
 	if len(files) == 0 {
 		return nil, errors.New("nginx -T printed no configuration file")
 	}
-	root, err := os.MkdirTemp("", "bluegreen-candidate-")
+	root, err := os.MkdirTemp(dir, "bluegreen-candidate-")
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a candidate directory: %w", err)
 	}
@@ -216,7 +217,7 @@ func (s *Switcher) testCandidate(ctx context.Context, next []byte) (tested bool,
 	if err != nil {
 		return false, "nginx -T failed: " + err.Error(), nil
 	}
-	c, err := buildCandidate(res.Stdout, s.IncludePath, next)
+	c, err := buildCandidate(s.CandidateDir, res.Stdout, s.IncludePath, next)
 	if err != nil {
 		return false, err.Error(), nil
 	}

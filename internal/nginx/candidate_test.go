@@ -75,7 +75,7 @@ func TestBuildCandidate(t *testing.T) {
 	inc := filepath.Join(etc, "conf.d", "service-url.inc")
 	dump := "# configuration file " + etc + "/nginx.conf:\nhttp { include " + etc + "/conf.d/*.inc; ssl_certificate tls/cert.pem; }\n\n" +
 		"# configuration file " + inc + ":\nset $service_url http://127.0.0.1:8081;\n"
-	c, err := buildCandidate(dump, inc, []byte("set $service_url http://127.0.0.1:8082;\n"))
+	c, err := buildCandidate(t.TempDir(), dump, inc, []byte("set $service_url http://127.0.0.1:8082;\n"))
 	require.NoError(t, err)
 	defer c.remove()
 	main, err := os.ReadFile(c.main)

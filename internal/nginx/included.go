@@ -44,9 +44,7 @@ func (in Inclusion) Uses(name string) bool {
 		if _, rest, ok := strings.Cut(p, "://"); ok {
 			host = rest
 		}
-		if i := strings.IndexAny(host, "/"); i >= 0 {
-			host = host[:i]
-		}
+		host, _, _ = strings.Cut(host, "/")
 		if host == name {
 			return true
 		}

@@ -33,6 +33,7 @@ import (
 func TestRealPrepareCommit(t *testing.T) {
 	t.Parallel()
 	s := startReal(t, 0)
+	s.sw.CandidateDir = t.TempDir()
 	ctx := context.Background()
 	runs := countRuns(s.sw)
 	st, err := os.Stat(s.nginx.IncludePath)
@@ -56,7 +57,7 @@ func TestRealPrepareCommit(t *testing.T) {
 	assert.Equal(t, st.ModTime(), st2.ModTime())
 	assert.ElementsMatch(t, before, s.workers(t), "Prepare reloaded nginx")
 	assert.Equal(t, "blue", get(t, s.nginx.URL("/")))
-	assertNoCandidates(t)
+	assertNoCandidates(t, s.sw.CandidateDir)
 
 	*runs = nil
 	r, err := s.sw.Commit(ctx, p)
@@ -100,11 +101,11 @@ func TestRealCandidateResolvesRelativePaths(t *testing.T) {
 			"    include http.d/*.conf;\n",
 	})
 	require.NoError(t, os.MkdirAll(filepath.Join(prefix, "http.d"), 0o755))
-	sw := &Switcher{IncludePath: n.IncludePath, TestCmd: n.TestCmd(), ReloadCmd: n.ReloadCmd(), Logf: t.Logf}
+	sw := &Switcher{IncludePath: n.IncludePath, TestCmd: n.TestCmd(), ReloadCmd: n.ReloadCmd(), Logf: t.Logf, CandidateDir: t.TempDir()}
 	p, err := sw.Prepare(context.Background(), mustRender(t, tmpl, newColorServer(t, color.Green, 0).data))
 	require.NoError(t, err)
 	assert.True(t, p.Validated, "no candidate was tested: %s", p.Why)
-	assertNoCandidates(t)
+	assertNoCandidates(t, sw.CandidateDir)
 }
 
 // TestPrepareInContainerFallsBack: for nginx in a container (Owns set)
@@ -137,17 +138,11 @@ func countRuns(sw *Switcher) *[][]string {
 	return &runs
 }
 
-func assertNoCandidates(t *testing.T) {
+func assertNoCandidates(t *testing.T, dir string) {
 	t.Helper()
-	left, err := filepath.Glob(filepath.Join(os.TempDir(), "bluegreen-candidate-*"))
+	left, err := filepath.Glob(filepath.Join(dir, "bluegreen-candidate-*"))
 	require.NoError(t, err)
-	// Other tests prepare at the same time; only a candidate older than a
-	// minute would be one left behind.
-	for _, d := range left {
-		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Minute {
-			t.Errorf("candidate directory %s was left behind", d)
-		}
-	}
+	assert.Empty(t, left, "candidate directories were left behind")
 }
 
 func writeSelfSigned(t *testing.T, dir string) {

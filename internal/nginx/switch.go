@@ -49,6 +49,9 @@ type Switcher struct {
 	ConfirmTimeout time.Duration
 	// Logf receives progress and warnings. Default: discard.
 	Logf func(format string, args ...any)
+	// CandidateDir is where Prepare builds its candidate copy of nginx's
+	// config, in a temp directory it removes. Default: os.TempDir().
+	CandidateDir string
 	// Warnf receives warnings the user should act on, such as a host name
 	// nginx cannot resolve without a resolver. Default: Logf.
 	Warnf func(format string, args ...any)

@@ -32,6 +32,8 @@ type Engine struct {
 	PullDigests bool
 	// images are the images present, by reference and by id.
 	images map[string]compose.ImageInfo
+	// roles are the fake's state of the services' roles (engine_roles.go).
+	roles roleState
 	// aside holds each project's set-aside containers (engine_aside.go).
 	aside map[string][]compose.Container
 }
@@ -101,10 +103,17 @@ func (f *Engine) SetHealth(project, health string) {
 }
 
 func (f *Engine) setState(project string, running bool, code int) {
+	f.setStateWhere(project, running, code, func(compose.Container) bool { return true })
+}
+
+func (f *Engine) setStateWhere(project string, running bool, code int, which func(compose.Container) bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.containers[project] {
 		c := &f.containers[project][i]
+		if !which(*c) {
+			continue
+		}
 		c.Running, c.ExitCode, c.State = running, code, "exited"
 		if running {
 			c.State = "running"
@@ -163,6 +172,8 @@ func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container,
 			c.TCPPorts = replicaPorts(svc, n)
 			c.Health = f.Health
 			c.DeployID = svc.Labels[compose.LabelDeployID]
+			c.Role = svc.CustomLabels[compose.LabelRole]
+			f.runJob(&c)
 			c.Staged = svc.CustomLabels[compose.LabelStaged] == "true"
 			if info, ok := f.images[svc.Image]; ok {
 				c.ImageID = info.ID
@@ -170,8 +181,16 @@ func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container,
 			cs = append(cs, c)
 		}
 	}
-	f.containers[p.Name] = cs
-	return append([]compose.Container(nil), cs...), nil
+	// Containers of other services of the project stay: a color comes up
+	// in parts (its jobs, the rest, its singletons after the switch).
+	var kept []compose.Container
+	for _, c := range f.containers[p.Name] {
+		if _, ours := p.Services[c.Service]; !ours {
+			kept = append(kept, c)
+		}
+	}
+	f.containers[p.Name] = append(kept, cs...)
+	return append([]compose.Container(nil), cs...), f.jobFailure(p.Name, cs)
 }
 
 // replicaPorts maps each published TCP container port of svc to the host
@@ -252,7 +271,11 @@ func (f *Engine) Start(ctx context.Context, project string) ([]compose.Container
 	if !f.Exists(project) {
 		return nil, fmt.Errorf("failed to start project %s: %w", project, compose.ErrNothingToStart)
 	}
-	f.setState(project, true, 0)
+	// A finished job is not run again; singletons wait for
+	// StartSingletons, as compose.Engine.Start does.
+	f.setStateWhere(project, true, 0, func(c compose.Container) bool {
+		return c.Role != compose.Job.String() && c.Role != compose.Singleton.String()
+	})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]compose.Container(nil), f.containers[project]...), nil
