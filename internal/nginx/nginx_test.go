@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -363,6 +364,19 @@ func TestRealDrainCap(t *testing.T) {
 	r, err := s.sw.Switch(context.Background(), s.render(t, s.tmpl, s.green.data))
 	require.NoError(t, err)
 	require.True(t, r.Observed)
+	// The old worker without a request exits on its own; on a loaded
+	// machine that can take longer than the cap below, so wait for it
+	// first: the cap is then met by the worker holding the slow request.
+	require.Len(t, r.OldWorkers, 2)
+	require.Eventually(t, func() bool {
+		alive := 0
+		for _, w := range r.OldWorkers {
+			if syscall.Kill(w.PID, 0) == nil {
+				alive++
+			}
+		}
+		return alive == 1
+	}, 10*time.Second, 20*time.Millisecond, "the idle old worker did not exit within 10s")
 
 	res, err := Drain(context.Background(), r, s.blue.hostport, 500*time.Millisecond)
 	require.NoError(t, err)
