@@ -13,6 +13,8 @@ import (
 	"github.com/bluegreen-action/bluegreen/internal/config"
 	"github.com/bluegreen-action/bluegreen/internal/dockerdiag"
 	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 )
 
 // Docker is the Driver of real hosts: each host's Docker API, reached
@@ -107,14 +109,40 @@ func (d *Docker) Connect(ctx context.Context, h Host) (string, error) {
 	return info.ID + "/" + info.Name, nil
 }
 
-// Close closes every connection.
+// Close removes what this rollout's helpers left on each host, then
+// closes every connection.
 func (d *Docker) Close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, c := range d.conns {
+		d.sweep(c)
 		c.Close()
 	}
 	d.conns = nil
+}
+
+// sweep removes this rollout's helper containers that no longer run. A
+// helper is created with AutoRemove and removed when it ends, but one
+// whose daemon restarted under it can be left stopped, its removal never
+// run (the daemon did not answer then). Running helpers are left alone:
+// a rollback's helper finishes even when the runner goes away.
+func (d *Docker) sweep(c *conn) {
+	if c.docker == nil || d.RolloutID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	args := filters.NewArgs(filters.Arg("label", LabelRollout+"="+d.RolloutID))
+	for _, st := range []string{"created", "exited", "dead"} {
+		args.Add("status", st)
+	}
+	list, err := c.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		return
+	}
+	for _, ct := range list {
+		_ = c.docker.ContainerRemove(ctx, ct.ID, container.RemoveOptions{Force: true})
+	}
 }
 
 func (d *Docker) helper(c *conn, h Host, task string, ho hosthelper.Handover, out *lineWriter) *hosthelper.Helper {
