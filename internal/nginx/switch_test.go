@@ -175,10 +175,8 @@ func TestSwitchIgnoresAnotherMastersReload(t *testing.T) {
 		s.respawn(n) // the restore is accepted
 		return nil
 	}
-	start := time.Now()
 	_, err := s.sw.Switch(context.Background(), []byte(newInclude))
 	require.Error(t, err)
-	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.ErrorIs(t, err, ErrReloadNotConfirmed)
 	assert.NotErrorIs(t, err, ErrRestoreFailed)
 	var se *SwitchError
