@@ -21,6 +21,12 @@
 #                    longer than this many times the unmutated run is "timed
 #                    out", counted neither killed nor lived (default 10)
 #   MUTATE_OUT       directory for gremlins' JSON and logs (default a temp dir)
+#   MUTATE_PARALLEL  go test's -parallel for each mutant's tests (default 8,
+#                    passed through GOFLAGS): the deploy's and nginx's tests
+#                    mostly wait on fake servers, nginx and timers, not on
+#                    the CPU, so more of them at once than the machine's
+#                    cores shortens each run (go test's default is one per
+#                    core)
 #
 # gremlins is installed by scripts/setup.sh (go install, kept out of go.mod).
 set -euo pipefail
@@ -37,6 +43,10 @@ workers="${MUTATE_WORKERS:-1}"
 coefficient="${MUTATE_TIMEOUT:-10}"
 out="${MUTATE_OUT:-$(mktemp -d -t mutate.XXXXXX)}"
 mkdir -p "$out"
+# gremlins runs `go test` with no room for test flags; go test reads them
+# from GOFLAGS too. -vet=off: a mutant counts as killed when a test fails,
+# not when go vet objects to it (and vet costs each mutant a type-check).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-parallel=${MUTATE_PARALLEL:-8} -vet=off"
 
 if [ $# -gt 0 ]; then
   pkgs=("$@")
@@ -59,7 +69,7 @@ for pkg in "${pkgs[@]}"; do
     exit 2
   fi
   name="${pkg//\//_}"
-  echo "mutate: $pkg ($workers worker(s), timeout coefficient $coefficient; log in $out/$name.log)" >&2
+  echo "mutate: $pkg ($workers worker(s), timeout coefficient $coefficient, GOFLAGS=$GOFLAGS; log in $out/$name.log)" >&2
   start=$(date +%s)
   # Test-support packages below the package (deploytest) are not mutated:
   # they are doubles, not the code under test.
