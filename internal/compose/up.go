@@ -77,7 +77,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		return e.inspectAll(ctx, names, ids), err
 	}
 	var rangeMu sync.Mutex
-	g := graph{nodes: names, deps: deps, optional: func(node, dep string) bool {
+	// Dependencies the file does not state (StartFirst) are optional:
+	// they order the starts, a failure of one stops nothing.
+	g := graph{nodes: names, deps: withStartFirst(p, deps), optional: func(node, dep string) bool {
 		return !p.Services[node].DependsOn[dep].Required
 	}}
 	err = g.run(ctx, func(ctx context.Context, name string) error {
