@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -167,4 +168,53 @@ func reverseDeps(deps map[string][]string) map[string][]string {
 		sort.Strings(rev[n])
 	}
 	return rev
+}
+
+// startFirstKey is the project extension that names the service Up starts
+// before the others (see StartFirst). It is set by the deploy after the
+// project is loaded, not read from a compose file's meaning.
+const startFirstKey = "x-bluegreen-start-first"
+
+// StartFirst makes Up start service, the traffic service, before every
+// service it does not depend on: those start once its containers have
+// started, while it boots. On a small host the daemon sets up the
+// containers it is asked to start at the same time together, so the
+// traffic service alone starts sooner, and the health check that the
+// switch waits for begins sooner; the other services' start overlaps
+// the app's boot. Dependencies are unchanged: what service depends on
+// still starts (and is waited for) before it.
+func StartFirst(p *types.Project, service string) {
+	if p.Extensions == nil {
+		p.Extensions = types.Extensions{}
+	}
+	p.Extensions[startFirstKey] = service
+}
+
+// withStartFirst returns deps with the service StartFirst named added as
+// a dependency of every service that it does not itself depend on,
+// directly or not: an order of starts, never a cycle.
+func withStartFirst(p *types.Project, deps map[string][]string) map[string][]string {
+	first, _ := p.Extensions[startFirstKey].(string)
+	if _, ok := p.Services[first]; !ok {
+		return deps
+	}
+	before := map[string]bool{}
+	var walk func(string)
+	walk = func(n string) {
+		for _, d := range deps[n] {
+			if !before[d] {
+				before[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(first)
+	out := make(map[string][]string, len(p.Services))
+	for name := range p.Services {
+		out[name] = append([]string(nil), deps[name]...)
+		if name != first && !before[name] && !slices.Contains(out[name], first) {
+			out[name] = append(out[name], first)
+		}
+	}
+	return out
 }

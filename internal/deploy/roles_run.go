@@ -139,7 +139,11 @@ func (r *run) convergeShared(ctx context.Context, p *plan) error {
 // non-zero fails the deploy, naming it and its exit code, whatever Up said
 // of the services that waited for it. It returns every container Up
 // created.
+//
+// The traffic service starts first (compose.StartFirst): its health check,
+// which the switch waits for, begins sooner, while the rest start.
 func (r *run) upColor(ctx context.Context, p *plan) ([]compose.Container, error) {
+	compose.StartFirst(p.Project, p.Service)
 	cs, err := r.d.Engine.Up(ctx, p.Project)
 	if jerr := r.waitJobs(ctx, p, cs, err == nil); jerr != nil {
 		return cs, jerr
