@@ -60,6 +60,13 @@ func (f *Engine) RunRole(project, service, image string, role compose.Role) {
 	f.containers[project] = append(f.containers[project], c)
 }
 
+// UpProjects returns the projects Up was given, in order.
+func (f *Engine) UpProjects() []*types.Project {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*types.Project(nil), f.upped...)
+}
+
 // runJob makes a new container of a job finish (f.mu held), and a
 // singleton fail when SingletonsExit was called.
 func (f *Engine) runJob(c *compose.Container) {
