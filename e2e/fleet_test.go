@@ -37,9 +37,9 @@ const fleetCompose = `services:
       - "${BLUEGREEN_PORT}:8080"
 `
 
-// fleetEnv is three simulated hosts behind a front nginx, a workspace and
-// the inputs that reach the hosts: the first and last over SSH, the
-// middle one over TCP+TLS.
+// fleetEnv is three simulated hosts (or n, newFleetEnvOf) behind a front
+// nginx, a workspace and the inputs that reach the hosts: the second over
+// TCP+TLS, the others over SSH.
 type fleetEnv struct {
 	t       testing.TB
 	fleet   *simFleet
@@ -56,7 +56,13 @@ type fleetEnv struct {
 
 func newFleetEnv(t testing.TB) *fleetEnv {
 	t.Helper()
-	f := startFleet(t, 3)
+	return newFleetEnvOf(t, 3)
+}
+
+// newFleetEnvOf is newFleetEnv with n hosts (the second over TCP+TLS).
+func newFleetEnvOf(t testing.TB, n int) *fleetEnv {
+	t.Helper()
+	f := startFleet(t, n)
 	e := &fleetEnv{t: t, fleet: f, dir: t.TempDir(), project: testenv.UniqueName("bgfleet"), app: testenv.AppImage(t), bin: filepath.Join(t.TempDir(), "bluegreen")}
 	require.NoError(t, testenv.GoBuild(testenv.RepoRoot(t), ".", e.bin))
 	var wg sync.WaitGroup
