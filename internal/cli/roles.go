@@ -173,7 +173,7 @@ func fleetHelperRole(ctx context.Context, p *process) error {
 	}
 	d := newHere(p.opts, a.Handover.Env, cwd)
 	defer d.close()
-	d.jobs = deploy.Jobs{SkipBecause: a.Handover.SkipJobs}
+	d.jobs = deploy.Jobs{Skip: a.Handover.SkipJobs, RanOn: a.Handover.JobsRanOn}
 	if a.Handover.ReportJobs {
 		d.jobs.Settled = func() { fmt.Fprintln(p.opts.Stdout, fleet.JobsSettledLine(a.Handover.ResultToken)) }
 	}

@@ -47,7 +47,7 @@ func TestJobsLeftOutOnAFleetHost(t *testing.T) {
 	liveWithRoles(h, color.Blue)
 	h.file("docker-compose.yml", schedulerWaitsForMigrate)
 	h.rec = &deploytest.Reporter{}
-	h.jobs = deploy.Jobs{SkipBecause: "it ran on deploy@10.0.1.11:22 in this rollout"}
+	h.jobs = deploy.Jobs{Skip: true, RanOn: "deploy@10.0.1.11:22"}
 	res, err := h.run(context.Background(), nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{
@@ -66,9 +66,58 @@ func TestJobsLeftOutOnAFleetHost(t *testing.T) {
 	}
 	require.Equal(t, 1, said, "the log says once where the job ran:\n%s", h.rec.String())
 	require.NotContains(t, h.rec.String(), "Output of job")
+	// migrate waits for db, a database each host runs for itself.
+	require.Equal(t, []string{"job migrate waits for the shared service db, which runs once per host, but with hosts the job runs once per rollout, on deploy@10.0.1.11:22 only: this host's db did not get it. Run such a database once, where every host reaches it, rather than as a shared service on each host"},
+		h.rec.Of("warning"))
 }
 
-// TestJobsRunOnOneHost: without SkipBecause (one host, or the fleet's
+// TestJobsLeftOutWarnOnlyOfSharedServices: a job that waits for no shared
+// service (its database runs elsewhere) is left out without a warning.
+func TestJobsLeftOutWarnOnlyOfSharedServices(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	liveWithRoles(h, color.Blue)
+	h.file("docker-compose.yml", strings.Replace(rolesCompose, "    depends_on:\n      db: {condition: service_started}\n  worker:", "  worker:", 1))
+	h.rec = &deploytest.Reporter{}
+	h.jobs = deploy.Jobs{Skip: true, RanOn: "h1"}
+	_, err := h.run(context.Background(), nil)
+	require.NoError(t, err)
+	require.Contains(t, h.rec.String(), "job migrate is not run on this host: it ran on h1 in this rollout")
+	require.Empty(t, h.rec.Of("warning"))
+}
+
+// TestJobsRollbackFromTheHistory: a rollback with no kept color redeploys
+// the last good deploy; on one host with its job, as before; on a fleet
+// (Skip without RanOn) without it, saying why.
+func TestJobsRollbackFromTheHistory(t *testing.T) {
+	t.Parallel()
+	for _, fleet := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one host", true: "fleet"}[fleet], func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			withRoles(h)
+			noKeep := map[string]string{"keep-previous": "false"}
+			h.version("v1", noKeep) // blue
+			h.version("v2", noKeep) // green; blue removed
+			ups := len(h.eng.UpProjects())
+			h.rec = &deploytest.Reporter{}
+			h.jobs = deploy.Jobs{Skip: fleet}
+			back := h.must(map[string]string{"mode": "rollback"})
+			require.True(t, back.RolledBack)
+			var migrated bool
+			for _, p := range h.eng.UpProjects()[ups:] {
+				_, has := p.Services["migrate"]
+				migrated = migrated || has
+			}
+			require.Equal(t, !fleet, migrated, "the rollback ran the job")
+			said := strings.Contains(h.rec.String(), "job migrate is not run: a rollback on a fleet runs no job")
+			require.Equal(t, fleet, said, h.rec.String())
+			require.Empty(t, h.rec.Of("warning"))
+		})
+	}
+}
+
+// TestJobsRunOnOneHost: without Skip (one host, or the fleet's
 // first) the job runs before the services that wait for it, as before.
 func TestJobsRunOnOneHost(t *testing.T) {
 	t.Parallel()
@@ -123,19 +172,19 @@ func TestJobsFailedNeverSettle(t *testing.T) {
 
 // TestJobsSettledAfterPreflightWithoutJobs: with no job in either color,
 // Settled is called once the files are checked, before anything starts;
-// SkipBecause then says nothing.
+// Skip then says nothing.
 func TestJobsSettledAfterPreflightWithoutJobs(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.live(color.Blue)
 	h.rec = &deploytest.Reporter{}
 	var at [][]string
-	h.jobs = deploy.Jobs{SkipBecause: "it ran elsewhere", Settled: func() { at = append(at, deploytest.Strings(h.eng.Calls())) }}
+	h.jobs = deploy.Jobs{Skip: true, RanOn: "elsewhere", Settled: func() { at = append(at, deploytest.Strings(h.eng.Calls())) }}
 	_, err := h.run(context.Background(), nil)
 	require.NoError(t, err)
 	require.Len(t, at, 1)
 	for _, c := range at[0] {
 		require.False(t, strings.HasPrefix(c, "Up ") || strings.HasPrefix(c, "EnsureImages "), "settled after %s", c)
 	}
-	require.NotContains(t, h.rec.String(), "it ran elsewhere")
+	require.NotContains(t, h.rec.String(), "elsewhere")
 }

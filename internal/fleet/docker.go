@@ -218,7 +218,8 @@ func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode, jobs deploy.
 		Files:       d.Bundle.Files,
 		ResultToken: token,
 		WatchStdin:  watch,
-		SkipJobs:    jobs.SkipBecause,
+		SkipJobs:    jobs.Skip,
+		JobsRanOn:   jobs.RanOn,
 		ReportJobs:  jobs.Settled != nil,
 	}
 	helper := d.helper(c, h, string(mode), ho, out)

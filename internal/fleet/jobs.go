@@ -8,7 +8,6 @@ package fleet
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
@@ -38,25 +37,22 @@ func (g *jobGate) settle() { g.once.Do(func() { close(g.settled) }) }
 // abort and status start none.
 func startsColors(m config.Mode) bool { return m == config.ModeDeploy || m == config.ModeStage }
 
-// rollbackSkipsJobs is why a rollback on a fleet runs no job: the version
-// it returns to ran its jobs when it was deployed, and the database has
-// moved on since.
-const rollbackSkipsJobs = "a rollback on a fleet runs no job: the version it returns to ran its jobs when it was deployed"
-
 // jobsOf is what h's run in mode does with the jobs. In deploy and stage,
 // the host that runs the jobs says when they have settled and the others
-// leave them out; a rollback (mode rollback, or the fleet's return of a
-// switched host) leaves them out on every host.
+// leave them out, told where they ran; a rollback (mode rollback, or the
+// fleet's return of a switched host) leaves them out on every host: the
+// version it returns to ran its jobs when it was deployed, and the
+// database has moved on since.
 func (r *rollout) jobsOf(h *HostOutcome, mode config.Mode) deploy.Jobs {
 	switch {
 	case mode == config.ModeRollback:
-		return deploy.Jobs{SkipBecause: rollbackSkipsJobs}
+		return deploy.Jobs{Skip: true}
 	case mode != r.opts.Mode || !startsColors(mode) || r.jobs.host == nil:
 		return deploy.Jobs{}
 	case r.jobs.host == h:
 		return deploy.Jobs{Settled: r.jobs.settle}
 	}
-	return deploy.Jobs{SkipBecause: fmt.Sprintf("it ran on %s in this rollout", r.jobs.host.Host.Name)}
+	return deploy.Jobs{Skip: true, RanOn: r.jobs.host.Host.Name}
 }
 
 // awaitJobs is called by the rolling loop before it starts h. The first

@@ -18,10 +18,14 @@ import (
 func describeJobs(h Host, mode config.Mode, jobs deploy.Jobs) string {
 	what := string(mode) + " " + h.Name
 	switch {
-	case jobs.SkipBecause != "" && jobs.Settled != nil:
+	case jobs.Skip && jobs.Settled != nil:
 		return what + ": skips the jobs and reports them settled (a contradiction)"
-	case jobs.SkipBecause != "":
-		return what + ": skips the jobs: " + jobs.SkipBecause
+	case jobs.Skip && jobs.RanOn != "":
+		return what + ": skips the jobs, which ran on " + jobs.RanOn
+	case jobs.Skip:
+		return what + ": skips the jobs"
+	case jobs.RanOn != "":
+		return what + ": runs the jobs, yet is told they ran on " + jobs.RanOn
 	case jobs.Settled != nil:
 		return what + ": runs the jobs, reporting when they settle"
 	}
@@ -70,8 +74,8 @@ func TestJobsRunOnTheFirstHostBeforeTheOthersStart(t *testing.T) {
 	require.ElementsMatch(t, []string{"deploy h2", "deploy h3"}, events[2:])
 	require.Equal(t, []string{
 		"deploy h1: runs the jobs, reporting when they settle",
-		"deploy h2: skips the jobs: it ran on h1 in this rollout",
-		"deploy h3: skips the jobs: it ran on h1 in this rollout",
+		"deploy h2: skips the jobs, which ran on h1",
+		"deploy h3: skips the jobs, which ran on h1",
 	}, drv.Jobs())
 	require.Equal(t, map[string]Status{"h1": StatusDeployed, "h2": StatusDeployed, "h3": StatusDeployed}, statuses(out))
 }
@@ -117,8 +121,8 @@ func TestJobsFailedJobStartsNoOtherHost(t *testing.T) {
 // color from the files).
 func TestJobsByMode(t *testing.T) {
 	t.Parallel()
-	ranOnH2 := "skips the jobs: it ran on h2 in this rollout"
-	rollback := "skips the jobs: " + rollbackSkipsJobs
+	ranOnH2 := "skips the jobs, which ran on h2"
+	rollback := "skips the jobs"
 	for _, tc := range []struct {
 		name  string
 		mode  config.Mode
@@ -131,8 +135,8 @@ func TestJobsByMode(t *testing.T) {
 		}},
 		{"stage", config.ModeStage, nil, []string{
 			"stage h1: runs the jobs, reporting when they settle",
-			"stage h2: skips the jobs: it ran on h1 in this rollout",
-			"stage h3: skips the jobs: it ran on h1 in this rollout",
+			"stage h2: skips the jobs, which ran on h1",
+			"stage h3: skips the jobs, which ran on h1",
 		}},
 		{"rollback", config.ModeRollback, nil, []string{
 			"rollback h1: " + rollback,
@@ -146,8 +150,8 @@ func TestJobsByMode(t *testing.T) {
 		}},
 		{"deploy failing on h3: the switched hosts return without jobs", config.ModeDeploy, func(h map[string]*fakeHost) { h["h3"].failDeploy = true }, []string{
 			"deploy h1: runs the jobs, reporting when they settle",
-			"deploy h2: skips the jobs: it ran on h1 in this rollout",
-			"deploy h3: skips the jobs: it ran on h1 in this rollout",
+			"deploy h2: skips the jobs, which ran on h1",
+			"deploy h3: skips the jobs, which ran on h1",
 			"rollback h1: " + rollback,
 			"rollback h2: " + rollback,
 		}},
