@@ -37,7 +37,7 @@ const fleetCompose = `services:
       - "${BLUEGREEN_PORT}:8080"
 `
 
-// fleetEnv is three simulated hosts (or n, newFleetEnvOf) behind a front
+// fleetEnv is n simulated hosts (three in most tests) behind a front
 // nginx, a workspace and the inputs that reach the hosts: the second over
 // TCP+TLS, the others over SSH.
 type fleetEnv struct {
@@ -54,13 +54,7 @@ type fleetEnv struct {
 	bin string
 }
 
-func newFleetEnv(t testing.TB) *fleetEnv {
-	t.Helper()
-	return newFleetEnvOf(t, 3)
-}
-
-// newFleetEnvOf is newFleetEnv with n hosts (the second over TCP+TLS).
-func newFleetEnvOf(t testing.TB, n int) *fleetEnv {
+func newFleetEnv(t testing.TB, n int) *fleetEnv {
 	t.Helper()
 	f := startFleet(t, n)
 	e := &fleetEnv{t: t, fleet: f, dir: t.TempDir(), project: testenv.UniqueName("bgfleet"), app: testenv.AppImage(t), bin: filepath.Join(t.TempDir(), "bluegreen")}
@@ -212,7 +206,7 @@ func stageEnviron(maps ...map[string]string) []string {
 //   - a cancellation while host 2 deploys: host 1 goes back, host 3 is
 //     not touched.
 func TestFleet(t *testing.T) {
-	e := newFleetEnv(t)
+	e := newFleetEnv(t, 3)
 	ctx := context.Background()
 	live := "v2" // what every host serves between subtests, once v2 is out
 

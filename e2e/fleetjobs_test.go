@@ -49,7 +49,7 @@ const fleetJobsCompose = `services:
 // its exit code and the host, and creates nothing on the second.
 func TestFleetJobs(t *testing.T) {
 	start := time.Now()
-	e := newFleetEnvOf(t, 2)
+	e := newFleetEnv(t, 2)
 	t.Logf("two hosts up in %s", time.Since(start).Round(time.Millisecond))
 	ctx := context.Background()
 	require.NoError(t, os.WriteFile(filepath.Join(e.dir, "docker-compose.yml"), []byte(fleetJobsCompose), 0o644))
