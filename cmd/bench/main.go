@@ -35,6 +35,7 @@ func main() {
 	n := flag.Int("n", 0, "deploys to run (speed: 6, load: 20, report: 6 a row)")
 	memprofile := flag.String("memprofile", "", "write a heap profile of this process (deploys run in it, and the load generator) to this file at the end")
 	only := flag.String("shapes", "", "report: the app shapes to deploy, comma-separated among 1,3,6,3r (default all)")
+	idleOnly := flag.Bool("idle", false, "report: only the idle rows (no load, no peak RSS), for a quick look")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
@@ -44,7 +45,7 @@ func main() {
 	case "load":
 		err = load(ctx, orDefault(*n, 20))
 	case "report":
-		err = report(ctx, orDefault(*n, 6), *only)
+		err = report(ctx, orDefault(*n, 6), *only, *idleOnly)
 	default:
 		flag.Usage()
 		os.Exit(2)
@@ -92,6 +93,7 @@ func speed(ctx context.Context, n int) error {
 		return err
 	}
 	defer s.Close()
+	defer removeFloorNetwork(s)
 	var floors []time.Duration
 	for i := 0; i < n; i++ {
 		f, err := floor(ctx, s, s.GreenPort)

@@ -31,7 +31,8 @@ const rssRuns = 2
 type row struct {
 	shape          demosite.Shape
 	load           bool
-	toNew, wall    []time.Duration
+	toNew, wall    []time.Duration // toNew: until the front door served the new version (see watcher)
+	confirmed      []time.Duration // until the switch phase ended: the new color confirmed serving
 	floorToNew     []time.Duration // idle rows: the floor, run between the deploys
 	floorWall      []time.Duration
 	phases         map[deploy.PhaseKind][]time.Duration
@@ -50,7 +51,7 @@ type row struct {
 // run on the same site, the shapes taking turns), the phases, the
 // requests that failed, and the action's peak RSS (of rssRuns more
 // deploys each, by the built binary in a process of its own).
-func report(ctx context.Context, n int, only string) error {
+func report(ctx context.Context, n int, only string, idleOnly bool) error {
 	chosen, err := pickShapes(only)
 	if err != nil {
 		return err
@@ -74,6 +75,7 @@ func report(ctx context.Context, n int, only string) error {
 	var runs []*shapeRun
 	defer func() {
 		for _, sr := range runs {
+			removeFloorNetwork(sr.s)
 			sr.s.Close()
 		}
 	}()
@@ -93,13 +95,18 @@ func report(ctx context.Context, n int, only string) error {
 	}
 	var rows []*row
 	for _, sr := range runs {
-		if err := processDeploys(ctx, sr.s, bin, sr.idle, sr.next); err != nil {
-			return fmt.Errorf("%s: %w", sr.idle.shape, err)
+		if !idleOnly {
+			if err := processDeploys(ctx, sr.s, bin, sr.idle, sr.next); err != nil {
+				return fmt.Errorf("%s: %w", sr.idle.shape, err)
+			}
 		}
 		printRow(sr.idle)
 		rows = append(rows, sr.idle)
 	}
 	for _, sr := range runs {
+		if idleOnly {
+			break
+		}
 		if err := sr.underLoad(ctx, n, bin); err != nil {
 			return fmt.Errorf("%s: %w", sr.loaded.shape, err)
 		}
@@ -164,12 +171,14 @@ func (sr *shapeRun) idleOnce(ctx context.Context) error {
 	}
 	sr.idle.floorToNew = append(sr.idle.floorToNew, toNew)
 	sr.idle.floorWall = append(sr.idle.floorWall, wall)
-	res, code := sr.s.Deploy(ctx, defaultInputs, sr.next(), io.Discard)
+	env := sr.next()
+	w := watchFrontDoor(ctx, sr.s.Nginx.URL("/"), env["VERSION"])
+	res, code := sr.s.Deploy(ctx, defaultInputs, env, io.Discard)
 	if code != 0 {
+		w.stop()
 		return fmt.Errorf("deploy exited %d: %v", code, res.Err)
 	}
-	sr.idle.add(res)
-	return nil
+	return sr.idle.add(res, w)
 }
 
 // underLoad runs n deploys under load, then rssRuns by the binary under
@@ -183,12 +192,17 @@ func (sr *shapeRun) underLoad(ctx context.Context, n int, bin string) error {
 	switches := []loadgen.Switch{{Version: "v" + strconv.Itoa(sr.version), Began: time.Now().Add(-time.Hour)}}
 	for i := 0; i < n; i++ {
 		env := sr.next()
+		w := watchFrontDoor(ctx, s.Nginx.URL("/"), env["VERSION"])
 		res, code := s.Deploy(ctx, defaultInputs, env, io.Discard)
 		if code != 0 {
+			w.stop()
 			gen.Stop()
 			return fmt.Errorf("deploy under load exited %d: %v", code, res.Err)
 		}
-		loaded.add(res)
+		if err := loaded.add(res, w); err != nil {
+			gen.Stop()
+			return err
+		}
 		switches = append(switches, marks(env["VERSION"], res))
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -253,8 +267,14 @@ func pickShapes(only string) ([]demosite.Shape, error) {
 	return out, nil
 }
 
-func (r *row) add(res *deploy.Result) {
-	r.toNew = append(r.toNew, inService(res))
+// add records a deploy that succeeded, w having watched its front door.
+func (r *row) add(res *deploy.Result, w *watcher) error {
+	served, err := w.wait(time.Second)
+	if err != nil {
+		return fmt.Errorf("after a deploy that succeeded: %w", err)
+	}
+	r.toNew = append(r.toNew, served.Sub(res.Started))
+	r.confirmed = append(r.confirmed, inService(res))
 	r.wall = append(r.wall, res.Elapsed)
 	for _, p := range res.Phases {
 		if _, ok := r.phases[p.Kind]; !ok {
@@ -262,6 +282,7 @@ func (r *row) add(res *deploy.Result) {
 		}
 		r.phases[p.Kind] = append(r.phases[p.Kind], p.Duration)
 	}
+	return nil
 }
 
 func loadWord(load bool) string {
@@ -279,6 +300,7 @@ func printRow(r *row) {
 		fmt.Printf("  floor, wall (incl. stop, rm): %s\n", stats(r.floorWall))
 	}
 	fmt.Printf("  time to new version:          %s\n", stats(r.toNew))
+	fmt.Printf("  switch confirmed:             %s\n", stats(r.confirmed))
 	fmt.Printf("  wall:                         %s\n", stats(r.wall))
 	for _, kind := range r.order {
 		fmt.Printf("    %-26s %s\n", kind, stats(r.phases[kind]))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -167,4 +168,49 @@ func reverseDeps(deps map[string][]string) map[string][]string {
 		sort.Strings(rev[n])
 	}
 	return rev
+}
+
+// startFirstKey is the project extension that names the service Up starts
+// before the others (see StartFirst). It is set by the deploy after the
+// project is loaded, not read from a compose file's meaning.
+const startFirstKey = "x-bluegreen-start-first"
+
+// StartFirst makes Up start service, the traffic service, before every
+// other service when it depends on none of them: those start once its
+// containers have started, while it boots. On a small host the daemon
+// sets up the containers it is asked to start at the same time together,
+// so the traffic service alone starts sooner, and the health check that
+// the switch waits for can pass sooner; the other services' start
+// overlaps the app's boot. A traffic service that depends on services of
+// the project (a migration job, say) waits for them anyway, and the
+// services that do not depend on it start beside those, as the file
+// says: nothing would be gained by holding them back.
+func StartFirst(p *types.Project, service string) {
+	if p.Extensions == nil {
+		p.Extensions = types.Extensions{}
+	}
+	p.Extensions[startFirstKey] = service
+}
+
+// withStartFirst returns deps with the service StartFirst named added as
+// a dependency of every other service, when it depends on no service of
+// the project itself: an order of starts, never a cycle.
+func withStartFirst(p *types.Project, deps map[string][]string) map[string][]string {
+	first, _ := p.Extensions[startFirstKey].(string)
+	if _, ok := p.Services[first]; !ok {
+		return deps
+	}
+	for _, d := range deps[first] {
+		if _, ok := p.Services[d]; ok {
+			return deps
+		}
+	}
+	out := make(map[string][]string, len(p.Services))
+	for name := range p.Services {
+		out[name] = append([]string(nil), deps[name]...)
+		if name != first && !slices.Contains(out[name], first) {
+			out[name] = append(out[name], first)
+		}
+	}
+	return out
 }

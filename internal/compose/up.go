@@ -25,8 +25,9 @@ var (
 // pollInterval is how often Up re-inspects a dependency it waits for. An
 // inspect costs the daemon about a millisecond; a dependent starts at most
 // this long after its dependency became healthy or completed (docker
-// compose v2 polls every 500 ms).
-const pollInterval = 100 * time.Millisecond
+// compose v2 polls every 500 ms): a migration job's dependents start
+// about as soon as it exited.
+const pollInterval = 25 * time.Millisecond
 
 // Up creates the project's networks and volumes, creates every service's
 // containers (scale or deploy.replicas of them, one by default), and
@@ -76,7 +77,9 @@ func (e *Engine) Up(ctx context.Context, p *types.Project) ([]Container, error) 
 		return e.inspectAll(ctx, names, ids), err
 	}
 	var rangeMu sync.Mutex
-	g := graph{nodes: names, deps: deps, optional: func(node, dep string) bool {
+	// Dependencies the file does not state (StartFirst) are optional:
+	// they order the starts, a failure of one stops nothing.
+	g := graph{nodes: names, deps: withStartFirst(p, deps), optional: func(node, dep string) bool {
 		return !p.Services[node].DependsOn[dep].Required
 	}}
 	err = g.run(ctx, func(ctx context.Context, name string) error {

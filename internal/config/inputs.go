@@ -46,7 +46,7 @@ var Inputs = []Input{
 	{Name: "health-status", Default: "200"},
 	{Name: "health-retries", Default: "30"},
 	{Name: "health-interval", Default: "2s"},
-	{Name: "health-start-interval", Default: "100ms"},
+	{Name: "health-start-interval", Default: "25ms"},
 	{Name: "health-timeout", Default: "5s"},
 	{Name: "startup-delay", Default: "0s"},
 	{Name: "health-host", Default: ""},

@@ -41,10 +41,10 @@ func TestHealthStartInterval(t *testing.T) {
 	t.Parallel()
 	cfg, got := problems(t, nil)
 	requireProblem(t, got)
-	require.Equal(t, 100*time.Millisecond, cfg.Health.StartInterval)
-	cfg, got = problems(t, map[string]string{"health-interval": "50ms"})
+	require.Equal(t, 25*time.Millisecond, cfg.Health.StartInterval)
+	cfg, got = problems(t, map[string]string{"health-interval": "10ms"})
 	requireProblem(t, got)
-	require.Equal(t, 50*time.Millisecond, cfg.Health.StartInterval, "never longer than health-interval")
+	require.Equal(t, 10*time.Millisecond, cfg.Health.StartInterval, "never longer than health-interval")
 	_, got = problems(t, map[string]string{"health-start-interval": "0"})
 	requireProblem(t, got, "health-start-interval")
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/bluegreen-action/bluegreen/internal/execx"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -128,6 +130,47 @@ func TestPreflightWithFakes(t *testing.T) {
 	err := s.sw.Preflight(context.Background())
 	require.ErrorIs(t, err, ErrNotRunning)
 	assert.Contains(t, err.Error(), "nothing was changed")
+}
+
+// TestPreflightDumpServesShutdownTimeoutSet: Preflight tests the config
+// with nginx -T, and what it printed answers ShutdownTimeoutSet without
+// running nginx again; an nginx -T that fails with an exit code is the
+// config's failure, read as nginx -t's.
+func TestPreflightDumpServesShutdownTimeoutSet(t *testing.T) {
+	t.Parallel()
+	withDump := func(s *fakeSetup, dump string, fail bool) *[]string {
+		var ran []string
+		s.sw.Run = func(_ context.Context, args []string) (execx.Result, error) {
+			ran = append(ran, strings.Join(args[len(args)-1:], " "))
+			if fail {
+				return execx.Result{}, exitErr(args, "nginx: [emerg] unknown directive \"x\" in /srv/a/nginx.conf:3\nnginx: configuration file /srv/a/nginx.conf test failed")
+			}
+			return execx.Result{Stdout: dump}, nil
+		}
+		return &ran
+	}
+	for _, tt := range []struct {
+		dump string
+		want bool
+	}{
+		{"events {}\nhttp {\n}\n", false},
+		{"worker_shutdown_timeout 10s;\nhttp {}\n", true},
+		{"# worker_shutdown_timeout 10s;\nhttp {}\n", false},
+	} {
+		s := newFakeSetup(t, oldInclude)
+		ran := withDump(s, tt.dump, false)
+		require.NoError(t, s.sw.Preflight(context.Background()))
+		set, err := s.sw.ShutdownTimeoutSet(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, set, tt.dump)
+		assert.Equal(t, []string{"-T"}, *ran, "nginx ran once, as nginx -T, for both")
+	}
+	s := newFakeSetup(t, oldInclude)
+	ran := withDump(s, "", true)
+	var ce *ConfigError
+	require.ErrorAs(t, s.sw.Preflight(context.Background()), &ce)
+	assert.Equal(t, 3, ce.Line)
+	assert.Equal(t, []string{"-T"}, *ran, "a config failure of -T is not run again as -t")
 }
 
 func readFile(t *testing.T, path string) string {

@@ -75,8 +75,23 @@ func (s *Switcher) Preflight(ctx context.Context) error {
 		return err
 	}
 	var errs []error
-	if _, err := s.run(ctx, s.TestCmd); err != nil {
+	// nginx -T tests the config as -t does, and prints it: one run serves
+	// ShutdownTimeoutSet too, on the deploy's critical path.
+	cmd, dump := dumpCommand(s.TestCmd)
+	if !dump {
+		cmd = s.TestCmd
+	}
+	res, err := s.run(ctx, cmd)
+	var ee *execx.Error
+	if dump && err != nil && (!errors.As(err, &ee) || ee.ExitCode < 0) {
+		// -T could not run at all (a wrapper that knows only -t): -t.
+		dump = false
+		res, err = s.run(ctx, s.TestCmd)
+	}
+	if err != nil {
 		errs = append(errs, s.configError(err))
+	} else if dump {
+		s.dumped = &res.Stdout
 	}
 	if err := s.checkRunning(ctx); err != nil {
 		errs = append(errs, err)

@@ -101,6 +101,10 @@ func (s *Switcher) RemoveStaleTemps() ([]string, error) {
 // ShutdownTimeoutSet reports whether nginx's full config sets
 // worker_shutdown_timeout. Without it a WebSocket or long poll keeps an
 // old worker, and so the old color, in use until the drain's cap.
+// It reads the config Preflight dumped, when it did.
 func (s *Switcher) ShutdownTimeoutSet(ctx context.Context) (bool, error) {
+	if s.dumped != nil {
+		return shutdownTimeoutIn(*s.dumped), nil
+	}
 	return WorkerShutdownTimeoutSet(ctx, s.run, s.TestCmd)
 }

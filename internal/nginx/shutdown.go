@@ -31,7 +31,13 @@ func WorkerShutdownTimeoutSet(ctx context.Context, run RunFunc, testCmd []string
 	if err != nil {
 		return false, fmt.Errorf("failed to dump the nginx config: %w", err)
 	}
-	return workerShutdownRE.MatchString(stripComments([]byte(res.Stdout))), nil
+	return shutdownTimeoutIn(res.Stdout), nil
+}
+
+// shutdownTimeoutIn reports whether the dump of nginx -T sets
+// worker_shutdown_timeout outside comments.
+func shutdownTimeoutIn(dump string) bool {
+	return workerShutdownRE.MatchString(stripComments([]byte(dump)))
 }
 
 // dumpCommand replaces the -t flag (also inside a group such as -qt) with -T.

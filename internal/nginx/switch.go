@@ -66,6 +66,8 @@ type Switcher struct {
 	CheckAt FrontDoor
 
 	ops *fileOps // file system failures injected by tests; nil is the real one
+	// dumped is the config nginx -T printed in Preflight, nil before.
+	dumped *string
 }
 
 // SwitchError is a failed switch. It says what failed, whether the
