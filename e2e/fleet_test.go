@@ -37,9 +37,9 @@ const fleetCompose = `services:
       - "${BLUEGREEN_PORT}:8080"
 `
 
-// fleetEnv is three simulated hosts behind a front nginx, a workspace and
-// the inputs that reach the hosts: the first and last over SSH, the
-// middle one over TCP+TLS.
+// fleetEnv is n simulated hosts (three in most tests) behind a front
+// nginx, a workspace and the inputs that reach the hosts: the second over
+// TCP+TLS, the others over SSH.
 type fleetEnv struct {
 	t       testing.TB
 	fleet   *simFleet
@@ -54,9 +54,9 @@ type fleetEnv struct {
 	bin string
 }
 
-func newFleetEnv(t testing.TB) *fleetEnv {
+func newFleetEnv(t testing.TB, n int) *fleetEnv {
 	t.Helper()
-	f := startFleet(t, 3)
+	f := startFleet(t, n)
 	e := &fleetEnv{t: t, fleet: f, dir: t.TempDir(), project: testenv.UniqueName("bgfleet"), app: testenv.AppImage(t), bin: filepath.Join(t.TempDir(), "bluegreen")}
 	require.NoError(t, testenv.GoBuild(testenv.RepoRoot(t), ".", e.bin))
 	var wg sync.WaitGroup
@@ -206,7 +206,7 @@ func stageEnviron(maps ...map[string]string) []string {
 //   - a cancellation while host 2 deploys: host 1 goes back, host 3 is
 //     not touched.
 func TestFleet(t *testing.T) {
-	e := newFleetEnv(t)
+	e := newFleetEnv(t, 3)
 	ctx := context.Background()
 	live := "v2" // what every host serves between subtests, once v2 is out
 

@@ -22,7 +22,7 @@ import (
 //
 //	go test -tags e2e ./e2e -run '^$' -bench Fleet -benchtime 2x
 func BenchmarkFleet(b *testing.B) {
-	e := newFleetEnv(b)
+	e := newFleetEnv(b, 3)
 	ctx := context.Background()
 	// A first deploy everywhere, so that every measured run switches.
 	r := e.deploy(ctx, b, "b0", e.version("b0", nil), map[string]string{"max-parallel": "3"}, nil)

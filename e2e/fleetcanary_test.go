@@ -17,7 +17,7 @@ import (
 // other two; a version that stops serving on the canary host during the
 // hold sends it back, and the other hosts are never started.
 func TestFleetCanary(t *testing.T) {
-	e := newFleetEnv(t)
+	e := newFleetEnv(t, 3)
 	ctx := context.Background()
 	r := e.deploy(ctx, t, "v1", e.version("v1", nil), map[string]string{"max-parallel": "3"}, nil)
 	require.Equal(t, 0, r.code, r.out)

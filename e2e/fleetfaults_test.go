@@ -38,7 +38,7 @@ import (
 // (Docker 20.10, even with restart: unless-stopped): that host serves
 // nothing until it is deployed again, which is the crash's doing.
 func TestFleetFaults(t *testing.T) {
-	e := newFleetEnv(t)
+	e := newFleetEnv(t, 3)
 	ctx := context.Background()
 	r := e.deploy(ctx, t, "f1", e.version("f1", nil), map[string]string{"max-parallel": "3"}, nil)
 	require.Equal(t, 0, r.code, r.out)

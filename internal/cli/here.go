@@ -72,6 +72,9 @@ type here struct {
 	*session
 	docker *client.Client
 	res    *deploy.Result
+	// jobs is how the deploy runs the jobs: as on one host unless a
+	// fleet's runner said otherwise.
+	jobs deploy.Jobs
 }
 
 // newHere reads the inputs from env for a deploy in cwd.
@@ -133,6 +136,7 @@ func (d *here) run(ctx context.Context) error {
 		Report:   d.rep,
 		Env:      env,
 		Registry: compose.Credentials{Registry: cfg.Registry.Server, Auth: auth},
+		Jobs:     d.jobs,
 	}
 	trafficTarget(ctx, docker, cfg, opts, sw, &dep.Target)
 	if path := cfg.Operate.PreviewIncludePath; path != "" {

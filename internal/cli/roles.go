@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/fleet"
 	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 )
@@ -172,6 +173,10 @@ func fleetHelperRole(ctx context.Context, p *process) error {
 	}
 	d := newHere(p.opts, a.Handover.Env, cwd)
 	defer d.close()
+	d.jobs = deploy.Jobs{Skip: a.Handover.SkipJobs, RanOn: a.Handover.JobsRanOn}
+	if a.Handover.ReportJobs {
+		d.jobs.Settled = func() { fmt.Fprintln(p.opts.Stdout, fleet.JobsSettledLine(a.Handover.ResultToken)) }
+	}
 	err = d.run(ctx)
 	hr := fleet.FromDeploy(d.res, err, d.running(ctx))
 	if hr.Failure != nil {

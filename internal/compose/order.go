@@ -176,13 +176,15 @@ func reverseDeps(deps map[string][]string) map[string][]string {
 const startFirstKey = "x-bluegreen-start-first"
 
 // StartFirst makes Up start service, the traffic service, before every
-// service it does not depend on: those start once its containers have
-// started, while it boots. On a small host the daemon sets up the
-// containers it is asked to start at the same time together, so the
-// traffic service alone starts sooner, and the health check that the
-// switch waits for begins sooner; the other services' start overlaps
-// the app's boot. Dependencies are unchanged: what service depends on
-// still starts (and is waited for) before it.
+// other service when it depends on none of them: those start once its
+// containers have started, while it boots. On a small host the daemon
+// sets up the containers it is asked to start at the same time together,
+// so the traffic service alone starts sooner, and the health check that
+// the switch waits for can pass sooner; the other services' start
+// overlaps the app's boot. A traffic service that depends on services of
+// the project (a migration job, say) waits for them anyway, and the
+// services that do not depend on it start beside those, as the file
+// says: nothing would be gained by holding them back.
 func StartFirst(p *types.Project, service string) {
 	if p.Extensions == nil {
 		p.Extensions = types.Extensions{}
@@ -191,28 +193,22 @@ func StartFirst(p *types.Project, service string) {
 }
 
 // withStartFirst returns deps with the service StartFirst named added as
-// a dependency of every service that it does not itself depend on,
-// directly or not: an order of starts, never a cycle.
+// a dependency of every other service, when it depends on no service of
+// the project itself: an order of starts, never a cycle.
 func withStartFirst(p *types.Project, deps map[string][]string) map[string][]string {
 	first, _ := p.Extensions[startFirstKey].(string)
 	if _, ok := p.Services[first]; !ok {
 		return deps
 	}
-	before := map[string]bool{}
-	var walk func(string)
-	walk = func(n string) {
-		for _, d := range deps[n] {
-			if !before[d] {
-				before[d] = true
-				walk(d)
-			}
+	for _, d := range deps[first] {
+		if _, ok := p.Services[d]; ok {
+			return deps
 		}
 	}
-	walk(first)
 	out := make(map[string][]string, len(p.Services))
 	for name := range p.Services {
 		out[name] = append([]string(nil), deps[name]...)
-		if name != first && !before[name] && !slices.Contains(out[name], first) {
+		if name != first && !slices.Contains(out[name], first) {
 			out[name] = append(out[name], first)
 		}
 	}

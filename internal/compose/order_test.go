@@ -10,8 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// startFirstProject: web depends on db (healthy) and migrate (a job),
-// migrate on db; worker on cache; sidecar on web; lonely on nothing.
+// startFirstProject: web depends on nothing in the project (db is
+// outside it, a shared service); worker on cache; sidecar on web; lonely
+// on nothing.
 func startFirstProject() *types.Project {
 	svc := func(name string, deps ...string) types.ServiceConfig {
 		s := types.ServiceConfig{Name: name}
@@ -24,9 +25,7 @@ func startFirstProject() *types.Project {
 		return s
 	}
 	return &types.Project{Name: "app-green", Services: types.Services{
-		"web":     svc("web", "db", "migrate"),
-		"migrate": svc("migrate", "db"),
-		"db":      svc("db"),
+		"web":     svc("web", "db"),
 		"worker":  svc("worker", "cache"),
 		"cache":   svc("cache"),
 		"sidecar": svc("sidecar", "web"),
@@ -34,9 +33,9 @@ func startFirstProject() *types.Project {
 	}}
 }
 
-// TestStartFirstOrdersTheRestAfterTheTrafficService: every service the
-// traffic service does not depend on starts after it; what it depends on
-// keeps its own order, and nothing depends on anything new otherwise.
+// TestStartFirstOrdersTheRestAfterTheTrafficService: every other service
+// starts after the traffic service, unless it depends on a service of
+// the project: then the file's order stands.
 func TestStartFirstOrdersTheRestAfterTheTrafficService(t *testing.T) {
 	t.Parallel()
 	p := startFirstProject()
@@ -46,25 +45,32 @@ func TestStartFirstOrdersTheRestAfterTheTrafficService(t *testing.T) {
 	StartFirst(p, "web")
 	got := withStartFirst(p, deps)
 	assert.Equal(t, map[string][]string{
-		"web":     {"db", "migrate"},
-		"migrate": {"db"},
-		"db":      nil,
+		"web":     {"db"},
 		"worker":  {"cache", "web"},
 		"cache":   {"web"},
 		"sidecar": {"web"},
 		"lonely":  {"web"},
 	}, got)
 	assert.False(t, hasCycle(p.ServiceNames(), got))
-	assert.Equal(t, []string{"db", "migrate"}, deps["web"], "deps itself is not changed")
-	assert.Empty(t, deps["lonely"])
+	assert.Empty(t, deps["lonely"], "deps itself is not changed")
 
 	StartFirst(p, "gone")
 	assert.Equal(t, deps, withStartFirst(p, deps), "a service the project does not have changes nothing")
+
+	// A traffic service that waits for a job of the project: the rest
+	// start beside the job, as the file says.
+	p = startFirstProject()
+	web := p.Services["web"]
+	web.DependsOn["migrate"] = types.ServiceDependency{Condition: types.ServiceConditionCompletedSuccessfully, Required: true}
+	p.Services["web"] = web
+	p.Services["migrate"] = types.ServiceConfig{Name: "migrate"}
+	deps = projectDeps(p)
+	StartFirst(p, "web")
+	assert.Equal(t, deps, withStartFirst(p, deps))
 }
 
 // TestStartFirstRunsTheTrafficServiceAlone: in a graph run with those
-// dependencies, nothing outside web's own dependencies runs until web is
-// done.
+// dependencies, nothing runs until web is done.
 func TestStartFirstRunsTheTrafficServiceAlone(t *testing.T) {
 	t.Parallel()
 	p := startFirstProject()
@@ -78,15 +84,6 @@ func TestStartFirstRunsTheTrafficServiceAlone(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.Len(t, order, 7)
-	at := map[string]int{}
-	for i, n := range order {
-		at[n] = i
-	}
-	for _, n := range []string{"db", "migrate"} {
-		assert.Less(t, at[n], at["web"], n)
-	}
-	for _, n := range []string{"worker", "cache", "sidecar", "lonely"} {
-		assert.Greater(t, at[n], at["web"], n)
-	}
+	require.Len(t, order, 5)
+	assert.Equal(t, "web", order[0])
 }

@@ -267,7 +267,7 @@ func TestStartLeavesJobsAndSingletons(t *testing.T) {
 	if got := running(); got != "scheduler,web" {
 		t.Errorf("after StartSingletons, running: %q, want scheduler,web", got)
 	}
-	if err := e.StopSingletons(ctxTimeout(t, time.Minute), project); err != nil {
+	if err := e.StopSingletons(ctxTimeout(t, time.Minute), project, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := running(); got != "web" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 )
@@ -31,8 +32,9 @@ func (e *Engine) StartSingletons(ctx context.Context, project string) ([]Contain
 }
 
 // StopSingletons stops a project's running singleton containers (each with
-// its own stop timeout and signal), so that the other color's may start.
-func (e *Engine) StopSingletons(ctx context.Context, project string) error {
+// its own stop signal, and its own stop timeout unless timeout is set), so
+// that the other color's may start.
+func (e *Engine) StopSingletons(ctx context.Context, project string, timeout *time.Duration) error {
 	containers, err := e.List(ctx, project)
 	if err != nil {
 		return err
@@ -43,7 +45,7 @@ func (e *Engine) StopSingletons(ctx context.Context, project string) error {
 			singletons = append(singletons, c)
 		}
 	}
-	return e.stopContainers(ctx, project, singletons, nil)
+	return e.stopContainers(ctx, project, singletons, timeout)
 }
 
 func (e *Engine) start(ctx context.Context, project string, which func(Container) bool) ([]Container, error) {

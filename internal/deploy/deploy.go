@@ -75,6 +75,9 @@ type Deployer struct {
 	// Registry is the login for pulls from the registry input's registry;
 	// pulls from any other registry go without it.
 	Registry compose.Credentials
+	// Jobs says how the compose file's jobs run: as on one host (the zero
+	// value), or as a fleet's host runs them (see Jobs).
+	Jobs Jobs
 	// CleanupTimeout bounds each step that undoes a failed or cancelled
 	// deploy (default DefaultCleanupTimeout), so that a Docker daemon that
 	// stops answering cannot hang the deploy forever.
@@ -115,6 +118,8 @@ type run struct {
 	// created is set once Up ran for the target color: only then are
 	// there new containers of this run to remove on a failure.
 	created bool
+	// settled is set once Jobs.Settled was called.
+	settled bool
 }
 
 // Run performs one deploy in the configured mode and returns its Result,
@@ -139,6 +144,9 @@ func (r *run) do(ctx context.Context) (err error) {
 	if err := r.phase(PhasePreflight, "Preflight", func() error { return r.preflight(ctx) }); err != nil {
 		r.settleUnfound(ctx, err)
 		return newPhaseError(PhasePreflight, "Preflight", err)
+	}
+	if !r.hasJobs() {
+		r.jobsSettled() // no job can fail this deploy
 	}
 
 	var lk Unlocker

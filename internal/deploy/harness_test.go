@@ -99,6 +99,8 @@ type harness struct {
 	// cleanup is the Deployer's CleanupTimeout (100 ms unless set; a
 	// negative value leaves it unset).
 	cleanup time.Duration
+	// jobs is the Deployer's Jobs (a fleet's host).
+	jobs deploy.Jobs
 }
 
 // harnessHealthcheck is the same project with a Docker healthcheck.
@@ -194,6 +196,7 @@ func (h *harness) run(ctx context.Context, extra map[string]string) (*deploy.Res
 		d.Evidence = h.evidence
 	}
 	d.WritePage = h.writePage
+	d.Jobs = h.jobs
 	if h.nginxLock != nil {
 		d.NginxLock = h.nginxLock
 	}

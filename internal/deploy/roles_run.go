@@ -28,8 +28,9 @@ type RoleEngine interface {
 	Converge(ctx context.Context, shared *types.Project) ([]compose.Change, error)
 	// StartSingletons starts a project's stopped singleton containers.
 	StartSingletons(ctx context.Context, project string) ([]compose.Container, error)
-	// StopSingletons stops a project's running singleton containers.
-	StopSingletons(ctx context.Context, project string) error
+	// StopSingletons stops a project's running singleton containers,
+	// within timeout (nil: each container's stop_grace_period).
+	StopSingletons(ctx context.Context, project string, timeout *time.Duration) error
 	// CheckPlatforms refuses a service whose platform: is not the daemon's.
 	CheckPlatforms(ctx context.Context, p *types.Project) error
 }
@@ -296,12 +297,22 @@ func (r *run) handOverSingletons(ctx context.Context, p *plan, from origin) erro
 // stopSingletons stops a color's singletons within their stop grace.
 func (r *run) stopSingletons(ctx context.Context, c color.Color) error {
 	grace := r.plans[c].StopGrace()
-	if r.cfg.StopTimeout > 0 {
-		grace = r.cfg.StopTimeout
+	timeout := r.stopTimeout()
+	if timeout != nil {
+		grace = *timeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, grace+time.Minute)
 	defer cancel()
-	return r.d.Engine.StopSingletons(ctx, r.cfg.ProjectFor(c))
+	return r.d.Engine.StopSingletons(ctx, r.cfg.ProjectFor(c), timeout)
+}
+
+// stopTimeout is the stop-timeout input for the Engine's stops: nil when
+// it is unset, so that each container's stop_grace_period holds.
+func (r *run) stopTimeout() *time.Duration {
+	if r.cfg.StopTimeout > 0 {
+		return &r.cfg.StopTimeout
+	}
+	return nil
 }
 
 // restoreSingletons, in a switch back, stops the new color's singletons
@@ -314,7 +325,7 @@ func (r *run) restoreSingletons(ctx context.Context) string {
 	}
 	ctx, cancel := r.cleanupContext(ctx, r.plans[r.target].StopGrace())
 	defer cancel()
-	if err := r.d.Engine.StopSingletons(ctx, r.cfg.ProjectFor(r.target)); err != nil {
+	if err := r.d.Engine.StopSingletons(ctx, r.cfg.ProjectFor(r.target), r.stopTimeout()); err != nil {
 		return fmt.Sprintf("Stopping the singletons of %s FAILED: %v, so those of %s were not started again; start them with: docker compose -p %s start", r.target, err, old, r.cfg.ProjectFor(old))
 	}
 	if _, err := r.d.Engine.StartSingletons(ctx, r.cfg.ProjectFor(old)); err != nil && !errors.Is(err, compose.ErrNothingToStart) {

@@ -162,6 +162,18 @@ func TestRolesSecondDeployHandsOverTheScheduler(t *testing.T) {
 	assert.Equal(t, []string{"db unchanged"}, res.Roles.Shared)
 	require.Contains(t, h.rec.String(), "shared service db left alone")
 	requireSharedUntouched(t, h)
+	assert.Equal(t, []string{"app-blue default"}, h.eng.SingletonStops(), "without stop-timeout, the scheduler's own stop_grace_period")
+}
+
+// TestRolesStopTimeoutStopsTheSingletons: stop-timeout bounds the old
+// scheduler's stop as it bounds the old color's.
+func TestRolesStopTimeoutStopsTheSingletons(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	liveWithRoles(h, color.Blue)
+	_, err := h.run(context.Background(), map[string]string{"observe-seconds": "0.05", "stop-timeout": "3s"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"app-blue 3s"}, h.eng.SingletonStops())
 }
 
 // TestRolesChangedSharedDefinitionIsRecreatedAndSaid: a shared service

@@ -23,6 +23,11 @@ import (
 // project up. It returns the traffic service's container.
 func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	project := r.cfg.ProjectFor(p.Color)
+	// A fleet's host after the first leaves the jobs out: they ran once,
+	// on the first host, in this rollout.
+	if err := r.leaveJobsOut(p); err != nil {
+		return compose.Container{}, err
+	}
 	before := r.imageIDs(ctx, p.Project)
 	// First: a typo in image, or a registry that is down, must fail
 	// before anything of the idle color is touched.
@@ -60,6 +65,7 @@ func (r *run) start(ctx context.Context, p *plan) (compose.Container, error) {
 	if err != nil {
 		return traffic, err
 	}
+	r.jobsSettled() // every job exited 0
 	r.res.Images = r.images(ctx, containers, before)
 	if traffic.ID == "" {
 		return traffic, fmt.Errorf("no container of service %s was created in %s", p.Service, project)

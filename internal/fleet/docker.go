@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/dockerdiag"
 	"github.com/bluegreen-action/bluegreen/internal/hosthelper"
 	"github.com/docker/docker/api/types/container"
@@ -171,12 +172,14 @@ func newToken() string {
 }
 
 // Run runs one deploy on h in a helper, relays its log prefixed by the
-// host and returns the result it sends back, checked (Check). A deploy's
+// host and returns the result it sends back, checked (Check); jobs goes
+// with the handover, and the helper's JobsSettledLine, when it asked for
+// one, calls jobs.Settled. A deploy's
 // helper stops when the runner goes away (it watches its stdin); a
 // rollback's does not: a rollback that has started finishes even when the
 // runner is killed, since stopping it half-way could leave the host on
 // the version being rolled back.
-func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode) (HostResult, error) {
+func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode, jobs deploy.Jobs) (HostResult, error) {
 	c, err := d.conn(h)
 	if err != nil {
 		return HostResult{}, err
@@ -188,6 +191,12 @@ func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode) (HostResult,
 		phase  string
 	)
 	out := d.relay(h, func(line string) bool {
+		if isJobsSettledLine(token, line) {
+			if jobs.Settled != nil {
+				jobs.Settled()
+			}
+			return true
+		}
 		if r, ok := ParseResultLine(token, line); ok {
 			mu.Lock()
 			result = &r
@@ -209,6 +218,9 @@ func (d *Docker) Run(ctx context.Context, h Host, mode config.Mode) (HostResult,
 		Files:       d.Bundle.Files,
 		ResultToken: token,
 		WatchStdin:  watch,
+		SkipJobs:    jobs.Skip,
+		JobsRanOn:   jobs.RanOn,
+		ReportJobs:  jobs.Settled != nil,
 	}
 	helper := d.helper(c, h, string(mode), ho, out)
 	helper.HoldStdin = watch

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 )
 
 // fakeHost is one host of a fakeDriver: its live color and image, and
@@ -51,6 +52,10 @@ type fakeHost struct {
 	// transient makes the next n runs of a mode meet a transient error
 	// before the helper began.
 	transient map[config.Mode]int
+	// jobFails fails a deploy's job in its start: its jobs never settle.
+	// afterJobs, when set, runs once a deploy's jobs have settled.
+	jobFails  bool
+	afterJobs func(ctx context.Context)
 	// failRollback fails a rollback run; blockRollback makes one wait
 	// for its context. lostRollback loses the connection to a rollback
 	// that goes on and finishes on the host; with rollbackDied the
@@ -96,6 +101,9 @@ type fakeDriver struct {
 	unlocked []string
 	// onRun, when set, is called as each run starts.
 	onRun func(h Host, mode config.Mode)
+	// jobs says, for each run but a status run, what it was told to do
+	// with the jobs (describeJobs).
+	jobs []string
 }
 
 var _ Driver = (*fakeDriver)(nil)
@@ -215,12 +223,15 @@ func (f *fakeDriver) Unlocked() []string {
 	return append([]string(nil), f.unlocked...)
 }
 
-func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostResult, error) {
+func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode, jobs deploy.Jobs) (HostResult, error) {
 	f.record("%s %s", mode, h.Name)
 	if f.onRun != nil {
 		f.onRun(h, mode)
 	}
 	f.mu.Lock()
+	if mode != config.ModeStatus {
+		f.jobs = append(f.jobs, describeJobs(h, mode, jobs))
+	}
 	fh := f.hosts[h.Name]
 	if l, ever := f.locks[h.Name]; ever && (l.lost || l.released) {
 		f.unlocked = append(f.unlocked, fmt.Sprintf("%s %s", mode, h.Name))
@@ -276,6 +287,17 @@ func (f *fakeDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostRes
 
 	prev := fh.active
 	res := HostResult{Mode: mode, Previous: prev, Target: other(prev), Active: prev}
+	if fh.jobFails {
+		res.Failure = &Failure{Kind: "start", Phase: "Start " + other(prev) + " (app-" + other(prev) + ")", Cause: "job failed: service migrate exited with code 1"}
+		return res, nil
+	}
+	if jobs.Settled != nil {
+		f.record("settle %s", h.Name)
+		jobs.Settled()
+	}
+	if fh.afterJobs != nil {
+		fh.afterJobs(ctx)
+	}
 	if fh.block || fh.blockLost {
 		f.once.Do(func() { close(f.started) })
 		if wait(ctx) {

@@ -25,6 +25,7 @@ import (
 	"sync"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 )
 
 // Host is one host of the fleet.
@@ -73,13 +74,16 @@ type Driver interface {
 	// connection goes away.
 	Lock(ctx context.Context, h Host, wait bool) (*Lease, error)
 	// Run runs one deploy in mode on h (deploy, rollback or status) and
-	// returns its result. Cancelling ctx tells the deploy to stop; it then
+	// returns its result. jobs says what the deploy does with the compose
+	// file's jobs; its Settled, when set, is called (at most once, from
+	// another goroutine, before Run returns) when the host says its jobs
+	// have settled. Cancelling ctx tells the deploy to stop; it then
 	// leaves h on the color it served (the result says what it did). An
 	// error means no result came back: the helper could not be started,
 	// or h went away during the deploy; a *TransientError when the
 	// connection to h's daemon failed or dropped. A rollback, once
 	// started, finishes on h even when the runner goes away.
-	Run(ctx context.Context, h Host, mode config.Mode) (HostResult, error)
+	Run(ctx context.Context, h Host, mode config.Mode, jobs deploy.Jobs) (HostResult, error)
 }
 
 // Lease is a fleet lock held on one host.

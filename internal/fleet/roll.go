@@ -64,6 +64,11 @@ func (r *rollout) roll(wave []*HostOutcome) bool {
 		if r.firstFailed() != nil || runCtx.Err() != nil {
 			break
 		}
+		// The first host to start runs the rollout's jobs; the others
+		// start once they have settled (jobs.go).
+		if !r.awaitJobs(runCtx, h) {
+			break
+		}
 		r.move(h, StatusDeploying)
 		wg.Add(1)
 		go func() {
@@ -78,6 +83,11 @@ func (r *rollout) roll(wave []*HostOutcome) bool {
 
 // runHost runs the mode on one host and moves it to what came of it.
 func (r *rollout) runHost(runCtx context.Context, h *HostOutcome) {
+	if h == r.jobs.host {
+		// Last, once its failure is noted: the hosts waiting for its
+		// jobs then see it and do not start.
+		defer r.jobs.settle()
+	}
 	i, n := slices.Index(r.out.Hosts, h)+1, len(r.out.Hosts)
 	what := fmt.Sprintf("%s %s (%d of %d)", verb(r.opts.Mode), h.Host.Name, i, n)
 	end := func() {}

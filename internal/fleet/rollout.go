@@ -101,6 +101,9 @@ type rollout struct {
 	stopRuns context.CancelCauseFunc
 	// keepers hold each host's fleet lock (none in mode status).
 	keepers map[*HostOutcome]*keeper
+	// jobs holds the other hosts until the first one's jobs have
+	// settled (jobs.go).
+	jobs *jobGate
 }
 
 // Rollout runs the deploy on every host: it reaches every host first (a
@@ -127,7 +130,7 @@ func Rollout(ctx context.Context, hosts []Host, drv Driver, opts Options) *Outco
 	if opts.RetryWindow <= 0 {
 		opts.RetryWindow = DefaultRetryWindow
 	}
-	r := &rollout{ctx: ctx, drv: drv, opts: opts, rep: opts.Report, clock: realClock, out: &Outcome{Mode: opts.Mode, Started: time.Now()}}
+	r := &rollout{ctx: ctx, drv: drv, opts: opts, rep: opts.Report, clock: realClock, out: &Outcome{Mode: opts.Mode, Started: time.Now()}, jobs: newJobGate()}
 	if opts.clock != nil {
 		r.clock = *opts.clock
 	}
@@ -161,9 +164,9 @@ func (r *rollout) run() error {
 		}
 		return nil
 	}
-	// A job (a migration, issue 17) runs here: once, on the first host,
-	// before any host starts its color; when it fails every host is
-	// still not started.
+	// A job (a migration, issue 17) runs once, on the first host that
+	// deploys, before any other host starts its color; when it fails the
+	// other hosts are still not started (see awaitJobs).
 	waves := r.waves()
 	for i, wave := range waves {
 		if !r.roll(wave) {
@@ -247,7 +250,7 @@ func (r *rollout) touch(ctx context.Context, h *HostOutcome, mode config.Mode, w
 			return err
 		}
 		var err error
-		res, err = r.drv.Run(ctx, h.Host, mode)
+		res, err = r.drv.Run(ctx, h.Host, mode, r.jobsOf(h, mode))
 		return err
 	})
 	return res, err

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 	"github.com/bluegreen-action/bluegreen/internal/report"
 )
 
@@ -323,8 +324,13 @@ type barrierDriver struct {
 	arrived chan struct{}
 }
 
-func (b *barrierDriver) Run(ctx context.Context, h Host, mode config.Mode) (HostResult, error) {
+func (b *barrierDriver) Run(ctx context.Context, h Host, mode config.Mode, jobs deploy.Jobs) (HostResult, error) {
 	if mode == config.ModeDeploy {
+		// A compose file without jobs: they settle after the preflight,
+		// and the first host's lets the others start.
+		if jobs.Settled != nil {
+			jobs.Settled()
+		}
 		b.fakeDriver.mu.Lock()
 		if b.arrived == nil {
 			b.arrived = make(chan struct{}, b.n)
@@ -341,5 +347,5 @@ func (b *barrierDriver) Run(ctx context.Context, h Host, mode config.Mode) (Host
 			}
 		}
 	}
-	return b.fakeDriver.Run(ctx, h, mode)
+	return b.fakeDriver.Run(ctx, h, mode, jobs)
 }

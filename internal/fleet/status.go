@@ -32,10 +32,10 @@ const (
 // transitions is the life of a host: for each status, the statuses it
 // may move to. A status that is not a key here is final.
 //
-// A rollout's later steps fit in it without new statuses: a job run
-// once on the first host before any host starts its color (issue 17) is
-// a step of the rollout that leaves every host not started when it
-// fails; the hosts of a canary wave (issue 20) are deployed while the
+// A rollout's later steps fit in it without new statuses: the jobs run
+// once, by the first host that deploys, before any other host starts its
+// color (issue 17): the others stay not started until they have settled,
+// and for good when they fail; the hosts of a canary wave (issue 20) are deployed while the
 // rollout holds and judges them, and go back like any switched host when
 // the judgement fails.
 var transitions = map[Status][]Status{

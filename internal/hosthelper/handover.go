@@ -45,6 +45,15 @@ type Handover struct {
 	// Lock, when set, makes this helper hold the fleet lock of its host
 	// instead of deploying.
 	Lock *FleetLock `json:"lock,omitempty"`
+	// SkipJobs makes the deploy leave the compose file's jobs out
+	// (deploy.Jobs): a job runs once per rollout, on the fleet's first
+	// host, whose name JobsRanOn holds (empty in a rollback).
+	SkipJobs  bool   `json:"skip_jobs,omitempty"`
+	JobsRanOn string `json:"jobs_ran_on,omitempty"`
+	// ReportJobs makes the helper print a TokenLine (the fleet's
+	// JobsSettledLine) once its deploy's jobs have all exited 0, or it
+	// has none: the runner then starts the fleet's other hosts.
+	ReportJobs bool `json:"report_jobs,omitempty"`
 }
 
 // File is one file a fleet deploy ships to a host: a compose file, an env

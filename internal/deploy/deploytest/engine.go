@@ -36,6 +36,8 @@ type Engine struct {
 	roles roleState
 	// aside holds each project's set-aside containers (engine_aside.go).
 	aside map[string][]compose.Container
+	// upped are the projects Up was given, in order.
+	upped []*types.Project
 }
 
 var _ deploy.Engine = (*Engine)(nil)
@@ -156,6 +158,7 @@ func (f *Engine) Up(ctx context.Context, p *types.Project) ([]compose.Container,
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.upped = append(f.upped, p)
 	var cs []compose.Container
 	for _, name := range p.ServiceNames() {
 		svc := p.Services[name]

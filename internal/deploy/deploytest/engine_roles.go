@@ -5,6 +5,7 @@ package deploytest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
 
@@ -20,6 +21,17 @@ type roleState struct {
 	platformErr error
 	// singletonFails makes the singletons of a project fail to start.
 	singletonFails map[string]bool
+	// singletonStops is the timeout of each StopSingletons call, as
+	// "<project> <timeout>" ("default" for nil).
+	singletonStops []string
+}
+
+// SingletonStops returns the timeout each StopSingletons call was given,
+// as "<project> <timeout>" ("<project> default" for none).
+func (f *Engine) SingletonStops() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.roles.singletonStops...)
 }
 
 // JobExits makes the container of job service exit with code when Up runs
@@ -58,6 +70,13 @@ func (f *Engine) RunRole(project, service, image string, role compose.Role) {
 	c := fakeContainer(project, service, image)
 	c.Role = role.String()
 	f.containers[project] = append(f.containers[project], c)
+}
+
+// UpProjects returns the projects Up was given, in order.
+func (f *Engine) UpProjects() []*types.Project {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*types.Project(nil), f.upped...)
 }
 
 // runJob makes a new container of a job finish (f.mu held), and a
@@ -126,10 +145,17 @@ func (f *Engine) StartSingletons(ctx context.Context, project string) ([]compose
 }
 
 // StopSingletons stops a project's singletons.
-func (f *Engine) StopSingletons(ctx context.Context, project string) error {
+func (f *Engine) StopSingletons(ctx context.Context, project string, timeout *time.Duration) error {
 	if err := f.enter(ctx, "StopSingletons", project, true); err != nil {
 		return err
 	}
+	said := "default"
+	if timeout != nil {
+		said = timeout.String()
+	}
+	f.mu.Lock()
+	f.roles.singletonStops = append(f.roles.singletonStops, project+" "+said)
+	f.mu.Unlock()
 	f.setStateWhere(project, false, 0, func(c compose.Container) bool { return c.Role == compose.Singleton.String() })
 	return nil
 }
