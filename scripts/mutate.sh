@@ -21,6 +21,8 @@
 #                    longer than this many times the unmutated run is "timed
 #                    out", counted neither killed nor lived (default 10)
 #   MUTATE_OUT       directory for gremlins' JSON and logs (default a temp dir)
+#   MUTATE_REUSE     1: tabulate the JSON a run left in MUTATE_OUT again (after
+#                    equivalent-mutants.md changed) instead of running gremlins
 #   MUTATE_PARALLEL  go test's -parallel for each mutant's tests (default 8,
 #                    passed through GOFLAGS): the deploy's and nginx's tests
 #                    mostly wait on fake servers, nginx and timers, not on
@@ -31,6 +33,10 @@
 # gremlins is installed by scripts/setup.sh (go install, kept out of go.mod).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Everything runs from main, read whole before it starts: bash reads a
+# script as it goes, and a run takes long enough for the file to change.
+main() {
 
 gremlins="$(go env GOPATH)/bin/gremlins"
 if [ ! -x "$gremlins" ]; then
@@ -69,17 +75,22 @@ for pkg in "${pkgs[@]}"; do
     exit 2
   fi
   name="${pkg//\//_}"
-  echo "mutate: $pkg ($workers worker(s), timeout coefficient $coefficient, GOFLAGS=$GOFLAGS; log in $out/$name.log)" >&2
-  start=$(date +%s)
-  # Test-support packages below the package (deploytest) are not mutated:
-  # they are doubles, not the code under test.
-  if ! "$gremlins" unleash --workers "$workers" --timeout-coefficient "$coefficient" \
-      --exclude-files '(^|/)[a-z]*test/' --output "$out/$name.json" "$pkg" >"$out/$name.log" 2>&1; then
-    echo "mutate: gremlins failed on $pkg; the end of its log:" >&2
-    tail -20 "$out/$name.log" >&2
-    exit 1
+  if [ "${MUTATE_REUSE:-}" = 1 ] && [ -f "$out/$name.json" ] && [ -f "$out/$name.secs" ]; then
+    echo "mutate: $pkg: tabulating $out/$name.json again (MUTATE_REUSE)" >&2
+  else
+    echo "mutate: $pkg ($workers worker(s), timeout coefficient $coefficient, GOFLAGS=$GOFLAGS; log in $out/$name.log)" >&2
+    start=$(date +%s)
+    # Test-support packages below the package (deploytest) are not mutated:
+    # they are doubles, not the code under test.
+    if ! "$gremlins" unleash --workers "$workers" --timeout-coefficient "$coefficient" \
+        --exclude-files '(^|/)[a-z]*test/' --output "$out/$name.json" "$pkg" >"$out/$name.log" 2>&1; then
+      echo "mutate: gremlins failed on $pkg; the end of its log:" >&2
+      tail -20 "$out/$name.log" >&2
+      exit 1
+    fi
+    echo $(($(date +%s) - start)) >"$out/$name.secs"
   fi
-  secs=$(($(date +%s) - start))
+  secs=$(cat "$out/$name.secs")
   json="$out/$name.json"
   # Each mutant as "path:line:col TYPE STATUS".
   jq -r --arg pkg "$pkg" '.files[] | .file_name as $f | .mutations[] | "\($pkg)/\($f):\(.line):\(.column) \(.type) \(.status)"' "$json" | sort >"$out/$name.mutants"
@@ -114,3 +125,7 @@ if [ ${#lived_lines[@]} -gt 0 ]; then
 fi
 echo
 echo "(gremlins' JSON and logs: $out)"
+}
+
+main "$@"
+exit
