@@ -169,6 +169,23 @@ func TestFindReconcilesWhatAKilledRunSetAside(t *testing.T) {
 		assert.Contains(t, h.rec.String(), "the kept blue (deploy "+v1.DeployID+", image app:v1), set aside by a run that did not finish, was put back")
 	})
 
+	t.Run("idle color: putting the kept copy back fails: the run stops there", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.version("v1", nil)
+		h.version("v2", nil) // green serves, blue (v1) kept
+		_, err := h.eng.SetAside(ctx, "app-blue", "20261207T000000Z-killed")
+		require.NoError(t, err)
+		h.eng.Hook = failOn("PutBack", "app-blue")
+
+		before := len(h.eng.Calls())
+		_, err = h.run(ctx, map[string]string{"mode": "rollback"})
+		require.ErrorIs(t, err, errInjected)
+		assert.ErrorContains(t, err, "failed to put back the kept blue")
+		assert.Equal(t, calls("PutBack app-blue"), callStrings(h.eng.Calls()[before:]), "nothing after the failed put-back")
+		assert.NotEmpty(t, h.eng.Aside("app-blue"), "still set aside, for the next run")
+	})
+
 	t.Run("live color: the replaced copy is removed", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
