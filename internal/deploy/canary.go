@@ -87,13 +87,12 @@ func (r *run) canary(ctx context.Context, p *plan, traffic compose.Container) (e
 	if err != nil {
 		return withHint(fmt.Errorf("%w: %w", ErrCanary, err), "the canary is judged on nginx's own access log; see docs/nginx.md (Evidence from nginx)")
 	}
-	var last *nginx.Reload
 	defer func() {
 		// On success the log goes after the full switch (afterCanary):
 		// until then the last step's include names it, and every nginx -t
 		// would create it again.
 		if err != nil {
-			err = r.canaryBack(ctx, p, traffic, last, err)
+			err = r.canaryBack(ctx, p, traffic, err)
 			r.d.Evidence.Remove()
 		}
 	}()
@@ -105,10 +104,7 @@ func (r *run) canary(ctx context.Context, p *plan, traffic compose.Container) (e
 	for _, pct := range r.cfg.Canary.Steps {
 		c := nginx.Canary{Old: oldData, New: newData, Percent: pct, Name: r.cfg.ProjectName, Evidence: &log, Keep: keep}
 		step := CanaryStep{Percent: pct}
-		reload, serr := r.canaryStep(ctx, p, traffic, c, addrs, &step)
-		if reload != nil {
-			last = reload
-		}
+		serr := r.canaryStep(ctx, p, traffic, c, addrs, &step)
 		r.res.Canary = append(r.res.Canary, step)
 		if serr != nil {
 			return serr
@@ -143,11 +139,11 @@ func (r *run) canaryData(ctx context.Context, p *plan, traffic compose.Container
 }
 
 // canaryStep switches to one step, holds it and judges it.
-func (r *run) canaryStep(ctx context.Context, p *plan, traffic compose.Container, c nginx.Canary, addrs map[string]color.Color, step *CanaryStep) (*nginx.Reload, error) {
+func (r *run) canaryStep(ctx context.Context, p *plan, traffic compose.Container, c nginx.Canary, addrs map[string]color.Color, step *CanaryStep) error {
 	next, err := r.tmpl.RenderCanary(c)
 	if err != nil {
 		step.Result = "not rendered"
-		return nil, fmt.Errorf("%w: failed to render the canary include for %d %%: %w", ErrCanary, c.Percent, err)
+		return fmt.Errorf("%w: failed to render the canary include for %d %%: %w", ErrCanary, c.Percent, err)
 	}
 	r.d.Report.Infof("step %d %%: writing %s:\n%s", c.Percent, r.cfg.Nginx.IncludePath, indent(string(next)))
 	var reload *nginx.Reload
@@ -164,7 +160,7 @@ func (r *run) canaryStep(ctx context.Context, p *plan, traffic compose.Container
 		if switched {
 			step.Result = "not confirmed"
 		}
-		return reload, fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
+		return fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
 	}
 	// Count from when nginx's workers of the step before have gone, so
 	// that the window holds this step's share (bounded: a long-lived
@@ -175,24 +171,24 @@ func (r *run) canaryStep(ctx context.Context, p *plan, traffic compose.Container
 	mark, err := r.d.Evidence.Mark()
 	if err != nil {
 		step.Result = "no evidence"
-		return reload, fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
+		return fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
 	}
 	r.d.Report.Infof("    %d %% of requests on %s; holding for %s (canary-interval)", c.Percent, r.target, r.cfg.Canary.Interval)
 	if err := r.hold(ctx, p, traffic); err != nil {
 		step.Result = "stopped"
-		return reload, fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
+		return fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
 	}
 	ev, _, err := r.d.Evidence.Since(mark, addrs)
 	if err != nil {
 		step.Result = "no evidence"
-		return reload, fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
+		return fmt.Errorf("%w: step %d %%: %w", ErrCanary, c.Percent, err)
 	}
 	limits := nginx.Limits{MaxErrorRate: r.cfg.Canary.MaxErrorRate, MaxLatencyRatio: r.cfg.Canary.MaxLatencyRatio}
 	v, err := nginx.Judge(ev, r.live.Color, r.target, limits)
 	step.Verdict = v
 	if err != nil {
 		step.Result = "failed"
-		return reload, fmt.Errorf("step %d %%: %w", c.Percent, err)
+		return fmt.Errorf("step %d %%: %w", c.Percent, err)
 	}
 	if ev.Malformed > 0 {
 		r.d.Report.Warnf("the evidence log held %d line(s) nginx did not write in its format; they were not counted", ev.Malformed)
@@ -200,16 +196,16 @@ func (r *run) canaryStep(ctx context.Context, p *plan, traffic compose.Container
 	if v.Inconclusive {
 		if v.Old.Errors > 0 {
 			step.Result = "failed"
-			return reload, fmt.Errorf("%w: step %d %%: no request reached %s, and nginx answered %d of %s's %d requests with 5xx (evidence from nginx: %s)",
+			return fmt.Errorf("%w: step %d %%: no request reached %s, and nginx answered %d of %s's %d requests with 5xx (evidence from nginx: %s)",
 				ErrCanary, c.Percent, r.target, v.Old.Errors, r.live.Color, v.Old.Requests, v.Evidence())
 		}
 		step.Result = "no evidence"
 		r.d.Report.Warnf("step %d %%: no request reached %s during %s, so nginx's evidence judges nothing (evidence from nginx: %s); going on, the health check held", c.Percent, r.target, r.cfg.Canary.Interval, v.Evidence())
-		return reload, nil
+		return nil
 	}
 	step.Result = "passed"
 	r.d.Report.Infof("    step %d %% passed: %s", c.Percent, v.Evidence())
-	return reload, nil
+	return nil
 }
 
 // hold waits canary-interval while watching the new color's container and
@@ -236,9 +232,9 @@ func (r *run) hold(ctx context.Context, p *plan, traffic compose.Container) erro
 // canaryBack puts every request back on the old color after a failed
 // step: the include that served before, then the new color drained. It
 // runs even when ctx was cancelled, bounded by the clean-up timeout.
-func (r *run) canaryBack(ctx context.Context, p *plan, traffic compose.Container, reload *nginx.Reload, cause error) error {
-	if reload == nil && !r.includeChanged() {
-		return cause // nginx never left the include that served
+func (r *run) canaryBack(ctx context.Context, p *plan, traffic compose.Container, cause error) error {
+	if !r.includeChanged() {
+		return cause // nginx never left the include that served (a failed switch restores it)
 	}
 	cctx, cancel := r.cleanupContext(ctx, 0)
 	var back *nginx.Reload
@@ -349,7 +345,7 @@ func (r *run) afterCanary(ctx context.Context, p *plan, traffic compose.Containe
 		return err
 	}
 	if err != nil {
-		err = r.canaryBack(ctx, p, traffic, nil, err)
+		err = r.canaryBack(ctx, p, traffic, err)
 	}
 	r.d.Evidence.Remove()
 	return err

@@ -45,6 +45,7 @@ type Hook func(ctx context.Context, method, arg string) error
 type Drain struct {
 	mu    sync.Mutex
 	calls []Call
+	caps  []time.Duration
 	// Result and Err are what Drain returns.
 	Result nginx.DrainResult
 	Err    error
@@ -53,11 +54,19 @@ type Drain struct {
 var _ deploy.DrainFunc = (&Drain{}).Drain
 
 // Drain returns Result and Err at once.
-func (f *Drain) Drain(_ context.Context, _ *nginx.Reload, upstream string, _ time.Duration) (nginx.DrainResult, error) {
+func (f *Drain) Drain(_ context.Context, _ *nginx.Reload, upstream string, max time.Duration) (nginx.DrainResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, Call{"Drain", upstream})
+	f.caps = append(f.caps, max)
 	return f.Result, f.Err
+}
+
+// Caps returns the longest wait each drain was given, in order.
+func (f *Drain) Caps() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.caps...)
 }
 
 // Calls returns the drains, in order.
