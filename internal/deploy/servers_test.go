@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,14 +18,18 @@ import (
 )
 
 // twoApps starts two apps on consecutive host ports, as the replicas of a
-// service published from a range are, and returns the first port.
+// service published from a range are, and returns the first port. The
+// ports are below Linux's ephemeral range (32768 up): there, a port next
+// to a free one is often some outgoing connection's on a busy machine.
 func twoApps(t *testing.T) (int, [2]*atomic.Int32) {
 	t.Helper()
 	var status [2]*atomic.Int32
 	for try := 0; try < 50; try++ {
-		l1, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := l1.Addr().(*net.TCPAddr).Port
+		port := 20000 + rand.IntN(12000)
+		l1, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
 		l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+1))
 		if err != nil {
 			l1.Close()
