@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bluegreen-action/bluegreen/internal/color"
+	"github.com/bluegreen-action/bluegreen/internal/config"
+	"github.com/bluegreen-action/bluegreen/internal/deploy"
 )
 
 // TestCanaryUpstreamHasBothColorsServers: with an upstream template, a
@@ -70,4 +72,41 @@ func TestCanaryStepWaitsForTheOldWorkersBriefly(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotEmpty(t, h.drain.Caps(), "the step drained nginx's old workers within 10 s")
 	assert.Equal(t, 2*time.Second, h.drain.Caps()[0], "a quarter of a minute is more than 2 s")
+}
+
+// TestCanaryWarnsOfMalformedEvidence: lines of the evidence log nginx
+// did not write in its format are not counted, and the step says how
+// many there were; a clean log says nothing of it.
+func TestCanaryWarnsOfMalformedEvidence(t *testing.T) {
+	t.Parallel()
+	const said = "line(s) nginx did not write in its format"
+	h := newHarness(t)
+	w := window(90, 0, 10, 0)
+	w.Malformed = 2
+	canaryHarness(h, w)
+	h.must(map[string]string{"canary-steps": "10", "canary-interval": "30ms"})
+	assert.Contains(t, h.log.String(), "the evidence log held 2 "+said)
+
+	h = newHarness(t)
+	canaryHarness(h, window(90, 0, 10, 0))
+	h.must(map[string]string{"canary-steps": "10", "canary-interval": "30ms"})
+	assert.NotContains(t, h.log.String(), said)
+}
+
+// TestPromoteWithCanaryIsCheckedInPreflight: a promote with canary-steps
+// on a target without nginx's evidence is refused before anything is
+// touched, as a deploy is.
+func TestPromoteWithCanaryIsCheckedInPreflight(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	staged := stageGreen(t, h)
+	engine, sw := len(h.eng.Calls()), len(h.sw.Calls())
+	_, err := h.run(context.Background(), map[string]string{"mode": "promote", "deploy-id": staged.DeployID, "canary-steps": "10", "canary-interval": "30ms"})
+	require.ErrorIs(t, err, config.ErrInvalid)
+	var pe *deploy.PhaseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, deploy.PhasePreflight, pe.Kind)
+	assert.ErrorContains(t, err, "canary-steps: this target cannot read nginx's evidence")
+	assert.Empty(t, h.eng.Calls()[engine:], "nothing touched")
+	assert.Empty(t, h.sw.Calls()[sw:], "nothing switched")
 }
