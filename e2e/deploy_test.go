@@ -65,7 +65,9 @@ func TestFailedHealthKeepsPrevious(t *testing.T) {
 	require.Equal(t, 0, r.code, r.out)
 	before := f.include()
 
-	r = f.deploy(map[string]string{"health-retries": "5"}, "VERSION=v2", "HEALTH_STATUS=500")
+	// A start interval equal to the interval: the budget of 5 × interval
+	// is then 5 probes.
+	r = f.deploy(map[string]string{"health-retries": "5", "health-start-interval": f.inputs["health-interval"]}, "VERSION=v2", "HEALTH_STATUS=500")
 	r.requireFailedIn(t, deploy.PhaseHealth)
 	require.Contains(t, r.out, "did not answer with status 200 after 5 attempts")
 	require.Contains(t, r.out, "HTTP 500")
