@@ -81,6 +81,20 @@ func TestFrontDoor(t *testing.T) {
 			wantErr: []string{"/elsewhere did not answer with", "within 150ms", "last answer: HTTP 404"},
 		},
 		{
+			name: "verify-url with a path that answers the marker: confirmed by three answers in a row there",
+			door: func(h *harness) (string, *atomic.Int32) {
+				n := &atomic.Int32{}
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					n.Add(1)
+					cur, _ := h.sw.Include()
+					_, _ = w.Write(markerAnswer(cur))
+				}))
+				h.t.Cleanup(srv.Close)
+				return srv.URL + "/status", n
+			},
+			wantLog: "/status answers from blue (3 answers in a row",
+		},
+		{
 			name:    "verify-url behind a proxy the marker refuses: the hint says so",
 			door:    func(h *harness) (string, *atomic.Int32) { return h.markerDoor("", 403) },
 			wantErr: []string{"last answer: HTTP 403", "point verify-url at nginx itself"},
