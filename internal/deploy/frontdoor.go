@@ -158,9 +158,7 @@ func get(ctx context.Context, client *http.Client, target, host string) (string,
 	if err != nil {
 		return "", err
 	}
-	if host != "" {
-		req.Host = host
-	}
+	req.Host = host // "" sends the URL's host
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", err
