@@ -40,6 +40,7 @@ func TestRollbackFallsBackToTheHistory(t *testing.T) {
 	assert.Equal(t, deploytest.ImageID("app:v1"), back.Images["web"].ID, "v1's image runs again")
 	assert.False(t, back.Images["web"].Pulled, "the image was on the host: this run did not bring it")
 	assert.Contains(t, h.rec.String(), "app-blue has no containers (no kept previous color): redeploying the last good deploy "+v1.DeployID)
+	assert.Contains(t, h.rec.String(), "starting app-blue: service web, image "+deploytest.ImageID("app:v1")+",", "the traffic service's recorded image, by id")
 }
 
 // TestRollbackWithNothingInTheHistorySaysWhatItHolds: "nothing to roll
