@@ -135,6 +135,21 @@ func TestMaintenancePage(t *testing.T) {
 	assert.Contains(t, string(prev), "color=blue deploy=old")
 }
 
+// TestMaintenancePageNotWritten: a maintenance-page that cannot be
+// written fails the run with why, and nginx is not switched.
+func TestMaintenancePageNotWritten(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.live(color.Blue)
+	h.withMarker(color.Blue)
+	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "down.html"), []byte("<h1>back soon</h1>"), 0o644))
+	h.writePage = func([]byte) (string, error) { return "", errInjected }
+	_, err := h.run(context.Background(), map[string]string{"mode": "maintenance", "maintenance-page": "down.html"})
+	require.ErrorIs(t, err, errInjected)
+	inc, _ := h.sw.Include()
+	assert.NotContains(t, string(inc), "maintenance", "nginx serves what it served")
+}
+
 // TestMaintenanceConfirmsAtTheFrontDoor: with verify-url, maintenance and
 // live are each confirmed by the marker's whole answer; a front door that
 // never shows maintenance puts the include back and fails.
