@@ -167,6 +167,7 @@ func TestNginxLockIsHeldAroundTheSwitch(t *testing.T) {
 	held, released := h.nginxLock.Held()
 	assert.False(t, held)
 	assert.Equal(t, 2, released)
+	assert.NotContains(t, h.log.String(), "warning", "a lock released without a problem says nothing")
 }
 
 // TestNginxLockTimeoutFailsBeforeTheSwitch: another project's switch that
