@@ -33,7 +33,8 @@ type row struct {
 	load           bool
 	toNew, wall    []time.Duration // toNew: until the front door served the new version (see watcher)
 	confirmed      []time.Duration // until the switch phase ended: the new color confirmed serving
-	floorToNew     []time.Duration // idle rows: the floor, run between the deploys
+	floorStarted   []time.Duration // idle rows: the floor, run between the deploys
+	floorToNew     []time.Duration
 	floorWall      []time.Duration
 	phases         map[deploy.PhaseKind][]time.Duration
 	order          []deploy.PhaseKind
@@ -165,12 +166,13 @@ func (sr *shapeRun) next() map[string]string {
 
 // idleOnce runs the floor, then one deploy.
 func (sr *shapeRun) idleOnce(ctx context.Context) error {
-	toNew, wall, err := floorRun(ctx, sr.s, sr.floorPort)
+	m, err := floorRun(ctx, sr.s, sr.floorPort)
 	if err != nil {
 		return err
 	}
-	sr.idle.floorToNew = append(sr.idle.floorToNew, toNew)
-	sr.idle.floorWall = append(sr.idle.floorWall, wall)
+	sr.idle.floorStarted = append(sr.idle.floorStarted, m.started)
+	sr.idle.floorToNew = append(sr.idle.floorToNew, m.toNew)
+	sr.idle.floorWall = append(sr.idle.floorWall, m.wall)
 	env := sr.next()
 	w := watchFrontDoor(ctx, sr.s.Nginx.URL("/"), env["VERSION"])
 	res, code := sr.s.Deploy(ctx, defaultInputs, env, io.Discard)
@@ -296,6 +298,7 @@ func loadWord(load bool) string {
 func printRow(r *row) {
 	fmt.Printf("\n%s, %s, %d deploys:\n", r.shape, loadWord(r.load), len(r.wall))
 	if len(r.floorWall) > 0 {
+		fmt.Printf("  floor, container started:     %s\n", stats(r.floorStarted))
 		fmt.Printf("  floor, time to new version:   %s\n", stats(r.floorToNew))
 		fmt.Printf("  floor, wall (incl. stop, rm): %s\n", stats(r.floorWall))
 	}

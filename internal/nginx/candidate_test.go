@@ -133,8 +133,8 @@ func TestPreflightWithFakes(t *testing.T) {
 }
 
 // TestPreflightDumpServesShutdownTimeoutSet: Preflight tests the config
-// with nginx -T, and what it printed answers ShutdownTimeoutSet without
-// running nginx again; an nginx -T that fails with an exit code is the
+// with nginx -T, and what it printed answers ShutdownTimeoutSet,
+// FindInclusion and FindFrontDoor without running nginx again; an nginx -T that fails with an exit code is the
 // config's failure, read as nginx -t's.
 func TestPreflightDumpServesShutdownTimeoutSet(t *testing.T) {
 	t.Parallel()
@@ -163,7 +163,11 @@ func TestPreflightDumpServesShutdownTimeoutSet(t *testing.T) {
 		set, err := s.sw.ShutdownTimeoutSet(context.Background())
 		require.NoError(t, err)
 		assert.Equal(t, tt.want, set, tt.dump)
-		assert.Equal(t, []string{"-T"}, *ran, "nginx ran once, as nginx -T, for both")
+		_, err = s.sw.FindInclusion(context.Background(), s.path)
+		require.NoError(t, err)
+		_, _, err = s.sw.FindFrontDoor(context.Background(), s.path)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"-T"}, *ran, "nginx ran once, as nginx -T, for all of them")
 	}
 	s := newFakeSetup(t, oldInclude)
 	ran := withDump(s, "", true)

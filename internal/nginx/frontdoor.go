@@ -25,15 +25,11 @@ type FrontDoor struct {
 // ok is false when no such block listens on a TCP port this host can
 // reach, for example when the include sits in http context.
 func (s *Switcher) FindFrontDoor(ctx context.Context, includePath string) (FrontDoor, bool, error) {
-	dump, ok := dumpCommand(s.TestCmd)
-	if !ok {
-		return FrontDoor{}, false, fmt.Errorf("failed to dump the nginx config: the test command %q has no -t flag", strings.Join(s.TestCmd, " "))
-	}
-	res, err := s.run(ctx, dump)
+	dump, err := s.configDump(ctx)
 	if err != nil {
-		return FrontDoor{}, false, fmt.Errorf("failed to dump the nginx config: %w", err)
+		return FrontDoor{}, false, err
 	}
-	fd, found := FrontDoorFromDump(res.Stdout, includePath)
+	fd, found := FrontDoorFromDump(dump, includePath)
 	return fd, found, nil
 }
 

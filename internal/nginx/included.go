@@ -100,15 +100,30 @@ func hasBlock(chain, block string) bool {
 // FindInclusion reads nginx's full config (the test command with -T) and
 // reports where it includes includePath, a path as nginx names it.
 func (s *Switcher) FindInclusion(ctx context.Context, includePath string) (Inclusion, error) {
+	dump, err := s.configDump(ctx)
+	if err != nil {
+		return Inclusion{}, err
+	}
+	return InclusionFromDump(dump, includePath), nil
+}
+
+// configDump is nginx's full config as nginx -T prints it: the dump
+// Preflight made, when it made one (where the include is included, which
+// server block, which pid file: what a deploy does not change), else a
+// fresh one.
+func (s *Switcher) configDump(ctx context.Context) (string, error) {
+	if s.dumped != nil {
+		return *s.dumped, nil
+	}
 	dump, ok := dumpCommand(s.TestCmd)
 	if !ok {
-		return Inclusion{}, fmt.Errorf("failed to dump the nginx config: the test command %q has no -t flag", strings.Join(s.TestCmd, " "))
+		return "", fmt.Errorf("failed to dump the nginx config: the test command %q has no -t flag", strings.Join(s.TestCmd, " "))
 	}
 	res, err := s.run(ctx, dump)
 	if err != nil {
-		return Inclusion{}, fmt.Errorf("failed to dump the nginx config: %w", err)
+		return "", fmt.Errorf("failed to dump the nginx config: %w", err)
 	}
-	return InclusionFromDump(res.Stdout, includePath), nil
+	return res.Stdout, nil
 }
 
 // dumpFileRE is the line nginx -T prints before each file it read.
